@@ -1,0 +1,441 @@
+"""The emulation backend: a graph becomes a Mininet network of Open vSwitch bridges
+and Linux nodes, driven by the project's os-ken controller.
+
+The only module that imports Mininet. Everything it creates carries the run prefix
+(see ``simulator.cleanup``), and ``stop()`` removes it all, also after an error or
+Ctrl-C, and also when called twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import networkx as nx
+
+from simulator import cleanup
+from simulator.address_plan import AddressPlan
+from simulator.backends.base import CommandResult
+from simulator.daemons import Daemon
+from simulator.errors import BackendError, DaemonError
+from simulator.progress import Progress
+from simulator.routing import Route
+from topologies.spec import Family, Kind, link_spec, node_spec
+
+OPENFLOW_VERSION = "OpenFlow13"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class EmulationBackend:
+    name = "emulation"
+
+    def __init__(self, graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]], *,
+                 prefix: str, datapath: str, progress: Progress | None = None,
+                 connect_timeout_s: float = 30.0, controller_app: str = "dual-stack",
+                 dad_timeout_s: float = 10.0):
+        if datapath not in ("kernel", "user"):
+            raise BackendError(f"datapath {datapath!r}: use 'kernel' or 'user' (v6lab doctor tells which works)")
+        self.graph, self.plan, self.routes = graph, plan, routes
+        self.prefix = prefix
+        self.datapath = datapath
+        self.progress = progress or Progress(quiet=True)
+        self.connect_timeout_s = connect_timeout_s
+        self.controller_app = controller_app
+        self.dad_timeout_s = dad_timeout_s
+        self.workdir = cleanup.workdir_for(prefix)
+        self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
+        self.controller_port = None
+        self.controller = None
+        self.net = None
+        self.nodes = {}
+        self.daemons: list[tuple[Daemon, subprocess.Popen]] = []
+        self.timings: dict[str, float] = {}
+        self._saved_env = None
+        self._started = False
+        self._stopped = False
+
+    # --- names ---------------------------------------------------------------------
+
+    def node_name(self, node: str) -> str:
+        return f"{self.prefix}{node}"
+
+    def interface_name(self, node: str, peer: str) -> str:
+        from simulator.address_plan import ports
+        return f"{self.prefix}{node}-e{ports(self.graph, node)[peer]}"
+
+    def dpid(self, switch: str) -> str:
+        # Distinct per run, so two runs sharing one ovs-vswitchd never mix up in logs.
+        index = sorted(self.graph).index(switch) + 1
+        return f"{(int(self.prefix[1:], 36) << 24) | index:016x}"
+
+    def switch_of_dpid(self) -> dict[str, str]:
+        return {self.dpid(s): s for s in self.graph if node_spec(self.graph, s).kind is Kind.SWITCH}
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self) -> None:
+        if self._started:
+            raise BackendError("this backend was already started; make a new one for another run")
+        self._started = True
+        leftovers = cleanup.find_leftovers(self.prefix)
+        if not leftovers.empty:
+            raise BackendError(f"run prefix {self.prefix} is in use ({leftovers.describe()}); "
+                               f"run 'v6lab clean --run {self.prefix}' or pick another run id")
+        self.workdir.mkdir(parents=True)
+        self._write_state()
+        self._saved_env = os.environ.get(cleanup.ENV_TAG)
+        os.environ[cleanup.ENV_TAG] = self.prefix
+        try:
+            started = time.monotonic()
+            with self.progress.step("starting the controller"):
+                self._start_controller()
+            with self.progress.step(f"building the network ({self._census()})"):
+                self._build()
+            self.timings["build_s"] = time.monotonic() - started
+            mark = time.monotonic()
+            with self.progress.step(f"waiting for {len(self._switches())} switches to connect"):
+                self._wait_connected()
+            self.timings["connect_s"] = time.monotonic() - mark
+            mark = time.monotonic()
+            with self.progress.step("assigning addresses, waiting for IPv6 DAD, installing routes"):
+                self._configure_addresses()
+                self._wait_dad()
+                self._install_routes()
+            self.timings["address_s"] = time.monotonic() - mark
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._stopped or not self._started:
+            return
+        self._stopped = True
+        # A second Ctrl-C must not leave teardown half done.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        started = time.monotonic()
+        try:
+            for daemon, process in reversed(self.daemons):
+                _terminate(process)
+            if self.net is not None:
+                try:
+                    from mininet.log import setLogLevel
+                    setLogLevel("critical")
+                    self.net.stop()
+                except Exception as error:  # the sweep below removes what stop() missed
+                    self.progress.note(f"mininet stop: {error}; sweeping by run prefix")
+            if self.controller is not None:
+                _terminate(self.controller)
+            cleanup.clean(self.prefix)
+            if self._saved_env is None:
+                os.environ.pop(cleanup.ENV_TAG, None)
+            else:
+                os.environ[cleanup.ENV_TAG] = self._saved_env
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            self.timings["stop_s"] = time.monotonic() - started
+
+    # --- building ------------------------------------------------------------------
+
+    def _switches(self) -> list[str]:
+        return sorted(n for n in self.graph if node_spec(self.graph, n).kind is Kind.SWITCH)
+
+    def _census(self) -> str:
+        kinds = [node_spec(self.graph, n).kind for n in self.graph]
+        return (f"{kinds.count(Kind.SWITCH)} switches, {kinds.count(Kind.ROUTER)} routers, "
+                f"{kinds.count(Kind.HOST)} hosts, {self.graph.number_of_edges()} links")
+
+    def _write_state(self) -> None:
+        cleanup.STATE_DIR.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps({
+            "prefix": self.prefix, "pid": os.getpid(), "started": time.time(),
+            "bridges": [self.node_name(s) for s in self._switches()],
+            "workdir": str(self.workdir)}))
+
+    def _start_controller(self) -> None:
+        self.controller_port = free_port()
+        self.stats_path = self.workdir / "controller-stats.json"
+        log = open(self.workdir / "controller.log", "w")
+        self.controller = subprocess.Popen(
+            [sys.executable, "-m", "controllers.launcher", "--app", self.controller_app,
+             "--host", "127.0.0.1", "--port", str(self.controller_port),
+             "--stats-file", str(self.stats_path), "--stats-interval", "0.5"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.controller.poll() is not None:
+                raise BackendError(f"the controller exited with status {self.controller.returncode}:\n"
+                                   f"{self._tail('controller.log')}")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.controller_port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise BackendError(f"the controller did not listen on 127.0.0.1:{self.controller_port} "
+                           f"within 20 s:\n{self._tail('controller.log')}")
+
+    def _tail(self, name: str, lines: int = 15) -> str:
+        path = self.workdir / name
+        if not path.exists():
+            return "(no log)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) or "(empty log)"
+
+    def _build(self) -> None:
+        from mininet.link import Link, TCLink
+        from mininet.log import setLogLevel
+        from mininet.net import Mininet
+        from mininet.node import OVSSwitch, RemoteController
+
+        setLogLevel("error")
+        # Mininet.init() raises host-wide sysctls and rlimits; a run must not change
+        # the host it runs on, and these small networks do not need them.
+        Mininet.inited = True
+
+        prefix = self.prefix
+
+        class TaggedSwitch(OVSSwitch):
+            def bridgeOpts(self):
+                return super().bridgeOpts() + f" external_ids:{cleanup.BRIDGE_TAG}={prefix}"
+
+        switch_class = partial(TaggedSwitch, datapath=self.datapath, protocols=OPENFLOW_VERSION,
+                               failMode="secure", batch=True)
+        self.net = net = Mininet(build=False, controller=None, switch=switch_class,
+                                 autoSetMacs=False, waitConnected=False)
+        net.addController(RemoteController(f"{prefix}c0", ip="127.0.0.1", port=self.controller_port))
+        for node in sorted(self.graph):
+            if node_spec(self.graph, node).kind is Kind.SWITCH:
+                self.nodes[node] = net.addSwitch(self.node_name(node), dpid=self.dpid(node))
+            else:
+                self.nodes[node] = net.addHost(self.node_name(node), ip=None)
+        from simulator.address_plan import ports
+        for a, b in sorted(tuple(sorted(e)) for e in self.graph.edges):
+            spec = link_spec(self.graph, a, b)
+            params = {}
+            cls = Link
+            if spec.bandwidth_mbps:
+                cls, params = TCLink, {"bw": spec.bandwidth_mbps}
+            port_a, port_b = ports(self.graph, a)[b], ports(self.graph, b)[a]
+            # OpenFlow port numbers start at 1; host interface numbers at 0.
+            if node_spec(self.graph, a).kind is Kind.SWITCH:
+                port_a += 1
+            if node_spec(self.graph, b).kind is Kind.SWITCH:
+                port_b += 1
+            net.addLink(self.nodes[a], self.nodes[b], port1=port_a, port2=port_b,
+                        intfName1=self.interface_name(a, b), intfName2=self.interface_name(b, a),
+                        cls=cls, **params)
+        net.build()
+        self._tag_root_links()
+        net.start()
+
+    def _tag_root_links(self) -> None:
+        names = [self.interface_name(s, peer) for s in self._switches() for peer in self.graph.neighbors(s)]
+        batch = "".join(f"link set dev {name} alias {cleanup.ALIAS_TAG}{self.prefix}\n" for name in names)
+        subprocess.run(["ip", "-batch", "-"], input=batch, text=True, capture_output=True)
+
+    def unconnected_switches(self) -> list[str]:
+        """Switches the controller has not completed its handshake with, by graph name.
+
+        Asked of the controller, not of OVSDB: ovs-vswitchd refreshes the Controller
+        table's is_connected only every few seconds, the controller knows at once.
+        """
+        try:
+            snapshot = json.loads(self.stats_path.read_text())
+        except (OSError, ValueError):
+            return self._switches()
+        connected = {dpid for dpid, value in snapshot["switches"].items() if value["connected"]}
+        return [s for s in self._switches() if self.dpid(s) not in connected]
+
+    def _wait_connected(self) -> None:
+        deadline = time.monotonic() + self.connect_timeout_s
+        while True:
+            missing = self.unconnected_switches()
+            if not missing:
+                return
+            if self.controller.poll() is not None:
+                raise BackendError(f"the controller died while switches connected:\n{self._tail('controller.log')}")
+            if time.monotonic() > deadline:
+                raise BackendError(
+                    f"{len(missing)} of {len(self._switches())} switches never connected to the controller "
+                    f"at 127.0.0.1:{self.controller_port} within {self.connect_timeout_s:g} s: "
+                    f"{', '.join(missing)}. Check 'ovs-vsctl show' and {self.workdir}/controller.log; "
+                    "raise controller.connect_timeout_s for large networks")
+            time.sleep(0.1)
+
+    def _address_script(self, node: str) -> str:
+        spec = node_spec(self.graph, node)
+        lines = ["set -e", "ip link set lo up"]
+        interfaces = self.plan.interfaces_of(node)
+        has_ipv6 = any(i.ipv6 for i in interfaces)
+        sysctl = "/proc/sys/net"
+        if not has_ipv6:
+            # An IPv4-only node has no IPv6 at all, not even link-local addresses.
+            lines += [f"echo 1 > {sysctl}/ipv6/conf/all/disable_ipv6",
+                      f"echo 1 > {sysctl}/ipv6/conf/default/disable_ipv6"]
+        if spec.kind is Kind.ROUTER:
+            lines += [f"echo 1 > {sysctl}/ipv4/ip_forward",
+                      f"echo 1 > {sysctl}/ipv6/conf/all/forwarding"]
+        for interface in interfaces:
+            name = self.interface_name(node, interface.peer)
+            # Only IPv4: flushing IPv6 would take the link-local address too, and a
+            # router without one sends no neighbour solicitations for what it forwards.
+            lines.append(f"ip -4 addr flush dev {name}")
+            if has_ipv6:
+                # Addresses are static here: no SLAAC from stray advertisements.
+                lines += [f"echo 0 > {sysctl}/ipv6/conf/{name}/accept_ra",
+                          f"echo {0 if interface.ipv6 else 1} > {sysctl}/ipv6/conf/{name}/disable_ipv6"]
+            if interface.ipv4:
+                lines.append(f"ip -4 addr add {interface.ipv4} dev {name}")
+            if interface.ipv6:
+                lines.append(f"ip -6 addr add {interface.ipv6} dev {name}")
+            lines.append(f"ip link set {name} up")
+        return "\n".join(lines)
+
+    def _l3_nodes(self) -> list[str]:
+        return sorted(n for n in self.graph if node_spec(self.graph, n).kind is not Kind.SWITCH)
+
+    def _run_scripts(self, scripts: dict[str, str], what: str) -> None:
+        results = self.run_many({n: ["sh", "-c", s] for n, s in scripts.items()}, timeout=30)
+        failed = {n: r for n, r in results.items() if not r.ok}
+        if failed:
+            raise BackendError(f"{what} failed on " + "; ".join(
+                f"{n}: {r.stderr.strip() or r.stdout.strip()}" for n, r in sorted(failed.items())))
+
+    def _configure_addresses(self) -> None:
+        self._run_scripts({n: self._address_script(n) for n in self._l3_nodes()}, "address configuration")
+
+    def _wait_dad(self) -> None:
+        """Wait until no IPv6 address is tentative; a failed DAD is an error."""
+        pending = [n for n in self._l3_nodes() if self.plan.addresses(n, Family.IPV6)]
+        deadline = time.monotonic() + self.dad_timeout_s
+        while pending:
+            results = self.run_many({n: ["ip", "-6", "-o", "addr", "show"] for n in pending}, timeout=10)
+            failed = {n: r.stdout for n, r in results.items() if "dadfailed" in r.stdout}
+            if failed:
+                raise BackendError("IPv6 duplicate address detection failed on " + "; ".join(
+                    f"{n}: {line.split()[3]}" for n, out in failed.items()
+                    for line in out.splitlines() if "dadfailed" in line)
+                    + ": two interfaces share an address; check the address plan")
+            pending = [n for n, r in results.items() if "tentative" in r.stdout]
+            if pending and time.monotonic() > deadline:
+                raise BackendError(f"IPv6 addresses still tentative after {self.dad_timeout_s:g} s on "
+                                   f"{', '.join(pending)}")
+            if pending:
+                time.sleep(0.1)
+
+    def _install_routes(self) -> None:
+        scripts = {}
+        for node, routes in self.routes.items():
+            if routes:
+                scripts[node] = "set -e\n" + "\n".join(
+                    f"ip -{4 if r.family is Family.IPV4 else 6} " + " ".join(r.ip_args()) for r in routes)
+        self._run_scripts(scripts, "route installation")
+
+    # --- using the running network -------------------------------------------------
+
+    def popen(self, node: str, command: list[str], **kwargs) -> subprocess.Popen:
+        if node not in self.nodes or node_spec(self.graph, node).kind is Kind.SWITCH:
+            raise BackendError(f"node {node!r}: not a host or router of this network")
+        return self.nodes[node].popen(command, **kwargs)
+
+    def run(self, node: str, command: list[str], timeout: float | None = None) -> CommandResult:
+        return self.run_many({node: command}, timeout)[node]
+
+    def run_many(self, commands: dict[str, list[str]], timeout: float | None = None) -> dict[str, CommandResult]:
+        """Run one command on each of several nodes at once; wait for all."""
+        processes = {node: self.popen(node, command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                     for node, command in commands.items()}
+        results = {}
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for node, process in processes.items():
+            remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
+            try:
+                out, err = process.communicate(timeout=remaining)
+                code = process.returncode
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+                code, err = -9, err + f"\ntimed out after {timeout:g} s".encode()
+            results[node] = CommandResult(node, tuple(commands[node]), code,
+                                          out.decode(errors="replace"), err.decode(errors="replace"))
+        return results
+
+    def start_daemon(self, daemon: Daemon, ready_timeout_s: float = 10.0) -> None:
+        folder = self.workdir / daemon.node / daemon.NAME
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in daemon.render(folder).items():
+            (folder / name).write_text(content)
+        check = daemon.check_command(folder)
+        if check is not None:
+            try:
+                result = subprocess.run(check, capture_output=True, text=True, timeout=30)
+            except FileNotFoundError:
+                raise DaemonError(f"{daemon}: {check[0]} is not installed; run 'sudo scripts/setup.sh'") from None
+            if result.returncode != 0:
+                raise DaemonError(f"{daemon}: configuration check '{' '.join(check)}' failed:\n"
+                                  f"{(result.stderr or result.stdout).strip()}")
+        log = open(folder / "daemon.log", "w")
+        process = self.popen(daemon.node, daemon.start_command(folder), stdout=log,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.daemons.append((daemon, process))
+        deadline = time.monotonic() + ready_timeout_s
+        while not self._listening(daemon):
+            if process.poll() is not None:
+                raise DaemonError(f"{daemon}: exited with status {process.returncode}:\n"
+                                  f"{(folder / 'daemon.log').read_text(errors='replace')[-2000:]}")
+            if time.monotonic() > deadline:
+                raise DaemonError(f"{daemon}: not listening on {daemon.LISTENS} after {ready_timeout_s:g} s; "
+                                  f"see {folder / 'daemon.log'}")
+            time.sleep(0.1)
+
+    def _listening(self, daemon: Daemon) -> bool:
+        out = self.run(daemon.node, ["ss", "-Hlntu"]).stdout
+        ports = {(line.split()[0], line.split()[4].rsplit(":", 1)[-1]) for line in out.splitlines() if line.strip()}
+        return all((proto, str(port)) in ports for proto, port in daemon.LISTENS)
+
+    def counters(self, fresh_after: float | None = None, timeout_s: float = 5.0) -> dict:
+        """The controller's latest per-family counters, taken after ``fresh_after``."""
+        fresh_after = time.time() if fresh_after is None else fresh_after
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                snapshot = json.loads(self.stats_path.read_text())
+                if snapshot["time"] >= fresh_after:
+                    names = self.switch_of_dpid()
+                    snapshot["switches"] = {names.get(dpid, dpid): value
+                                            for dpid, value in snapshot["switches"].items()}
+                    return snapshot
+            except (OSError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise BackendError(f"the controller wrote no counters for {timeout_s:g} s "
+                                   f"({self.stats_path}); see {self.workdir}/controller.log")
+            time.sleep(0.1)
+
+
+def _terminate(process: subprocess.Popen, grace_s: float = 2.0) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -1,0 +1,34 @@
+"""What every daemon that runs inside a node has: a name, what it needs, its rendered
+configuration, a dry-run check and the command that starts it.
+
+``render()`` needs no root and no network, so configurations have unit tests; the
+backend writes the files, runs ``check_command`` and only then starts the daemon.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class Daemon:
+    NAME = ""
+    BINARIES: tuple[str, ...] = ()
+    # Where the daemon is ready: (transport, port) pairs the backend waits for.
+    LISTENS: tuple[tuple[str, int], ...] = ()
+
+    def __init__(self, node: str):
+        self.node = node
+
+    def render(self, folder: Path) -> dict[str, str]:
+        """File name -> content, to be written into ``folder`` (the daemon's own)."""
+        return {}
+
+    def check_command(self, folder: Path) -> list[str] | None:
+        """A dry run of the configuration (``unbound-checkconf``, ...), or None."""
+        return None
+
+    def start_command(self, folder: Path) -> list[str]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{self.NAME}@{self.node}"

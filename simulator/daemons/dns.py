@@ -1,0 +1,80 @@
+"""An authoritative DNS server for the city zone: Unbound serving an ``auth-zone``.
+
+Unbound rather than a resolver's ``local-data`` because DNS64 (added later) only
+synthesizes answers for names that come from a zone (see ENVIRONMENT.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from simulator.daemons.base import Daemon
+
+
+def render_zone(zone: str, records: dict[str, list[str]], serial: int = 1) -> str:
+    """A zone file with SOA, NS and the given names (label -> addresses, v4 and v6)."""
+    origin = zone.rstrip(".") + "."
+    lines = [
+        f"$ORIGIN {origin}",
+        "$TTL 60",
+        f"@ IN SOA ns.{origin} hostmaster.{origin} {serial} 3600 600 86400 60",
+        f"@ IN NS ns.{origin}",
+    ]
+    for label in sorted(records):
+        for address in records[label]:
+            kind = "AAAA" if ipaddress.ip_address(address).version == 6 else "A"
+            lines.append(f"{label} IN {kind} {address}")
+    return "\n".join(lines) + "\n"
+
+
+class DnsServer(Daemon):
+    NAME = "unbound"
+    BINARIES = ("unbound", "unbound-checkconf")
+    LISTENS = (("udp", 53), ("tcp", 53))
+
+    def __init__(self, node: str, zone: str, listen: list[str], records: dict[str, list[str]]):
+        super().__init__(node)
+        self.zone = zone.rstrip(".")
+        self.listen = list(listen)
+        self.records = records
+
+    def render(self, folder: Path) -> dict[str, str]:
+        zone_file = f"{self.zone}.zone"
+        interfaces = "".join(f"    interface: {address}\n" for address in self.listen)
+        conf = (
+            "server:\n"
+            "    verbosity: 1\n"
+            f"{interfaces}"
+            "    port: 53\n"
+            "    do-ip4: yes\n"
+            "    do-ip6: yes\n"
+            "    do-daemonize: no\n"
+            # Runs as root inside an emulated node; no chroot so paths stay plain.
+            "    username: \"\"\n"
+            "    chroot: \"\"\n"
+            f"    directory: \"{folder}\"\n"
+            f"    pidfile: \"{folder}/unbound.pid\"\n"
+            "    use-syslog: no\n"
+            "    logfile: \"\"\n"
+            "    num-threads: 1\n"
+            "    access-control: 0.0.0.0/0 allow\n"
+            "    access-control: ::/0 allow\n"
+            "    module-config: \"iterator\"\n"
+            # test. is one of Unbound's built-in empty zones; let ours through.
+            f"    local-zone: \"{self.zone.split('.')[-1]}.\" nodefault\n"
+            "auth-zone:\n"
+            f"    name: \"{self.zone}.\"\n"
+            f"    zonefile: \"{folder / zone_file}\"\n"
+            "    for-downstream: yes\n"
+            "    for-upstream: yes\n"
+            "remote-control:\n"
+            "    control-enable: no\n"
+        )
+        return {"unbound.conf": conf, zone_file: render_zone(self.zone, self.records)}
+
+    def check_command(self, folder: Path) -> list[str]:
+        return ["unbound-checkconf", str(folder / "unbound.conf")]
+
+    def start_command(self, folder: Path) -> list[str]:
+        return ["unbound", "-d", "-c", str(folder / "unbound.conf")]

@@ -1,0 +1,140 @@
+"""Typed, frozen descriptions that topology generators put on graph nodes and edges.
+
+A generator returns a ``networkx.Graph`` whose nodes carry ``spec=NodeSpec(...)`` and
+whose edges carry ``spec=LinkSpec(...)``. Nothing here knows how the graph will run.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from simulator.errors import TopologyError
+
+# Names become part of Linux interface names (<run prefix><name>-e<port>, at most 15
+# characters), so they are short, lower case and safe in a shell.
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,7}$")
+
+
+class Family(str, enum.Enum):
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+
+    @property
+    def label(self) -> str:
+        return {"ipv4": "IPv4", "ipv6": "IPv6"}[self.value]
+
+
+DUAL_STACK = frozenset({Family.IPV4, Family.IPV6})
+IPV4_ONLY = frozenset({Family.IPV4})
+IPV6_ONLY = frozenset({Family.IPV6})
+
+
+class Kind(str, enum.Enum):
+    """How a node is emulated."""
+
+    SWITCH = "switch"  # an Open vSwitch bridge driven by the controller
+    ROUTER = "router"  # a Linux host that forwards IPv4 and IPv6
+    HOST = "host"      # a Linux host that does not forward
+
+
+class Role(str, enum.Enum):
+    """What a node is in the city; the role decides its kind."""
+
+    CORE_ROUTER = "core-router"
+    ACCESS_ROUTER = "access-router"   # BNG/BRAS or mobile gateway of a district
+    IDC_GATEWAY = "idc-gateway"
+    METRO_SWITCH = "metro-switch"
+    ACCESS_SWITCH = "access-switch"
+    IDC_SWITCH = "idc-switch"
+    SUBSCRIBER = "subscriber"
+    SERVER = "server"
+
+    @property
+    def kind(self) -> Kind:
+        if self in (Role.CORE_ROUTER, Role.ACCESS_ROUTER, Role.IDC_GATEWAY):
+            return Kind.ROUTER
+        if self in (Role.METRO_SWITCH, Role.ACCESS_SWITCH, Role.IDC_SWITCH):
+            return Kind.SWITCH
+        return Kind.HOST
+
+
+class ServiceKind(str, enum.Enum):
+    HTTP = "http"
+    DNS = "dns"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A named service offered by a server node."""
+
+    name: str                      # DNS label under the city zone, e.g. "www"
+    kind: ServiceKind
+    families: frozenset[Family] = DUAL_STACK
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    role: Role
+    families: frozenset[Family] = DUAL_STACK
+    district: str | None = None
+    subscriber_class: str | None = None    # "fixed", "mobile", "enterprise"
+    services: tuple[ServiceSpec, ...] = field(default_factory=tuple)
+
+    @property
+    def kind(self) -> Kind:
+        return self.role.kind
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    families: frozenset[Family] = DUAL_STACK
+    bandwidth_mbps: float | None = None
+    delay_ms: float | None = None
+
+
+def node_spec(graph: nx.Graph, name: str) -> NodeSpec:
+    return graph.nodes[name]["spec"]
+
+
+def link_spec(graph: nx.Graph, a: str, b: str) -> LinkSpec:
+    return graph.edges[a, b]["spec"]
+
+
+def nodes_of_kind(graph: nx.Graph, kind: Kind) -> list[str]:
+    return sorted(n for n in graph if node_spec(graph, n).kind is kind)
+
+
+def validate(graph: nx.Graph) -> None:
+    """Check what every backend relies on; raise one TopologyError listing all problems."""
+    problems = []
+    for name, data in graph.nodes(data=True):
+        if not NAME_PATTERN.match(str(name)):
+            problems.append(
+                f"node {name!r}: names are 1-8 characters, a lower-case letter then "
+                "letters or digits (they become Linux interface names)")
+        if not isinstance(data.get("spec"), NodeSpec):
+            problems.append(f"node {name!r}: no NodeSpec in its 'spec' attribute")
+    for a, b, data in graph.edges(data=True):
+        if not isinstance(data.get("spec"), LinkSpec):
+            problems.append(f"link {a}--{b}: no LinkSpec in its 'spec' attribute")
+    if problems:
+        raise TopologyError("\n".join(problems))
+    switches = graph.subgraph(nodes_of_kind(graph, Kind.SWITCH))
+    if not nx.is_forest(switches):
+        cycle = nx.find_cycle(switches)
+        raise TopologyError(
+            "switches form a loop (" + " - ".join(a for a, _ in cycle) + "): the "
+            "controller floods broadcasts without a spanning tree, so switch links "
+            "must form a tree; join the segments through a router instead")
+    for name in nodes_of_kind(graph, Kind.HOST):
+        if graph.degree(name) != 1:
+            raise TopologyError(
+                f"host {name}: has {graph.degree(name)} links; a host has exactly one "
+                "(make it a router role to give it more)")
+    for a, b in graph.edges:
+        if node_spec(graph, a).kind is Kind.HOST and node_spec(graph, b).kind is Kind.HOST:
+            raise TopologyError(f"link {a}--{b}: two hosts joined directly; put a switch or router between them")
