@@ -1,0 +1,171 @@
+"""The connectivity matrix: every subscriber to every service, per family and method.
+
+Each cell has an *expected* value computed from the graph (addresses, families and
+routes, following the routes hop by hop as the kernels will) with the reason in
+words, and a *measured* value from a real exchange run inside the subscriber's
+node (``simulator.probe``). A cell whose two values differ is a finding.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+
+import networkx as nx
+
+from simulator.address_plan import AddressPlan
+from simulator.daemons import page_marker
+from simulator.routing import Route, forward_path
+from topologies.spec import Family, Role, ServiceKind, node_spec
+
+METHODS = {ServiceKind.HTTP: "http", ServiceKind.DNS: "dns"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    client: str
+    service: str       # fully qualified name, e.g. www.city.test
+    server: str        # node that offers it
+    family: Family
+    method: str        # ping (address literal), dns (query over that family), http (by name)
+    target: str        # the address or name the probe uses
+    resolver: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.client}|{self.service}|{self.family.value}|{self.method}"
+
+
+def subscribers(graph: nx.Graph) -> list[str]:
+    return sorted(n for n in graph if node_spec(graph, n).role is Role.SUBSCRIBER)
+
+
+def services(graph: nx.Graph, zone: str) -> list[tuple[str, str, object]]:
+    """(fqdn, server node, ServiceSpec) for every service in the graph."""
+    found = []
+    for node in sorted(graph):
+        for service in node_spec(graph, node).services:
+            found.append((f"{service.name}.{zone}", node, service))
+    return found
+
+
+def dns_server(graph: nx.Graph) -> str | None:
+    for node in sorted(graph):
+        if any(s.kind is ServiceKind.DNS for s in node_spec(graph, node).services):
+            return node
+    return None
+
+
+def resolver_for(plan: AddressPlan, client: str, server: str | None):
+    """The resolver address a client uses: IPv6 when it has IPv6, like RDNSS on a
+    dual-stack access network, else IPv4."""
+    if server is None:
+        return None
+    for family in (Family.IPV6, Family.IPV4):
+        if plan.primary(client, family) is not None and plan.primary(server, family) is not None:
+            return plan.primary(server, family)
+    return None
+
+
+def build_cells(graph: nx.Graph, plan: AddressPlan, zone: str, http: bool = True, dns: bool = True) -> list[Cell]:
+    cells = []
+    resolver_node = dns_server(graph)
+    for client in subscribers(graph):
+        resolver = resolver_for(plan, client, resolver_node)
+        for fqdn, server, service in services(graph, zone):
+            for family in Family:
+                address = plan.primary(server, family)
+                target = str(address) if address is not None else ""
+                cells.append(Cell(client, fqdn, server, family, "ping", target))
+                method = METHODS[service.kind]
+                if method == "http" and http:
+                    cells.append(Cell(client, fqdn, server, family, method, fqdn,
+                                      str(resolver) if resolver else None))
+                elif method == "dns" and dns:
+                    cells.append(Cell(client, fqdn, server, family, method, target))
+    return cells
+
+
+def _reach(plan, routes, client, server, family) -> tuple[bool, str]:
+    """Can ``client`` exchange packets with ``server`` over ``family``, both ways?"""
+    here, there = plan.primary(client, family), plan.primary(server, family)
+    if here is None:
+        return False, f"{client} has no {family.label} address"
+    if there is None:
+        return False, f"{server} has no {family.label} address"
+    if forward_path(plan, routes, client, there) is None:
+        return False, f"no {family.label} route from {client} to {server}"
+    if forward_path(plan, routes, server, here) is None:
+        return False, f"no {family.label} route back from {server} to {client}"
+    return True, f"{family.label} path {' > '.join(forward_path(plan, routes, client, there))}"
+
+
+def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]], cell: Cell) -> tuple[bool, str]:
+    """The expected outcome of a cell and why.
+
+    - ping, dns: the client and the server both have an address of the family and the
+      routes carry packets both ways (RFC 791 / RFC 8200 forwarding, nothing more).
+    - http by name: the client's resolver must be reachable over the family it uses,
+      the service must publish a record of the cell's family (A for IPv4, AAAA for
+      IPv6, RFC 3596), and the service must be reachable over that family. Without
+      a translator (NAT64/DNS64, added later) nothing crosses between families.
+    """
+    if cell.method in ("ping", "dns"):
+        return _reach(plan, routes, cell.client, cell.server, cell.family)
+    resolver_node = dns_server(graph)
+    if cell.resolver is None or resolver_node is None:
+        return False, f"{cell.client} has no DNS server it can reach"
+    resolver_family = Family.IPV6 if ":" in cell.resolver else Family.IPV4
+    ok, why = _reach(plan, routes, cell.client, resolver_node, resolver_family)
+    if not ok:
+        return False, f"resolver unreachable: {why}"
+    if cell.family not in node_spec(graph, cell.server).families:
+        return False, f"{cell.service} publishes no {'AAAA' if cell.family is Family.IPV6 else 'A'} record"
+    return _reach(plan, routes, cell.client, cell.server, cell.family)
+
+
+def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:
+    """The probe's input per client."""
+    per_client: dict[str, list[dict]] = {}
+    for cell in cells:
+        check = {"id": cell.id, "method": cell.method}
+        version = 4 if cell.family is Family.IPV4 else 6
+        if cell.method == "ping":
+            check.update(address=cell.target, count=ping_count)
+        elif cell.method == "dns":
+            check.update(server=cell.target, name=cell.service, record_family=4)
+        else:
+            check.update(server=cell.resolver, name=cell.service, family=version,
+                         marker=page_marker(cell.service))
+        per_client.setdefault(cell.client, []).append(check)
+    return per_client
+
+
+def measure(backend, graph, plan, routes, cells: list[Cell], ping_count: int = 3) -> list[dict]:
+    """Run every client's probe at once; return one record per cell."""
+    checks = probe_checks([c for c in cells if c.target or c.method == "http"], ping_count)
+    commands = {client: [sys.executable, "-m", "simulator.probe", json.dumps(items)]
+                for client, items in checks.items()}
+    results = backend.run_many(commands, timeout=60 + 10 * max((len(c) for c in checks.values()), default=0))
+    outcomes = {}
+    for client, result in results.items():
+        for line in result.stdout.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            outcomes[record.pop("id")] = record
+    records = []
+    for cell in cells:
+        want, why = expected(graph, plan, routes, cell)
+        outcome = outcomes.get(cell.id)
+        if outcome is None:
+            outcome = {"ok": False, "error": "no measurement (target has no address of this family)"
+                       if not cell.target and cell.method != "http" else "probe gave no result"}
+        record = {**asdict(cell), "family": cell.family.value, "id": cell.id,
+                  "district": node_spec(graph, cell.client).district,
+                  "expected": want, "expected_reason": why, **outcome}
+        record["as_expected"] = record["ok"] == want
+        records.append(record)
+    return records

@@ -1,0 +1,76 @@
+"""Figures from measurement records. They take data and return a matplotlib Figure;
+they never run a network, so they are tested on small fixed data."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+# 0 expected fail + failed, 1 expected ok + ok, 2 unexpected (either way)
+OUTCOME_COLORS = ["#d9d9d9", "#4daf4a", "#e41a1c"]
+
+
+def matrix_layout(cells: list[dict]) -> tuple[list[str], list[str], list[list[int]], list[list[str]]]:
+    """Rows (clients), columns (service / family / method), outcome codes and labels."""
+    rows = sorted({c["client"] for c in cells})
+    columns = []
+    for cell in cells:
+        column = f"{cell['service']}\n{cell['family']} {cell['method']}"
+        if column not in columns:
+            columns.append(column)
+    codes = [[0] * len(columns) for _ in rows]
+    labels = [[""] * len(columns) for _ in rows]
+    for cell in cells:
+        r = rows.index(cell["client"])
+        c = columns.index(f"{cell['service']}\n{cell['family']} {cell['method']}")
+        codes[r][c] = 2 if not cell["as_expected"] else (1 if cell["ok"] else 0)
+        labels[r][c] = "ok" if cell["ok"] else "fail"
+    return rows, columns, codes, labels
+
+
+def connectivity_heatmap(cells: list[dict], title: str = "Connectivity matrix") -> plt.Figure:
+    rows, columns, codes, labels = matrix_layout(cells)
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(columns) + 2), max(3, 0.5 * len(rows) + 2)))
+    ax.imshow(codes, cmap=ListedColormap(OUTCOME_COLORS), vmin=0, vmax=2, aspect="auto")
+    ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=9)
+    for r, row in enumerate(labels):
+        for c, label in enumerate(row):
+            ax.text(c, r, label, ha="center", va="center", fontsize=7)
+    ax.set_title(title)
+    ax.legend(handles=[Patch(color=OUTCOME_COLORS[1], label="works, as expected"),
+                       Patch(color=OUTCOME_COLORS[0], label="fails, as expected"),
+                       Patch(color=OUTCOME_COLORS[2], label="differs from expected")],
+              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def family_comparison(throughput: list[dict], traffic_totals: dict[str, int],
+                      title: str = "IPv4 and IPv6 side by side") -> plt.Figure:
+    """Left: TCP throughput per family. Right: bytes per family seen by the switches."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    families = [r["family"] for r in throughput]
+    rates = [(r["bits_per_second"] or 0) / 1e9 for r in throughput]
+    bars = left.bar(families, rates, color=["#377eb8", "#ff7f00"][: len(families)])
+    for bar, record in zip(bars, throughput):
+        text = f"{bar.get_height():.2f}" if record["ok"] else "n/a"
+        left.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom")
+    if throughput:
+        left.set_title(f"TCP throughput {throughput[0]['client']} -> {throughput[0]['server']} (iperf3)")
+    left.set_ylabel("Gbit/s")
+    names = sorted(traffic_totals)
+    values = [traffic_totals[n] / 1e6 for n in names]
+    right.bar(names, values, color="#984ea3")
+    right.set_ylabel("MB (sum over switches)")
+    right.set_title("Bytes per family during the run")
+    for index, value in enumerate(values):
+        right.annotate(f"{value:.1f}", (index, value), ha="center", va="bottom")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

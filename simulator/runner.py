@@ -1,0 +1,210 @@
+"""One scenario run: spec -> graph -> running network -> measurements -> results."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import networkx as nx
+
+from simulator import connectivity, plots
+from simulator.address_plan import AddressPlan, plan_addresses
+from simulator.backends import backend_class
+from simulator.capabilities import HostCapabilities, probe_host
+from simulator.daemons import DnsServer, IperfServer, WebServer
+from simulator.errors import ConfigError, HostError, TestbedError, TopologyError
+from simulator.progress import Progress
+from simulator.results import RunFolder, command_line, default_results_root, topology_hash, versions
+from simulator.routing import compute_routes
+from simulator.scenario import Scenario
+from simulator.throughput import measure_throughput, totals_by_family, traffic_delta
+from topologies import GENERATORS
+from topologies.spec import Family, Kind, Role, ServiceKind, link_spec, node_spec, validate
+
+CONNECTIVITY_COLUMNS = ["client", "district", "service", "server", "family", "method", "target",
+                        "expected", "ok", "as_expected", "rtt_ms", "dns_ms", "connect_ms", "http_ms",
+                        "error", "expected_reason"]
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    run_id: str
+    path: Path
+    cells: list[dict] = field(default_factory=list)
+    throughput: list[dict] = field(default_factory=list)
+    traffic: dict[str, int] = field(default_factory=dict)
+    learned_flows: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def unexpected(self) -> list[dict]:
+        return [c for c in self.cells if not c["as_expected"]]
+
+
+def build_graph(scenario: Scenario) -> nx.Graph:
+    generator = GENERATORS[scenario.topology.generator]
+    try:
+        graph = generator(**scenario.topology.params)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{scenario.source}: topology.params: {error}") from None
+    validate(graph)
+    return graph
+
+
+def check_host_supports(graph: nx.Graph, capabilities: HostCapabilities, source: str) -> None:
+    """Refuse, before anything starts, what this host cannot emulate faithfully."""
+    if not capabilities.can_emulate:
+        missing = capabilities.missing_for_emulation()
+        raise HostError("this host cannot run the emulation: " + "; ".join(
+            f"{c.name} ({c.detail}): {c.fix}" for c in missing) + ". 'v6lab doctor' tells more.")
+    delayed = [f"{a}--{b}" for a, b in graph.edges if link_spec(graph, a, b).delay_ms]
+    if delayed and not capabilities.has("netem"):
+        raise ConfigError(
+            f"{source}: links {', '.join(sorted(delayed))} ask for delay, but this kernel has no netem, so "
+            "the delay would silently not exist; remove the delay (bandwidth shaping with HTB still "
+            "works) or run on a host with sch_netem (the Vagrant VM has it)")
+    for binary, needed_by in (("unbound", ServiceKind.DNS), ("iperf3", None)):
+        if not capabilities.has(binary) and (needed_by is None or any(
+                s.kind is needed_by for n in graph for s in node_spec(graph, n).services)):
+            raise HostError(f"{binary} is not installed; run 'sudo scripts/setup.sh'")
+
+
+def new_run_id() -> tuple[str, str]:
+    """(run id, resource prefix). The prefix (v + 3 base-36 characters) tags everything."""
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    prefix = "v" + "".join(secrets.choice(alphabet) for _ in range(3))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{prefix}", prefix
+
+
+def zone_records(graph: nx.Graph, plan: AddressPlan) -> dict[str, list[str]]:
+    records = {}
+    for node in sorted(graph):
+        for service in node_spec(graph, node).services:
+            records[service.name] = [str(plan.primary(node, f)) for f in Family
+                                     if f in service.families and plan.primary(node, f) is not None]
+    return records
+
+
+def service_daemons(graph: nx.Graph, plan: AddressPlan, zone: str) -> list:
+    daemons = []
+    records = zone_records(graph, plan)
+    for node in sorted(graph):
+        for service in node_spec(graph, node).services:
+            if service.kind is ServiceKind.DNS:
+                listen = [str(a.ip) for f in Family for a in plan.addresses(node, f)]
+                daemons.append(DnsServer(node, zone, listen, records))
+            elif service.kind is ServiceKind.HTTP:
+                daemons.append(WebServer(node, f"{service.name}.{zone}"))
+    return daemons
+
+
+def iperf_pair(graph: nx.Graph, plan: AddressPlan, scenario: Scenario) -> tuple[str, str] | None:
+    iperf = scenario.measurements.iperf
+    if iperf is None:
+        return None
+    subscribers = connectivity.subscribers(graph)
+    client = iperf.client or next(
+        (s for s in subscribers if all(plan.primary(s, f) for f in Family)), subscribers[0] if subscribers else None)
+    server = iperf.server or next(
+        (n for n in sorted(graph) for s in node_spec(graph, n).services if s.kind is ServiceKind.HTTP), None)
+    for role, name in (("client", client), ("server", server)):
+        if name is None or name not in graph or node_spec(graph, name).kind is Kind.SWITCH:
+            raise ConfigError(f"{scenario.source}: measurements.iperf.{role}: {name!r} is not a host or "
+                              f"router of the topology (hosts: {', '.join(subscribers)})")
+    return client, server
+
+
+def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backend: str = "emulation",
+                 progress: Progress | None = None, capabilities: HostCapabilities | None = None,
+                 fail_after_start: bool = False) -> RunResult:
+    """Run one scenario end to end. ``fail_after_start`` raises once the network runs
+    (tests use it to check that a failed run leaves nothing behind)."""
+    progress = progress or Progress()
+    if os.geteuid() != 0:
+        raise HostError("emulation needs root (network namespaces, Open vSwitch): run it with sudo")
+    graph = build_graph(scenario)
+    try:
+        plan = plan_addresses(graph, scenario.addressing.ipv4_pool, scenario.addressing.ipv6_pool,
+                              scenario.addressing.ipv4_prefixlen)
+    except TopologyError as error:
+        raise ConfigError(f"{scenario.source}: addressing: {error}") from None
+    routes = compute_routes(graph, plan)
+    pair = iperf_pair(graph, plan, scenario)
+    with progress.step("checking what this host can do"):
+        capabilities = capabilities or probe_host()
+    check_host_supports(graph, capabilities, scenario.source)
+
+    run_id, prefix = new_run_id()
+    folder = RunFolder(results_root or default_results_root(), scenario.name, run_id)
+    result = RunResult(scenario.name, run_id, folder.path)
+    manifest = {
+        "scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
+        "resource_prefix": prefix, "seed": scenario.seed, "backend": backend,
+        "command_line": command_line(), "started": datetime.now(timezone.utc).isoformat(),
+        "topology_hash": topology_hash(graph), "versions": versions(),
+        "capabilities": capabilities.to_dict(), "status": "running",
+    }
+    folder.write_json("manifest.json", manifest)
+    progress.note(f"run {run_id}: results in {folder.path}")
+    started = time.monotonic()
+    try:
+        factory = backend_class(backend)
+        net = factory(graph, plan, routes, prefix=prefix, datapath=capabilities.ovs_datapath,
+                      progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
+                      controller_app=scenario.controller.app)
+        with net:
+            with progress.step("starting services (DNS, HTTP, iperf3)"):
+                for daemon in service_daemons(graph, plan, scenario.zone):
+                    net.start_daemon(daemon)
+                if pair:
+                    net.start_daemon(IperfServer(pair[1]))
+            if fail_after_start:
+                raise TestbedError("failing on purpose after start (fail_after_start)")
+            before = net.counters()
+            cells = connectivity.build_cells(graph, plan, scenario.zone,
+                                             scenario.measurements.http, scenario.measurements.dns)
+            with progress.step(f"measuring the connectivity matrix ({len(cells)} cells)"):
+                result.cells = connectivity.measure(net, graph, plan, routes, cells,
+                                                    scenario.measurements.ping_count)
+            if pair:
+                with progress.step(f"measuring throughput {pair[0]} -> {pair[1]} per family (iperf3)"):
+                    result.throughput = measure_throughput(net, plan, pair[0], pair[1],
+                                                           scenario.measurements.iperf.duration_s)
+            after = net.counters(fresh_after=time.time())
+            traffic = traffic_delta(before, after)
+            result.traffic = totals_by_family(traffic)
+            for switch in after["switches"].values():
+                for family, count in switch["learned_flows"].items():
+                    result.learned_flows[family] = result.learned_flows.get(family, 0) + count
+            progress.note("stopping the network")
+        result.timings = {**net.timings, "total_s": time.monotonic() - started}
+        with progress.step("writing results and figures"):
+            folder.write_jsonl("connectivity.jsonl", result.cells)
+            folder.write_csv("connectivity.csv", result.cells, CONNECTIVITY_COLUMNS)
+            folder.write_json("throughput.json", result.throughput)
+            folder.write_csv("traffic.csv", traffic, ["switch", "family", "packets", "bytes"])
+            folder.write_json("controller.json", after)
+            folder.write_json("addresses.json", {
+                f"{i.node}:{i.peer}": {"segment": i.segment, "ipv4": i.ipv4, "ipv6": i.ipv6}
+                for i in sorted(plan.interfaces.values(), key=lambda i: (i.node, i.port))})
+            folder.write_figure("connectivity.png", plots.connectivity_heatmap(
+                result.cells, f"{scenario.name}: connectivity matrix ({run_id})"))
+            folder.write_figure("families.png", plots.family_comparison(
+                result.throughput, result.traffic, f"{scenario.name}: IPv4 and IPv6 ({run_id})"))
+    except BaseException as error:
+        manifest.update(status="failed", error=f"{type(error).__name__}: {error}",
+                        traceback=traceback.format_exc(), finished=datetime.now(timezone.utc).isoformat())
+        folder.write_json("manifest.json", manifest)
+        raise
+
+    manifest.update(status="ok", finished=datetime.now(timezone.utc).isoformat(), timings=result.timings,
+                    unexpected_cells=len(result.unexpected), files=folder.files + ["manifest.json"])
+    folder.write_json("manifest.json", manifest)
+    return result
