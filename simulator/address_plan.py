@@ -109,6 +109,9 @@ def plan_addresses(graph: nx.Graph, ipv4_pool: str = "10.64.0.0/16",
     subnets6 = pool6.subnets(new_prefix=64)
     segments, interfaces = {}, {}
     found = find_segments(graph)
+    needed = {family: sum(1 for _, _, attachments in found if any(
+        family in node_spec(graph, n).families & link_spec(graph, n, p).families for n, p in attachments))
+        for family in Family}
     for name, switches, attachments in found:
         carried = {}
         for node, peer in attachments:
@@ -120,9 +123,11 @@ def plan_addresses(graph: nx.Graph, ipv4_pool: str = "10.64.0.0/16",
                 nets[family] = next(subnets, None)
                 if nets[family] is None:
                     pool = pool4 if family is Family.IPV4 else pool6
+                    size = ipv4_prefixlen if family is Family.IPV4 else 64
                     raise TopologyError(
-                        f"segment {name}: {family.label} pool {pool} is exhausted after "
-                        f"{len(segments)} segments ({len(found)} needed); give a larger pool")
+                        f"segment {name}: {family.label} pool {pool} is exhausted: it holds "
+                        f"{2 ** (size - pool.prefixlen)} /{size} subnets and {needed[family]} segments "
+                        f"carry {family.label}; give a larger pool")
         net4 = nets.get(Family.IPV4)
         if net4 is not None and len(ordered) > net4.num_addresses - 2:
             raise TopologyError(

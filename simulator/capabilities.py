@@ -115,7 +115,8 @@ def _run(runner, args: list[str]) -> subprocess.CompletedProcess:
     except FileNotFoundError:
         return subprocess.CompletedProcess(args, 127, "", f"{args[0]}: not found")
     except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(args, 124, "", f"{args[0]}: timed out after {TIMEOUT:g} s")
+        return subprocess.CompletedProcess(args, 124, "",
+                                           f"{args[0]}: timed out after {TIMEOUT:g} s")
     except OSError as exc:
         return subprocess.CompletedProcess(args, 126, "", f"{args[0]}: {exc}")
 
@@ -162,7 +163,8 @@ def _probe_mininet(import_module, which) -> Check:
     try:
         net = import_module("mininet.net")
     except Exception as exc:  # a broken install can fail in any way at import
-        return _missing("mininet", f"cannot import mininet.net: {exc}", disables, fix, required=True)
+        return _missing("mininet", f"cannot import mininet.net: {exc}", disables, fix,
+                        required=True)
     version = getattr(net, "VERSION", "(version unknown)")
     # The Python package is useless without the matching helper that puts
     # processes into the node namespaces.
@@ -221,7 +223,7 @@ def _probe_datapath(runner, ovs_running: bool) -> Check:
         return _ok("ovs-datapath", "kernel (openvswitch module)", required=True, value="kernel")
     if not ovs_running:
         return _missing("ovs-datapath",
-                        "unknown: no kernel datapath and Open vSwitch is not running",
+                        "unknown: no kernel datapath and Open vSwitch is not usable",
                         "every switch (Open vSwitch)", f"{_SETUP} (starts Open vSwitch)",
                         required=True)
     tso = _run(runner, ["ovs-vsctl", "--timeout=3", "get", "Open_vSwitch", ".",
@@ -306,8 +308,8 @@ _KERNEL_PROBES = (
 def _in_namespace(runner, script: str, as_root: bool) -> subprocess.CompletedProcess:
     # Without root, a user namespace that maps us to root still owns a network
     # namespace, so `doctor` can report the kernel honestly to an unprivileged user.
-    unshare = ["unshare", "--net"] if as_root else ["unshare", "--user", "--map-root-user", "--net"]
-    return _run(runner, [*unshare, "sh", "-c", script])
+    user = [] if as_root else ["--user", "--map-root-user"]
+    return _run(runner, ["unshare", *user, "--net", "sh", "-c", script])
 
 
 def _probe_kernel(runner, probe: _KernelProbe, as_root: bool) -> Check:
@@ -321,7 +323,7 @@ def _probe_nfqueue(runner, as_root: bool) -> Check:
     disables = "userspace delay/loss emulation"
     fix = "apt-get install iptables; a kernel with CONFIG_NETFILTER_XT_TARGET_NFQUEUE"
     version = _run(runner, ["iptables", "--version"])
-    if version.returncode == 127:
+    if version.returncode in (126, 127):
         return _missing("nfqueue", "iptables not installed (needed to add the NFQUEUE rule)",
                         disables, fix)
     result = _in_namespace(runner, "iptables -A OUTPUT -j NFQUEUE --queue-num 1", as_root)
@@ -380,20 +382,26 @@ def probe_host(runner=subprocess.run, *, geteuid=os.geteuid,
     The keyword arguments exist so tests can stand in for the host.
     """
     as_root = geteuid() == 0
-    probes = [
-        lambda: (_probe_root(geteuid),),
-        lambda: (_probe_mininet(import_module, which),),
-        lambda: (_probe_os_ken(import_module, package_version),),
+    commands = [
         lambda: _probe_ovs(runner),
         *[(lambda p=p: (_probe_kernel(runner, p, as_root),)) for p in _KERNEL_PROBES],
         lambda: (_probe_nfqueue(runner, as_root),),
         *[(lambda b=b: (_probe_binary(runner, b),)) for b in _BINARIES],
     ]
-    # The probes wait on subprocesses, not the CPU: running them side by side turns
-    # about twenty sequential forks into the time of the slowest one.
+    # The command probes wait on subprocesses, not the CPU: side by side, about
+    # twenty forks take the time of the slowest one.
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda probe: probe(), probes))
-    return HostCapabilities(tuple(check for group in results for check in group))
+        pending = [pool.submit(probe) for probe in commands]
+        # The imports stay in this thread, overlapping the commands: importing
+        # mininet and os_ken from two threads at once deadlocked CPython 3.11's
+        # import locks (setuptools' distutils hook imports from inside find_spec).
+        own = (
+            _probe_root(geteuid),
+            _probe_mininet(import_module, which),
+            _probe_os_ken(import_module, package_version),
+        )
+        found = [check for future in pending for check in future.result()]
+    return HostCapabilities(own + tuple(found))
 
 
 def format_report(caps: HostCapabilities) -> str:

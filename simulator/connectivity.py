@@ -120,7 +120,9 @@ def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
     ok, why = _reach(plan, routes, cell.client, resolver_node, resolver_family)
     if not ok:
         return False, f"resolver unreachable: {why}"
-    if cell.family not in node_spec(graph, cell.server).families:
+    published = next(s.families for s in node_spec(graph, cell.server).services
+                     if cell.service.split(".", 1)[0] == s.name)
+    if cell.family not in published:
         return False, f"{cell.service} publishes no {'AAAA' if cell.family is Family.IPV6 else 'A'} record"
     return _reach(plan, routes, cell.client, cell.server, cell.family)
 

@@ -8,6 +8,7 @@ status. Every message names the thing, the value and the fix.
 class TestbedError(Exception):
     """Base of every error the testbed raises on purpose."""
 
+    __test__ = False  # not a pytest test class, despite the name
     exit_status = 1
 
 

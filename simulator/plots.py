@@ -34,6 +34,12 @@ def matrix_layout(cells: list[dict]) -> tuple[list[str], list[str], list[list[in
 
 
 def connectivity_heatmap(cells: list[dict], title: str = "Connectivity matrix") -> plt.Figure:
+    if not cells:
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no cells measured", ha="center", va="center")
+        ax.set_title(title)
+        return fig
     rows, columns, codes, labels = matrix_layout(cells)
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(columns) + 2), max(3, 0.5 * len(rows) + 2)))
     ax.imshow(codes, cmap=ListedColormap(OUTCOME_COLORS), vmin=0, vmax=2, aspect="auto")

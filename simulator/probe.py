@@ -37,7 +37,10 @@ def ping(check: dict) -> dict:
     received = re.search(r"(\d+) received", out.stdout)
     rtt = re.search(r"= [\d.]+/([\d.]+)/", out.stdout)
     got = int(received.group(1)) if received else 0
-    error = "" if got else (out.stderr.strip() or out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "")
+    error = ""
+    if not got:
+        lines = out.stdout.strip().splitlines()
+        error = out.stderr.strip() or (lines[-1] if lines else f"exit status {out.returncode}")
     return {"ok": got > 0, "sent": count, "received": got,
             "rtt_ms": float(rtt.group(1)) if rtt else None, "error": error, "elapsed_ms": _ms(started)}
 

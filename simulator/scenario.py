@@ -156,13 +156,22 @@ def _parse_topology(data, problems) -> Topology:
                 problems.add(where, "expected a list of modes such as [dual-stack, ipv4-only]")
                 continue
             for index, mode in enumerate(value):
-                if mode not in FAMILY_MODES:
+                if not isinstance(mode, str):
+                    problems.add(f"{where}[{index}]", f"expected a mode name such as dual-stack, got {mode!r}")
+                    value[index] = "dual-stack"
+                elif mode not in FAMILY_MODES:
                     problems.add(f"{where}[{index}]", f"unknown mode {mode!r}{_suggest(mode, FAMILY_MODES)}")
             converted["district_families"] = tuple(FAMILY_MODES.get(m, DUAL_STACK) for m in value)
         elif key not in accepted or key == "district_families":
             problems.add(where, f"generator {generator} has no parameter {key!r}"
                          f"{_suggest(key, [k for k in accepted if k != 'district_families'] + ['districts'])}")
         else:
+            default = accepted[key].default
+            kind = type(default) if default not in (None, inspect.Parameter.empty) else None
+            wrong_bool = isinstance(value, bool) and kind is not bool
+            if kind in (int, float, bool) and (wrong_bool or not isinstance(value, (int, float) if kind is float else kind)):
+                problems.add(where, f"expected {kind.__name__}, got {value!r}")
+                continue
             converted[key] = value
     return Topology(generator, MappingProxyType(converted))
 

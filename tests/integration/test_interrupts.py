@@ -1,0 +1,59 @@
+"""Ctrl-C during a run, and `v6lab clean` after a run killed outright."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from simulator import cleanup
+
+V6LAB = [sys.executable, "-m", "simulator"]
+
+
+def _start_run(tmp_path):
+    return subprocess.Popen(V6LAB + ["run", "--results", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(process, pattern, timeout=120):
+    """Read progress lines until one matches; return the run prefix seen on the way."""
+    prefix, deadline = None, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        found = re.search(r"run \S+-(v[0-9a-z]{3}):", line)
+        if found:
+            prefix = found.group(1)
+        if re.search(pattern, line):
+            return prefix
+    process.kill()
+    raise AssertionError(f"never saw {pattern!r} in the run's progress")
+
+
+def test_ctrl_c_tears_everything_down(capabilities, tmp_path):
+    process = _start_run(tmp_path)
+    prefix = _wait_for(process, "measuring the connectivity matrix")
+    assert not cleanup.find_leftovers(prefix).empty  # the network is up
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    found = cleanup.find_leftovers(prefix)
+    assert found.empty, found.describe()
+
+
+def test_clean_removes_what_a_killed_run_left(capabilities, tmp_path):
+    process = _start_run(tmp_path)
+    prefix = _wait_for(process, "measuring the connectivity matrix")
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate(timeout=30)
+    left = cleanup.find_leftovers(prefix)
+    assert left.processes and left.bridges  # a killed run leaves shells, daemons and bridges
+    out = subprocess.run(V6LAB + ["clean", "--run", prefix], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"run {prefix}: removed" in out.stdout
+    found = cleanup.find_leftovers(prefix)
+    assert found.empty, found.describe()

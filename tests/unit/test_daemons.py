@@ -1,0 +1,161 @@
+"""simulator.daemons: rendered configurations, checked by the daemons' own dry runs."""
+
+import shutil
+import subprocess
+import sys
+
+import dns.rdatatype
+import dns.zone
+
+from simulator.daemons import DnsServer, IperfServer, WebServer, page_marker, render_zone
+
+RECORDS = {"www": ["10.64.2.3", "2001:db8:64:1::3"], "ns": ["10.64.2.2", "2001:db8:64:1::2"]}
+LISTEN = ["10.64.2.2", "2001:db8:64:1::2"]
+
+
+def dns_server():
+    return DnsServer("dns", "city.test", LISTEN, RECORDS)
+
+
+def write(folder, files):
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+def test_render_zone_exact_text():
+    # Labels sorted (ns before www), addresses in the given order, A or AAAA by version.
+    assert render_zone("city.test", RECORDS) == (
+        "$ORIGIN city.test.\n"
+        "$TTL 60\n"
+        "@ IN SOA ns.city.test. hostmaster.city.test. 1 3600 600 86400 60\n"
+        "@ IN NS ns.city.test.\n"
+        "ns IN A 10.64.2.2\n"
+        "ns IN AAAA 2001:db8:64:1::2\n"
+        "www IN A 10.64.2.3\n"
+        "www IN AAAA 2001:db8:64:1::3\n"
+    )
+
+
+def test_render_zone_trailing_dot_and_serial():
+    text = render_zone("city.test.", {"www": ["192.0.2.1"]}, serial=7)
+    assert text.splitlines() == [
+        "$ORIGIN city.test.",
+        "$TTL 60",
+        "@ IN SOA ns.city.test. hostmaster.city.test. 7 3600 600 86400 60",
+        "@ IN NS ns.city.test.",
+        "www IN A 192.0.2.1",
+    ]
+
+
+def test_rendered_zone_parses_with_dnspython():
+    zone = dns.zone.from_text(render_zone("city.test", RECORDS), origin="city.test.", relativize=True)
+    www_a = zone.find_rdataset("www", dns.rdatatype.A)
+    www_aaaa = zone.find_rdataset("www", dns.rdatatype.AAAA)
+    assert [r.address for r in www_a] == ["10.64.2.3"]
+    assert [r.address for r in www_aaaa] == ["2001:db8:64:1::3"]
+    assert zone.find_rdataset("@", dns.rdatatype.SOA)[0].serial == 1
+
+
+def test_dns_server_render(tmp_path):
+    files = dns_server().render(tmp_path)
+    assert sorted(files) == ["city.test.zone", "unbound.conf"]
+    conf = files["unbound.conf"].splitlines()
+    assert "    interface: 10.64.2.2" in conf
+    assert "    interface: 2001:db8:64:1::2" in conf
+    assert [line for line in conf if "interface:" in line] == [
+        "    interface: 10.64.2.2", "    interface: 2001:db8:64:1::2"]
+    assert '    local-zone: "test." nodefault' in conf
+    # auth-zone block: name, zonefile inside the folder, serving both ways.
+    start = conf.index("auth-zone:")
+    assert conf[start:start + 5] == [
+        "auth-zone:",
+        '    name: "city.test."',
+        f'    zonefile: "{tmp_path / "city.test.zone"}"',
+        "    for-downstream: yes",
+        "    for-upstream: yes",
+    ]
+    assert f'    directory: "{tmp_path}"' in conf
+    assert f'    pidfile: "{tmp_path}/unbound.pid"' in conf
+    assert files["city.test.zone"] == render_zone("city.test", RECORDS)
+
+
+def test_dns_server_zone_trailing_dot_and_other_tld(tmp_path):
+    files = DnsServer("dns", "metro.example.", ["192.0.2.53"], {"www": ["192.0.2.80"]}).render(tmp_path)
+    assert sorted(files) == ["metro.example.zone", "unbound.conf"]
+    assert '    local-zone: "example." nodefault\n' in files["unbound.conf"]
+    assert '    name: "metro.example."\n' in files["unbound.conf"]
+
+
+def test_dns_server_commands(tmp_path):
+    server = dns_server()
+    assert server.check_command(tmp_path) == ["unbound-checkconf", str(tmp_path / "unbound.conf")]
+    assert server.start_command(tmp_path) == ["unbound", "-d", "-c", str(tmp_path / "unbound.conf")]
+    assert server.BINARIES == ("unbound", "unbound-checkconf")
+    assert server.LISTENS == (("udp", 53), ("tcp", 53))
+    assert repr(server) == "unbound@dns"
+
+
+def test_unbound_checkconf_accepts_rendered_files(tmp_path):
+    # Installed here (Debian's unbound) and in CI: no skip.
+    assert shutil.which("unbound-checkconf") is not None, "install unbound (sudo scripts/setup.sh)"
+    server = dns_server()
+    write(tmp_path, server.render(tmp_path))
+    result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout.strip()) == (
+        0, f"unbound-checkconf: no errors in {tmp_path / 'unbound.conf'}"), result.stderr
+
+
+def test_unbound_checkconf_rejects_a_broken_zone(tmp_path):
+    # The dry run also loads the auth-zone, so a bad zone file is caught before start.
+    server = dns_server()
+    write(tmp_path, server.render(tmp_path))
+    with (tmp_path / "city.test.zone").open("a") as zone:
+        zone.write("www IN NOTATYPE 1\n")
+    result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "error parsing zonefile" in result.stderr
+
+
+def test_page_marker():
+    assert page_marker("www.city.test") == "v6lab-service:www.city.test"
+
+
+def test_web_server_render(tmp_path):
+    files = WebServer("web", "www.city.test").render(tmp_path)
+    assert files == {"index.html": (
+        "<!doctype html>\n"
+        "<html><head><title>www.city.test</title></head>\n"
+        "<body><h1>www.city.test</h1><p>served by node web</p>\n"
+        "<!-- v6lab-service:www.city.test --></body></html>\n")}
+    assert page_marker("www.city.test") in files["index.html"]
+
+
+def test_web_server_binds_both_families(tmp_path):
+    server = WebServer("web", "www.city.test")
+    assert server.start_command(tmp_path) == [
+        sys.executable, "-m", "http.server", "80", "--bind", "::", "--directory", str(tmp_path)]
+    assert server.LISTENS == (("tcp", 80),)
+
+
+def test_web_server_other_port(tmp_path):
+    server = WebServer("web", "www.city.test", port=8080)
+    assert server.start_command(tmp_path)[3:6] == ["8080", "--bind", "::"]
+    assert server.LISTENS == (("tcp", 8080),)
+    # The instance attribute does not leak into the class.
+    assert WebServer.LISTENS == (("tcp", 80),)
+
+
+def test_web_server_check_command(tmp_path):
+    server = WebServer("web", "www.city.test")
+    command = server.check_command(tmp_path)
+    assert subprocess.run(command, timeout=30).returncode == 1     # no page yet
+    write(tmp_path, server.render(tmp_path))
+    assert subprocess.run(command, timeout=30).returncode == 0
+
+
+def test_iperf_server():
+    server = IperfServer("web")
+    assert server.start_command(None) == ["iperf3", "--server", "--port", "5201"]
+    assert server.check_command(None) is None
+    assert server.render(None) == {}
+    assert repr(server) == "iperf3@web"
