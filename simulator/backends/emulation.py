@@ -228,10 +228,14 @@ class EmulationBackend:
         from simulator.address_plan import ports
         for a, b in sorted(tuple(sorted(e)) for e in self.graph.edges):
             spec = link_spec(self.graph, a, b)
+            # HTB for bandwidth, netem for delay; the runner has refused delay already
+            # where the kernel has no netem.
             params = {}
-            cls = Link
             if spec.bandwidth_mbps:
-                cls, params = TCLink, {"bw": spec.bandwidth_mbps}
+                params["bw"] = spec.bandwidth_mbps
+            if spec.delay_ms:
+                params["delay"] = f"{spec.delay_ms:g}ms"
+            cls = TCLink if params else Link
             port_a, port_b = ports(self.graph, a)[b], ports(self.graph, b)[a]
             # OpenFlow port numbers start at 1; host interface numbers at 0.
             if node_spec(self.graph, a).kind is Kind.SWITCH:
