@@ -26,9 +26,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     # Wait for another apt (unattended upgrades on a fresh VM) rather than fail.
     apt-get -o DPkg::Lock::Timeout=300 update -qq
     apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Unbound and radvd run inside emulated nodes with configurations of their own;
+    # host-wide services that installing them may have started (on a VM) are not
+    # needed, and a host resolver on port 53 is not ours to add.
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        for unit in unbound radvd; do
+            case " ${missing[*]} " in
+                *" $unit "*) systemctl disable --now "$unit" >/dev/null 2>&1 || true ;;
+            esac
+        done
+    fi
 fi
-# Unbound and radvd run inside emulated nodes with their own configuration; the
-# host-wide services Debian may have started are not ours to touch, and are not needed.
 
 # --- Python environment --------------------------------------------------------
 # Debian's python3 with system site packages: Mininet comes from the Debian package
@@ -41,7 +49,12 @@ stamp="$venv/.v6lab-installed"
 want=$(sha256sum "$here/pyproject.toml" | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! "$venv/bin/python" -c 'import simulator, os_ken, networkx' 2>/dev/null; then
     say "installing Python dependencies (pyproject.toml)"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$here[test]"
+    # (Some images' pip configuration names local wheel folders that do not exist;
+    # its warnings about them are noise here.)
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$here[test]" 2>&1 \
+        | grep -v "is ignored: it is neither a file nor a directory" || true
+    "$venv/bin/python" -c 'import simulator, os_ken, networkx, yaml, dns' \
+        || die "the Python environment is incomplete after pip install; see the messages above"
     echo "$want" > "$stamp"
 fi
 

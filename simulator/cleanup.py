@@ -136,12 +136,23 @@ def _signal_all(pids, sig) -> None:
             pass
 
 
+def _alive(pid: int) -> bool:
+    """Running, not a zombie: the run's own children linger as zombies until reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def remove(leftovers: Leftovers, grace_s: float = 2.0) -> None:
     """Remove everything listed; safe to call twice."""
     if leftovers.processes:
+        # SIGHUP as well: Mininet's node shells are interactive bash, which ignores SIGTERM.
         _signal_all(leftovers.processes, signal.SIGTERM)
+        _signal_all(leftovers.processes, signal.SIGHUP)
         deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in leftovers.processes):
+        while time.monotonic() < deadline and any(_alive(p) for p in leftovers.processes):
             time.sleep(0.05)
         _signal_all(leftovers.processes, signal.SIGKILL)
     if leftovers.bridges:
