@@ -1,0 +1,3 @@
+from benchmarks.foundation import main
+
+raise SystemExit(main())

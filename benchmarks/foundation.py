@@ -1,0 +1,177 @@
+"""The default city slice against plain Mininet and a bare OVS bridge, in one run.
+
+- lifecycle: v6lab's backend (controller, build, switches connected, addresses, DAD,
+  routes) against a plain Mininet script that builds the same graph with the same
+  switch class (OVS, same datapath, standalone learning instead of a controller,
+  Mininet's default addressing), then both tear down;
+- throughput: iperf3 over IPv4 and IPv6 through the city slice (3 routers, 4
+  switches) against two hosts on one bare OVS bridge, same switch class.
+
+The machine is shared and noisy: read the ratios, not the seconds. Everything it
+creates carries a run tag and is removed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from functools import partial
+
+from simulator import cleanup
+from simulator.address_plan import plan_addresses
+from simulator.backends.emulation import EmulationBackend
+from simulator.capabilities import probe_host
+from simulator.daemons import IperfServer
+from simulator.routing import compute_routes
+from simulator.runner import new_run_id
+from simulator.throughput import measure_throughput
+from topologies import city_slice
+from topologies.spec import Kind, node_spec
+
+REPEATS = 3
+
+
+def v6lab_lifecycle(graph, datapath) -> dict:
+    plan = plan_addresses(graph)
+    routes = compute_routes(graph, plan)
+    _, prefix = new_run_id()
+    backend = EmulationBackend(graph, plan, routes, prefix=prefix, datapath=datapath)
+    started = time.monotonic()
+    backend.start()
+    ready = time.monotonic() - started
+    backend.stop()
+    return {"ready_s": ready, "stop_s": backend.timings["stop_s"]}
+
+
+def plain_mininet_lifecycle(graph, datapath) -> dict:
+    """What a user would write with Mininet alone for the same graph."""
+    from mininet.log import setLogLevel
+    from mininet.net import Mininet
+    from mininet.node import OVSSwitch
+
+    setLogLevel("error")
+    Mininet.inited = True
+    _, prefix = new_run_id()
+    os.environ[cleanup.ENV_TAG] = prefix
+
+    class Tagged(OVSSwitch):  # only so that a crash is still cleanable by tag
+        def bridgeOpts(self):
+            return super().bridgeOpts() + f" external_ids:{cleanup.BRIDGE_TAG}={prefix}"
+
+    try:
+        started = time.monotonic()
+        net = Mininet(controller=None, switch=partial(Tagged, datapath=datapath, failMode="standalone"),
+                      build=False, autoSetMacs=False)
+        nodes = {}
+        for index, name in enumerate(sorted(graph), start=1):
+            if node_spec(graph, name).kind is Kind.SWITCH:
+                nodes[name] = net.addSwitch(f"{prefix}{name}", dpid=f"{index:016x}")
+            else:
+                nodes[name] = net.addHost(f"{prefix}{name}")
+        for a, b in sorted(tuple(sorted(e)) for e in graph.edges):
+            net.addLink(nodes[a], nodes[b])
+        net.start()
+        ready = time.monotonic() - started
+        started = time.monotonic()
+        net.stop()
+        stop = time.monotonic() - started
+    finally:
+        cleanup.clean(prefix)
+        os.environ.pop(cleanup.ENV_TAG, None)
+    return {"ready_s": ready, "stop_s": stop}
+
+
+def v6lab_throughput(graph, datapath, seconds) -> dict:
+    plan = plan_addresses(graph)
+    routes = compute_routes(graph, plan)
+    _, prefix = new_run_id()
+    with EmulationBackend(graph, plan, routes, prefix=prefix, datapath=datapath) as backend:
+        backend.start_daemon(IperfServer("web"))
+        records = measure_throughput(backend, plan, "d1h1", "web", seconds)
+    return {r["family"]: r["bits_per_second"] for r in records}
+
+
+def bare_bridge_throughput(datapath, seconds) -> dict:
+    """Two hosts on one OVS bridge, Mininet's plain defaults plus IPv6 addresses."""
+    from mininet.log import setLogLevel
+    from mininet.net import Mininet
+    from mininet.node import OVSSwitch
+
+    setLogLevel("error")
+    Mininet.inited = True
+    _, prefix = new_run_id()
+    os.environ[cleanup.ENV_TAG] = prefix
+
+    class Tagged(OVSSwitch):
+        def bridgeOpts(self):
+            return super().bridgeOpts() + f" external_ids:{cleanup.BRIDGE_TAG}={prefix}"
+
+    rates = {}
+    try:
+        net = Mininet(controller=None, switch=partial(Tagged, datapath=datapath, failMode="standalone"),
+                      autoSetMacs=True)
+        switch = net.addSwitch(f"{prefix}s1", dpid="1")
+        one, two = net.addHost(f"{prefix}h1"), net.addHost(f"{prefix}h2")
+        net.addLink(one, switch)
+        net.addLink(two, switch)
+        net.start()
+        for host, address in ((one, "fd00::1/64"), (two, "fd00::2/64")):
+            host.cmd(f"ip -6 addr add {address} dev {host.defaultIntf()} nodad")
+        server = two.popen(["iperf3", "--server", "--port", "5201"])
+        time.sleep(0.5)
+        for family, target in (("ipv4", two.IP()), ("ipv6", "fd00::2")):
+            out = one.cmd(f"iperf3 --client {target} --time {seconds:g} --json")
+            rates[family] = json.loads(out)["end"]["sum_received"]["bits_per_second"]
+        server.terminate()
+        server.wait()
+        net.stop()
+    finally:
+        cleanup.clean(prefix)
+        os.environ.pop(cleanup.ENV_TAG, None)
+    return rates
+
+
+def _median(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("benchmarks build networks: run as root (sudo make bench)", file=sys.stderr)
+        return 3
+    caps = probe_host()
+    if not caps.can_emulate:
+        print("this host cannot emulate; see v6lab doctor", file=sys.stderr)
+        return 3
+    datapath = caps.ovs_datapath
+    graph = city_slice()
+    print(f"city slice: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} links; "
+          f"OVS datapath {datapath}; median of {REPEATS} runs, alternating")
+    ours, plain = [], []
+    for _ in range(REPEATS):
+        ours.append(v6lab_lifecycle(graph, datapath))
+        plain.append(plain_mininet_lifecycle(graph, datapath))
+    print(f"\n{'lifecycle':<34}{'v6lab':>10}{'plain Mininet':>15}{'ratio':>8}")
+    for key, label in (("ready_s", "build to ready (s)"), ("stop_s", "teardown (s)")):
+        a, b = _median(ours, key), _median(plain, key)
+        print(f"{label:<34}{a:>10.2f}{b:>15.2f}{a / b:>8.2f}")
+    print("  (v6lab's 'ready' includes the controller handshake, addresses, link-local DAD"
+          " and routes;\n   plain Mininet's stops at net.start(), before any of that)")
+
+    seconds = 3.0
+    city = v6lab_throughput(graph, datapath, seconds)
+    bare = bare_bridge_throughput(datapath, seconds)
+    print(f"\n{'TCP throughput, iperf3 ' + format(seconds, 'g') + ' s (Gbit/s)':<34}{'city':>10}"
+          f"{'bare bridge':>15}{'ratio':>8}")
+    for family in ("ipv4", "ipv6"):
+        print(f"{family:<34}{city[family] / 1e9:>10.2f}{bare[family] / 1e9:>15.2f}"
+              f"{city[family] / bare[family]:>8.2f}")
+    print("  (city: d1h1 > bng1 > core > idcgw > web, 3 routers and 4 switches;"
+          " bare: 2 hosts, 1 switch)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak memory of this process: {peak:.0f} MiB")
+    return 0
