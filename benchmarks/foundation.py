@@ -13,6 +13,7 @@ creates carries a run tag and is removed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -35,6 +36,33 @@ from topologies.spec import Kind, node_spec
 REPEATS = 3
 
 
+@contextlib.contextmanager
+def plain_mininet(datapath):
+    """Stock Mininet with standalone OVS switches (no controller) of the same class.
+
+    Bridges and processes still carry a run tag, only so that the sweep at the end
+    removes them even when the baseline fails half-way."""
+    from mininet.log import setLogLevel
+    from mininet.net import Mininet
+    from mininet.node import OVSSwitch
+
+    setLogLevel("error")
+    Mininet.inited = True
+    _, prefix = new_run_id()
+    os.environ[cleanup.ENV_TAG] = prefix
+
+    class Tagged(OVSSwitch):
+        def bridgeOpts(self):
+            return super().bridgeOpts() + f" external_ids:{cleanup.BRIDGE_TAG}={prefix}"
+
+    switch = partial(Tagged, datapath=datapath, failMode="standalone")
+    try:
+        yield prefix, partial(Mininet, controller=None, switch=switch)
+    finally:
+        cleanup.clean(prefix)
+        os.environ.pop(cleanup.ENV_TAG, None)
+
+
 def v6lab_lifecycle(graph, datapath) -> dict:
     plan = plan_addresses(graph)
     routes = compute_routes(graph, plan)
@@ -49,23 +77,9 @@ def v6lab_lifecycle(graph, datapath) -> dict:
 
 def plain_mininet_lifecycle(graph, datapath) -> dict:
     """What a user would write with Mininet alone for the same graph."""
-    from mininet.log import setLogLevel
-    from mininet.net import Mininet
-    from mininet.node import OVSSwitch
-
-    setLogLevel("error")
-    Mininet.inited = True
-    _, prefix = new_run_id()
-    os.environ[cleanup.ENV_TAG] = prefix
-
-    class Tagged(OVSSwitch):  # only so that a crash is still cleanable by tag
-        def bridgeOpts(self):
-            return super().bridgeOpts() + f" external_ids:{cleanup.BRIDGE_TAG}={prefix}"
-
-    try:
+    with plain_mininet(datapath) as (prefix, make_net):
         started = time.monotonic()
-        net = Mininet(controller=None, switch=partial(Tagged, datapath=datapath, failMode="standalone"),
-                      build=False, autoSetMacs=False)
+        net = make_net(build=False, autoSetMacs=False)
         nodes = {}
         for index, name in enumerate(sorted(graph), start=1):
             if node_spec(graph, name).kind is Kind.SWITCH:
@@ -79,9 +93,6 @@ def plain_mininet_lifecycle(graph, datapath) -> dict:
         started = time.monotonic()
         net.stop()
         stop = time.monotonic() - started
-    finally:
-        cleanup.clean(prefix)
-        os.environ.pop(cleanup.ENV_TAG, None)
     return {"ready_s": ready, "stop_s": stop}
 
 
@@ -97,23 +108,9 @@ def v6lab_throughput(graph, datapath, seconds) -> dict:
 
 def bare_bridge_throughput(datapath, seconds) -> dict:
     """Two hosts on one OVS bridge, Mininet's plain defaults plus IPv6 addresses."""
-    from mininet.log import setLogLevel
-    from mininet.net import Mininet
-    from mininet.node import OVSSwitch
-
-    setLogLevel("error")
-    Mininet.inited = True
-    _, prefix = new_run_id()
-    os.environ[cleanup.ENV_TAG] = prefix
-
-    class Tagged(OVSSwitch):
-        def bridgeOpts(self):
-            return super().bridgeOpts() + f" external_ids:{cleanup.BRIDGE_TAG}={prefix}"
-
     rates = {}
-    try:
-        net = Mininet(controller=None, switch=partial(Tagged, datapath=datapath, failMode="standalone"),
-                      autoSetMacs=True)
+    with plain_mininet(datapath) as (prefix, make_net):
+        net = make_net(autoSetMacs=True)
         switch = net.addSwitch(f"{prefix}s1", dpid="1")
         one, two = net.addHost(f"{prefix}h1"), net.addHost(f"{prefix}h2")
         net.addLink(one, switch)
@@ -129,9 +126,6 @@ def bare_bridge_throughput(datapath, seconds) -> dict:
         server.terminate()
         server.wait()
         net.stop()
-    finally:
-        cleanup.clean(prefix)
-        os.environ.pop(cleanup.ENV_TAG, None)
     return rates
 
 
