@@ -98,11 +98,17 @@ class DualStackController(app_manager.OSKenApp):
 
     def _stats_loop(self):
         while True:
-            for datapath in list(self.datapaths.values()):
-                parser = datapath.ofproto_parser
-                datapath.send_msg(parser.OFPFlowStatsRequest(datapath, table_id=datapath.ofproto.OFPTT_ALL))
-            hub.sleep(SETTINGS["stats_interval"])
-            self._write_snapshot()
+            # A switch that leaves mid-request, or a full disk, must not end the
+            # loop: the runner would then wait for counters that never come.
+            try:
+                for datapath in list(self.datapaths.values()):
+                    parser = datapath.ofproto_parser
+                    datapath.send_msg(parser.OFPFlowStatsRequest(datapath, table_id=datapath.ofproto.OFPTT_ALL))
+                hub.sleep(SETTINGS["stats_interval"])
+                self._write_snapshot()
+            except Exception:
+                self.logger.exception("counter snapshot failed; trying again")
+                hub.sleep(SETTINGS["stats_interval"])
 
     def snapshot(self) -> dict:
         switches = {}

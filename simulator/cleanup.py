@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -113,12 +114,17 @@ def tagged_bridges(prefix: str | None = None) -> dict[str, str]:
 def tagged_links(prefix: str | None = None) -> dict[str, str]:
     out = subprocess.run(["ip", "-json", "link", "show"], capture_output=True, text=True)
     found = {}
+    # A run killed between creating links and tagging them leaves untagged links
+    # whose names still start with its prefix (<prefix><node>-e<port>).
+    named = re.compile(rf"^{re.escape(prefix)}[a-z0-9]+-e\d+$") if prefix else None
     for link in json.loads(out.stdout or "[]"):
         alias = link.get("ifalias", "")
         if alias.startswith(ALIAS_TAG):
             tag = alias[len(ALIAS_TAG):]
             if prefix is None or tag == prefix:
                 found[link["ifname"]] = tag
+        elif named is not None and named.match(link["ifname"]):
+            found[link["ifname"]] = prefix
     return found
 
 

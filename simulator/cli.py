@@ -62,10 +62,14 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _interrupt(signum, frame):
+    """SIGTERM tears down like Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    # SIGTERM tears down like Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
     except ConfigError as error:
