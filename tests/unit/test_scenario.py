@@ -122,7 +122,7 @@ def test_missing_file(tmp_path):
 
 def test_directory(tmp_path):
     assert problems_of(tmp_path) == [
-        f"{tmp_path}: is a folder; give a scenario file such as {DEFAULT_SCENARIO}"]
+        f"{tmp_path}: is a folder; give a scenario file; list the examples with 'ls {REPO_ROOT / 'scenarios'}'"]
 
 
 def test_binary_file(tmp_path):
