@@ -32,6 +32,66 @@ def _run(args) -> int:
     return 0 if not result.unexpected else 4
 
 
+def _city_summary(spec, graph) -> str:
+    from topologies.spec import Kind, Role, nodes_of_kind, node_spec
+    subscribers = [n for n in graph if node_spec(graph, n).role is Role.SUBSCRIBER]
+    lines = [f"{spec.source}: city {spec.name!r} is valid: {graph.number_of_nodes()} nodes "
+             f"({len(nodes_of_kind(graph, Kind.ROUTER))} routers, {len(nodes_of_kind(graph, Kind.SWITCH))} "
+             f"switches, {len(nodes_of_kind(graph, Kind.HOST))} hosts), {graph.number_of_edges()} links, "
+             f"{len(subscribers)} emulated subscriber hosts"]
+    for district in spec.districts:
+        for kind, access in (("fixed", district.fixed), ("mobile", district.mobile)):
+            if access:
+                lines.append(f"  {district.id} {district.name}: {kind} {access.subscribers:,} subscribers, "
+                             f"{access.emulated_hosts} emulated (1 per {access.represents:,}), "
+                             f"{access.ipv6_capable:.0%} IPv6-capable")
+    return "\n".join(lines)
+
+
+def _topo(args) -> int:
+    from simulator.results import graph_document
+    from topologies.city import city_graph, load_city
+
+    spec = load_city(args.city)
+    graph = city_graph(spec)
+    if args.topo_command == "check":
+        print(_city_summary(spec, graph))
+    elif args.topo_command == "draw":
+        from simulator.drawing import topology_figure
+        figure = topology_figure(graph)
+        figure.savefig(args.output, dpi=args.dpi, bbox_inches="tight")
+        print(f"wrote {args.output}")
+    else:
+        import json
+
+        import networkx as nx
+        output = args.output or Path(f"{spec.name}.{args.format}")
+        if args.format == "json":
+            output.write_text(json.dumps(graph_document(graph), indent=2, sort_keys=True) + "\n")
+        else:
+            nx.write_graphml(flat_graph(graph), output)
+        print(f"wrote {output}")
+    return 0
+
+
+def flat_graph(graph):
+    """The graph with scalar attributes only, as GraphML wants them."""
+    import networkx as nx
+    flat = nx.Graph(name=graph.name)
+    for name, data in graph.nodes(data=True):
+        spec = data["spec"]
+        flat.add_node(name, role=spec.role.value, kind=spec.kind.value,
+                      families=",".join(sorted(f.value for f in spec.families)),
+                      district=spec.district or "", subscriber_class=spec.subscriber_class or "",
+                      services=",".join(f"{s.name}:{s.kind.value}" for s in spec.services),
+                      represents=spec.represents)
+    for a, b, data in graph.edges(data=True):
+        spec = data["spec"]
+        flat.add_edge(a, b, families=",".join(sorted(f.value for f in spec.families)),
+                      bandwidth_mbps=spec.bandwidth_mbps or 0.0, delay_ms=spec.delay_ms or 0.0)
+    return flat
+
+
 def _clean(args) -> int:
     from simulator import cleanup
     if os.geteuid() != 0:
@@ -55,6 +115,21 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--results", type=Path, help="results root (default: the repository's results/)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.set_defaults(func=_run)
+
+    topo = sub.add_parser("topo", help="check, draw or export a city spec (no network is built)")
+    topo_sub = topo.add_subparsers(dest="topo_command", required=True)
+    check = topo_sub.add_parser("check", help="validate a city spec and summarise it")
+    check.add_argument("city", type=Path)
+    draw = topo_sub.add_parser("draw", help="draw a city, layered core / aggregation / access / IDC / outside")
+    draw.add_argument("city", type=Path)
+    draw.add_argument("-o", "--output", type=Path, default=Path("city.png"))
+    draw.add_argument("--dpi", type=int, default=120)
+    export = topo_sub.add_parser("export", help="write the city graph as GraphML or JSON")
+    export.add_argument("city", type=Path)
+    export.add_argument("-o", "--output", type=Path)
+    export.add_argument("--format", choices=["graphml", "json"], default="graphml")
+    for command in (check, draw, export):
+        command.set_defaults(func=_topo)
 
     clean = sub.add_parser("clean", help="remove what crashed runs left (only v6lab's own, by run tag)")
     clean.add_argument("--run", metavar="PREFIX", help="only this run's resources (e.g. vk3q)")

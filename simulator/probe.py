@@ -45,9 +45,15 @@ def ping(check: dict) -> dict:
             "rtt_ms": float(rtt.group(1)) if rtt else None, "error": error, "elapsed_ms": _ms(started)}
 
 
-def _query(name: str, family: int, server: str, timeout: float):
+def _query(name: str, family: int, server: str, timeout: float, attempts: int = 2):
+    """One question, asked again on timeout like a stub resolver (glibc tries twice)."""
     query = dns.message.make_query(name, RECORD_TYPE[family])
-    return dns.query.udp(query, server, timeout=timeout)
+    for attempt in range(attempts):
+        try:
+            return dns.query.udp(query, server, timeout=timeout)
+        except dns.exception.Timeout:
+            if attempt == attempts - 1:
+                raise
 
 
 def _addresses(response, family: int) -> list[str]:

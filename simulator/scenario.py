@@ -73,7 +73,7 @@ def _dataclass_keys(cls) -> list[str]:
     return [f for f in cls.__dataclass_fields__ if f != "source"]
 
 
-def _parse_topology(data, problems) -> Topology:
+def _parse_topology(data, problems, source_dir: Path | None) -> Topology:
     data = check_keys(data, ["generator", "params"], "topology", problems)
     generator = typed(data, "generator", str, "city-slice", "topology", problems)
     if generator not in GENERATORS:
@@ -101,6 +101,17 @@ def _parse_topology(data, problems) -> Topology:
         elif key not in accepted or key == "district_families":
             problems.add(where, f"generator {generator} has no parameter {key!r}"
                          f"{suggest(key, [k for k in accepted if k != 'district_families'] + ['districts'])}")
+        elif key in getattr(GENERATORS[generator], "PATH_PARAMS", ()):
+            if not isinstance(value, str):
+                problems.add(where, f"expected a file path, got {value!r}")
+                continue
+            path = Path(value)
+            if not path.is_absolute() and source_dir is not None:
+                path = source_dir / path
+            if not path.is_file():
+                problems.add(where, f"{path}: no such file")
+                continue
+            converted[key] = str(path.resolve())
         else:
             default = accepted[key].default
             kind = type(default) if default not in (None, inspect.Parameter.empty) else None
@@ -143,7 +154,8 @@ def parse_scenario(data, source: str = "<string>") -> Scenario:
         description=typed(data, "description", str, "", "", problems),
         seed=typed(data, "seed", int, 1, "", problems),
         zone=typed(data, "zone", str, "city.test", "", problems),
-        topology=_parse_topology(data.get("topology"), problems),
+        topology=_parse_topology(data.get("topology"), problems,
+                                 Path(source).parent if Path(source).exists() else None),
         addressing=Addressing(
             ipv4_pool=typed(addressing, "ipv4_pool", str, "10.64.0.0/16", "addressing", problems, network(4)),
             ipv6_pool=typed(addressing, "ipv6_pool", str, "2001:db8:64::/48", "addressing", problems, network(6)),

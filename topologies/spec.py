@@ -45,21 +45,30 @@ class Role(str, enum.Enum):
     """What a node is in the city; the role decides its kind."""
 
     CORE_ROUTER = "core-router"
-    ACCESS_ROUTER = "access-router"   # BNG/BRAS or mobile gateway of a district
+    AGGREGATION_ROUTER = "aggregation-router"   # a district's uplink to the metro core
+    ACCESS_ROUTER = "access-router"             # BNG/BRAS of fixed broadband
+    MOBILE_GATEWAY = "mobile-gateway"           # the packet gateway (P-GW/UPF) of mobile access
+    CPE = "cpe"                                 # a subscriber's home router
     IDC_GATEWAY = "idc-gateway"
+    SPINE = "spine"
+    LEAF = "leaf"
+    TRANSIT_ROUTER = "transit-router"           # the city's way to outside networks
     METRO_SWITCH = "metro-switch"
-    ACCESS_SWITCH = "access-switch"
-    IDC_SWITCH = "idc-switch"
-    SUBSCRIBER = "subscriber"
-    SERVER = "server"
+    ACCESS_SWITCH = "access-switch"             # OLT or radio access aggregation
+    IDC_SWITCH = "idc-switch"                   # rack (top of rack) switch
+    SUBSCRIBER = "subscriber"                   # a UE or a host on a CPE's LAN
+    SERVER = "server"                           # IDC server or outside content server
 
     @property
     def kind(self) -> Kind:
-        if self in (Role.CORE_ROUTER, Role.ACCESS_ROUTER, Role.IDC_GATEWAY):
-            return Kind.ROUTER
-        if self in (Role.METRO_SWITCH, Role.ACCESS_SWITCH, Role.IDC_SWITCH):
+        if self in _SWITCH_ROLES:
             return Kind.SWITCH
-        return Kind.HOST
+        if self in (Role.SUBSCRIBER, Role.SERVER):
+            return Kind.HOST
+        return Kind.ROUTER
+
+
+_SWITCH_ROLES = frozenset({Role.METRO_SWITCH, Role.ACCESS_SWITCH, Role.IDC_SWITCH})
 
 
 class ServiceKind(str, enum.Enum):
@@ -83,6 +92,9 @@ class NodeSpec:
     district: str | None = None
     subscriber_class: str | None = None    # "fixed", "mobile", "enterprise"
     services: tuple[ServiceSpec, ...] = field(default_factory=tuple)
+    # Real subscribers this emulated host stands for (a city has far more than can
+    # be emulated); reports and the model tier weight by it.
+    represents: int = 0
 
     @property
     def kind(self) -> Kind:

@@ -122,6 +122,10 @@ class EmulationBackend:
                 self._wait_dad()
                 self._install_routes()
             self.timings["address_s"] = time.monotonic() - mark
+            mark = time.monotonic()
+            with self.progress.step("warming up neighbour caches and the controller's MAC tables"):
+                self._warm_up()
+            self.timings["warm_up_s"] = time.monotonic() - mark
         except BaseException:
             self.stop()
             raise
@@ -355,6 +359,36 @@ class EmulationBackend:
                 scripts[node] = "set -e\n" + "\n".join(
                     f"ip -{4 if r.family is Family.IPV4 else 6} " + " ".join(r.ip_args()) for r in routes)
         self._run_scripts(scripts, "route installation")
+
+    def _warm_up(self) -> None:
+        """Every node pings the routers on its segments, and routers ping every member.
+
+        A network that has been running knows its neighbours; a fresh one resolves
+        each next hop through ARP or ND, and on every switch the first packets go
+        through the controller. Without this the first probe of each path measures
+        that cold start (seconds, with dozens of hosts starting at once) rather than
+        whether the path works. Later packets are what the matrix is about.
+        """
+        scripts = {}
+        for node in self._l3_nodes():
+            targets = set()
+            for interface in self.plan.interfaces_of(node):
+                segment = self.plan.segments[interface.segment]
+                for member in segment.members:
+                    if member == node:
+                        continue
+                    if node_spec(self.graph, member).kind is not Kind.ROUTER and \
+                            node_spec(self.graph, node).kind is not Kind.ROUTER:
+                        continue
+                    peer = next(i for i in self.plan.interfaces_of(member) if i.segment == segment.name)
+                    for family in Family:
+                        if interface.address(family) and peer.address(family):
+                            targets.add(str(peer.address(family).ip))
+            if targets:
+                scripts[node] = "".join(f"ping -n -q -c 1 -W 1 {t} >/dev/null 2>&1 &\n" for t in sorted(targets)) \
+                    + "wait\n"
+        # Pings that fail here are not errors: the matrix measures and reports them.
+        self.run_many({n: ["sh", "-c", s] for n, s in scripts.items()}, timeout=30)
 
     # --- using the running network -------------------------------------------------
 

@@ -5,6 +5,7 @@ import pytest
 
 from simulator.errors import TopologyError
 from topologies import GENERATORS, city_slice
+from topologies.city import city
 from topologies.spec import (
     DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, Kind, LinkSpec, NodeSpec, Role, ServiceKind,
     ServiceSpec, link_spec, node_spec, nodes_of_kind, validate)
@@ -61,6 +62,8 @@ def test_default_city_slice_kinds():
 def test_role_decides_kind():
     assert {role: role.kind for role in Role} == {
         Role.CORE_ROUTER: Kind.ROUTER, Role.ACCESS_ROUTER: Kind.ROUTER, Role.IDC_GATEWAY: Kind.ROUTER,
+        Role.AGGREGATION_ROUTER: Kind.ROUTER, Role.MOBILE_GATEWAY: Kind.ROUTER, Role.CPE: Kind.ROUTER,
+        Role.SPINE: Kind.ROUTER, Role.LEAF: Kind.ROUTER, Role.TRANSIT_ROUTER: Kind.ROUTER,
         Role.METRO_SWITCH: Kind.SWITCH, Role.ACCESS_SWITCH: Kind.SWITCH, Role.IDC_SWITCH: Kind.SWITCH,
         Role.SUBSCRIBER: Kind.HOST, Role.SERVER: Kind.HOST,
     }
@@ -152,7 +155,7 @@ def test_bad_generator_arguments(kwargs, message):
 
 
 def test_registry_names_the_generator():
-    assert GENERATORS == {"city-slice": city_slice}
+    assert GENERATORS == {"city": city, "city-slice": city_slice}
 
 
 # --- validate() --------------------------------------------------------------------

@@ -1,0 +1,425 @@
+"""A whole city from a spec file: metro core, districts with fixed and mobile access,
+IDCs and the outside networks, as one graph.
+
+A city has far more subscribers than can be emulated. The spec says how many
+emulated hosts stand for each class in each district; every host carries in
+``represents`` how many real subscribers it stands for, so reports (and the model
+tier) can weight by the real counts.
+
+Names are short because they become Linux interface names:
+
+    c1..cN          core routers (ring, dual ring or partial mesh)
+    <d>m, <d>agg    a district's metro uplink switch and aggregation router
+    <d>bng, <d>oK   fixed access: BNG and its OLT switches
+    <d>fN, <d>fNhK  CPE routers and the hosts on their LANs (<d>fNl: LAN switch)
+    <d>gw, <d>r     mobile access: the mobile gateway and its radio aggregation switch
+    <d>uN           UEs
+    <i>sN, <i>lN    IDC spines and leaves; <i>rN rack switches; <i>vN servers
+    xm, tr1, xs, xN the metro egress switch, transit router, outside switch, content servers
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from simulator.errors import ConfigError
+from simulator.validation import Problems, check_keys, fraction, load_yaml, suggest, typed
+from topologies.spec import (
+    DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, LinkSpec, NodeSpec, Role, ServiceKind, ServiceSpec, validate)
+
+METRO_LAYOUTS = ("ring", "dual-ring", "mesh")
+FAMILY_MODES = {"dual-stack": DUAL_STACK, "ipv4-only": IPV4_ONLY, "ipv6-only": IPV6_ONLY}
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,2}$")
+LABEL_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+OUTSIDE = "outside"
+# Node names must fit Linux interface names; these bound the numbers in them.
+MAX_EMULATED_FIXED, MAX_EMULATED_MOBILE, MAX_LAN_HOSTS = 99, 999, 9
+
+
+@dataclass(frozen=True)
+class Metro:
+    layout: str = "ring"
+    core_routers: int = 3
+    mesh_links: int = 1      # mesh only: chords added to the ring
+
+
+@dataclass(frozen=True)
+class FixedAccess:
+    subscribers: int
+    emulated_hosts: int      # CPEs emulated
+    ipv6_capable: float = 0.0
+    olts: int = 1
+    lan_hosts_per_cpe: int = 1
+
+    @property
+    def represents(self) -> int:
+        return math.ceil(self.subscribers / self.emulated_hosts)
+
+
+@dataclass(frozen=True)
+class MobileAccess:
+    subscribers: int
+    emulated_hosts: int      # UEs emulated
+    ipv6_capable: float = 0.0
+
+    @property
+    def represents(self) -> int:
+        return math.ceil(self.subscribers / self.emulated_hosts)
+
+
+@dataclass(frozen=True)
+class District:
+    id: str
+    name: str
+    core: str
+    fixed: FixedAccess | None = None
+    mobile: MobileAccess | None = None
+
+
+@dataclass(frozen=True)
+class Idc:
+    id: str
+    name: str
+    core: str
+    spines: int = 2
+    leaves: int = 2
+    servers_per_leaf: int = 2
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    at: str                  # an IDC id, or "outside"
+    kind: ServiceKind = ServiceKind.HTTP
+    families: frozenset[Family] = DUAL_STACK
+    popularity: float = 0.0
+
+
+@dataclass(frozen=True)
+class CitySpec:
+    name: str
+    description: str = ""
+    seed: int = 1
+    metro: Metro = Metro()
+    districts: tuple[District, ...] = ()
+    idcs: tuple[Idc, ...] = ()
+    services: tuple[Service, ...] = ()
+    transit_core: str = "c1"
+    source: str = "<string>"
+
+    @property
+    def core_names(self) -> list[str]:
+        return [f"c{i}" for i in range(1, self.metro.core_routers + 1)]
+
+
+# --- parsing ---------------------------------------------------------------------
+
+
+def _keys(cls) -> list[str]:
+    return [f for f in cls.__dataclass_fields__ if f not in ("source",)]
+
+
+def _count(data, key, default, path, problems, minimum=1, maximum=None):
+    def check(value):
+        if value < minimum:
+            return f"must be at least {minimum}, got {value}"
+        if maximum is not None and value > maximum:
+            return f"must be at most {maximum}, got {value}"
+        return None
+    return typed(data, key, int, default, path, problems, check)
+
+
+def _parse_metro(data, problems) -> Metro:
+    data = check_keys(data, _keys(Metro), "metro", problems)
+    layout = typed(data, "layout", str, "ring", "metro", problems)
+    if layout not in METRO_LAYOUTS:
+        problems.add("metro.layout", f"unknown layout {layout!r}{suggest(layout, METRO_LAYOUTS)}")
+        layout = "ring"
+    cores = _count(data, "core_routers", 3, "metro", problems, maximum=32)
+    if layout == "dual-ring" and (cores < 4 or cores % 2):
+        problems.add("metro.core_routers", f"a dual ring needs an even number of at least 4 routers, got {cores}")
+    return Metro(layout, cores, _count(data, "mesh_links", 1, "metro", problems, minimum=0))
+
+
+def _parse_access(cls, data, path, problems, max_hosts):
+    data = check_keys(data, _keys(cls), path, problems)
+    if not data:
+        return None
+    for key in ("subscribers", "emulated_hosts"):
+        if key not in data:
+            problems.add(f"{path}.{key}", "missing: how many real subscribers, and how many emulated hosts stand for them")
+    subscribers = _count(data, "subscribers", 1, path, problems)
+    hosts = _count(data, "emulated_hosts", 1, path, problems, maximum=max_hosts)
+    if hosts > subscribers:
+        problems.add(f"{path}.emulated_hosts",
+                     f"{hosts} emulated hosts for {subscribers} subscribers: each host stands for at least "
+                     "one subscriber; lower emulated_hosts")
+    fields = {"subscribers": subscribers, "emulated_hosts": hosts,
+              "ipv6_capable": typed(data, "ipv6_capable", float, 0.0, path, problems, fraction)}
+    if cls is FixedAccess:
+        fields["olts"] = _count(data, "olts", 1, path, problems, maximum=9)
+        fields["lan_hosts_per_cpe"] = _count(data, "lan_hosts_per_cpe", 1, path, problems, maximum=MAX_LAN_HOSTS)
+    return cls(**fields)
+
+
+def _parse_id(data, path, problems, default, seen, what) -> str:
+    ident = typed(data, "id", str, default, path, problems)
+    if not ID_PATTERN.match(ident):
+        problems.add(f"{path}.id", f"{ident!r}: a {what} id is 1-3 characters, a lower-case letter then letters "
+                     "or digits (it prefixes node names); give the long name in 'name'")
+    elif ident in seen:
+        problems.add(f"{path}.id", f"{ident!r} is already the id of another district or IDC")
+    seen.add(ident)
+    return ident
+
+
+def _parse_core(data, path, problems, default, cores) -> str:
+    core = typed(data, "core", str, default, path, problems)
+    if core not in cores:
+        problems.add(f"{path}.core", f"no core router {core!r}; the metro has {', '.join(cores)}")
+        return default
+    return core
+
+
+def parse_city(data, source: str = "<string>") -> CitySpec:
+    """Validate a loaded city spec; raise one ConfigError listing every problem."""
+    problems = Problems(source)
+    data = check_keys(data, ["name", "description", "seed", "metro", "districts", "idcs", "services",
+                             "transit_core"], "", problems)
+    if not data and not problems.items:
+        problems.add("", "empty city spec: it needs a name, districts and services")
+    name = typed(data, "name", str, None, "", problems)
+    if name is None and "name" not in data:
+        problems.add("name", "missing: every city has a name")
+    metro = _parse_metro(data.get("metro"), problems)
+    cores = [f"c{i}" for i in range(1, metro.core_routers + 1)]
+    seen: set[str] = set()
+
+    districts = []
+    raw = data.get("districts")
+    if not isinstance(raw, list) or not raw:
+        problems.add("districts", "expected a list of at least one district")
+        raw = []
+    for index, item in enumerate(raw):
+        path = f"districts[{index}]"
+        item = check_keys(item, _keys(District), path, problems)
+        ident = _parse_id(item, path, problems, f"d{index + 1}", seen, "district")
+        fixed = _parse_access(FixedAccess, item.get("fixed"), f"{path}.fixed", problems, MAX_EMULATED_FIXED)
+        mobile = _parse_access(MobileAccess, item.get("mobile"), f"{path}.mobile", problems, MAX_EMULATED_MOBILE)
+        if fixed is None and mobile is None:
+            problems.add(path, "a district with no access network: give it 'fixed', 'mobile' or both")
+        districts.append(District(ident, typed(item, "name", str, ident, path, problems),
+                                  _parse_core(item, path, problems, cores[index % len(cores)], cores),
+                                  fixed, mobile))
+
+    idcs = []
+    raw = data.get("idcs") or []
+    if not isinstance(raw, list):
+        problems.add("idcs", "expected a list of IDCs")
+        raw = []
+    for index, item in enumerate(raw):
+        path = f"idcs[{index}]"
+        item = check_keys(item, _keys(Idc), path, problems)
+        ident = _parse_id(item, path, problems, f"i{index + 1}", seen, "IDC")
+        idcs.append(Idc(ident, typed(item, "name", str, ident, path, problems),
+                        _parse_core(item, path, problems, cores[-1 - index % len(cores)], cores),
+                        _count(item, "spines", 2, path, problems, maximum=9),
+                        _count(item, "leaves", 2, path, problems, maximum=9),
+                        _count(item, "servers_per_leaf", 2, path, problems, maximum=9)))
+
+    services = _parse_services(data.get("services"), {i.id for i in idcs}, problems)
+    transit = _parse_core(data, "", problems, cores[0], cores) if "transit_core" in data else cores[0]
+    if problems.items:
+        raise ConfigError(problems.items)
+    return CitySpec(name=name, description=typed(data, "description", str, "", "", problems),
+                    seed=typed(data, "seed", int, 1, "", problems), metro=metro, districts=tuple(districts),
+                    idcs=tuple(idcs), services=services, transit_core=transit, source=source)
+
+
+def _parse_services(raw, idc_ids, problems) -> tuple[Service, ...]:
+    if not isinstance(raw, list) or not raw:
+        problems.add("services", "expected a list of at least one service (name, at, families)")
+        return ()
+    services, names = [], set()
+    places = sorted(idc_ids) + [OUTSIDE]
+    for index, item in enumerate(raw):
+        path = f"services[{index}]"
+        item = check_keys(item, _keys(Service), path, problems)
+        name = typed(item, "name", str, f"s{index + 1}", path, problems)
+        if not LABEL_PATTERN.match(name):
+            problems.add(f"{path}.name", f"{name!r} is not a DNS label (letters, digits, '-')")
+        elif name in names:
+            problems.add(f"{path}.name", f"service {name!r} is listed twice")
+        names.add(name)
+        at = typed(item, "at", str, OUTSIDE, path, problems)
+        if at not in places:
+            problems.add(f"{path}.at", f"no IDC {at!r}{suggest(at, places)}")
+        kind = typed(item, "kind", str, "http", path, problems)
+        if kind not in {k.value for k in ServiceKind}:
+            problems.add(f"{path}.kind", f"unknown kind {kind!r}{suggest(kind, [k.value for k in ServiceKind])}")
+            kind = "http"
+        mode = typed(item, "families", str, "dual-stack", path, problems)
+        if mode not in FAMILY_MODES:
+            problems.add(f"{path}.families", f"unknown families {mode!r}{suggest(mode, FAMILY_MODES)}")
+            mode = "dual-stack"
+        services.append(Service(name, at, ServiceKind(kind), FAMILY_MODES[mode],
+                                typed(item, "popularity", float, 0.0, path, problems, fraction)))
+    return tuple(services)
+
+
+def load_city(path: str | Path) -> CitySpec:
+    path = Path(path)
+    return parse_city(load_yaml(path, "city spec", "see topologies/cities/ for examples"), str(path))
+
+
+# --- building --------------------------------------------------------------------
+
+
+def _core_links(metro: Metro, rng: random.Random) -> list[tuple[str, str]]:
+    cores = [f"c{i}" for i in range(1, metro.core_routers + 1)]
+    if metro.layout == "dual-ring":
+        half = len(cores) // 2
+        inner, outer = cores[:half], cores[half:]
+        links = [(ring[i], ring[(i + 1) % half]) for ring in (inner, outer) for i in range(half)]
+        links += list(zip(inner, outer))
+    else:
+        links = [(cores[i], cores[(i + 1) % len(cores)]) for i in range(len(cores))] if len(cores) > 2 else (
+            [(cores[0], cores[1])] if len(cores) == 2 else [])
+    if metro.layout == "mesh":
+        present = {frozenset(link) for link in links}
+        chords = sorted((a, b) for i, a in enumerate(cores) for b in cores[i + 1:] if frozenset((a, b)) not in present)
+        links += rng.sample(chords, min(metro.mesh_links, len(chords)))
+    return sorted({tuple(sorted(link)) for link in links})
+
+
+def _capable(count: int, share: float, rng: random.Random) -> set[int]:
+    """Which of ``count`` emulated hosts (1-based) can do IPv6: round(share * count) of them."""
+    return set(rng.sample(range(1, count + 1), round(share * count)))
+
+
+def city_graph(spec: CitySpec) -> nx.Graph:
+    rng = random.Random(spec.seed)
+    graph = nx.Graph(name=spec.name)
+
+    def node(name, role, families=DUAL_STACK, **extra):
+        graph.add_node(name, spec=NodeSpec(role, frozenset(families), **extra))
+
+    def link(a, b, families=DUAL_STACK):
+        graph.add_edge(a, b, spec=LinkSpec(frozenset(families)))
+
+    for core in spec.core_names:
+        node(core, Role.CORE_ROUTER)
+    for a, b in _core_links(spec.metro, rng):
+        link(a, b)
+
+    for district in spec.districts:
+        d = district.id
+        node(f"{d}m", Role.METRO_SWITCH, district=d)
+        node(f"{d}agg", Role.AGGREGATION_ROUTER, district=d)
+        link(district.core, f"{d}m")
+        link(f"{d}m", f"{d}agg")
+        if district.fixed:
+            _fixed_access(graph, node, link, d, district.fixed, rng)
+        if district.mobile:
+            _mobile_access(node, link, d, district.mobile, rng)
+
+    placement = _place_services(spec)
+    for idc in spec.idcs:
+        _idc(node, link, idc, placement)
+
+    node("xm", Role.METRO_SWITCH, district=OUTSIDE)
+    node("tr1", Role.TRANSIT_ROUTER, district=OUTSIDE)
+    node("xs", Role.IDC_SWITCH, district=OUTSIDE)
+    link(spec.transit_core, "xm")
+    link("xm", "tr1")
+    link("tr1", "xs")
+    for index, service in enumerate((s for s in spec.services if s.at == OUTSIDE), start=1):
+        node(f"x{index}", Role.SERVER, service.families, district=OUTSIDE,
+             services=(ServiceSpec(service.name, service.kind, service.families),))
+        link("xs", f"x{index}", service.families)
+    validate(graph)
+    return graph
+
+
+def _fixed_access(graph, node, link, d, fixed: FixedAccess, rng):
+    node(f"{d}bng", Role.ACCESS_ROUTER, district=d)
+    link(f"{d}agg", f"{d}bng")
+    for olt in range(1, fixed.olts + 1):
+        node(f"{d}o{olt}", Role.ACCESS_SWITCH, district=d)
+        link(f"{d}bng", f"{d}o{olt}")
+    capable = _capable(fixed.emulated_hosts, fixed.ipv6_capable, rng)
+    for n in range(1, fixed.emulated_hosts + 1):
+        families = DUAL_STACK if n in capable else IPV4_ONLY
+        cpe = f"{d}f{n}"
+        node(cpe, Role.CPE, families, district=d, subscriber_class="fixed", represents=fixed.represents)
+        link(f"{d}o{(n - 1) % fixed.olts + 1}", cpe, families)
+        hosts = [f"{cpe}h{k}" for k in range(1, fixed.lan_hosts_per_cpe + 1)]
+        attach = cpe
+        if len(hosts) > 1:
+            # More than one host on the LAN needs a switch; one host plugs in directly.
+            attach = f"{cpe}l"
+            node(attach, Role.ACCESS_SWITCH, families, district=d)
+            link(cpe, attach, families)
+        for host in hosts:
+            node(host, Role.SUBSCRIBER, families, district=d, subscriber_class="fixed",
+                 represents=fixed.represents)
+            link(attach, host, families)
+
+
+def _mobile_access(node, link, d, mobile: MobileAccess, rng):
+    node(f"{d}gw", Role.MOBILE_GATEWAY, district=d)
+    node(f"{d}r", Role.ACCESS_SWITCH, district=d)
+    link(f"{d}agg", f"{d}gw")
+    link(f"{d}gw", f"{d}r")
+    capable = _capable(mobile.emulated_hosts, mobile.ipv6_capable, rng)
+    for n in range(1, mobile.emulated_hosts + 1):
+        families = DUAL_STACK if n in capable else IPV4_ONLY
+        node(f"{d}u{n}", Role.SUBSCRIBER, families, district=d, subscriber_class="mobile",
+             represents=mobile.represents)
+        link(f"{d}r", f"{d}u{n}", families)
+
+
+def _place_services(spec: CitySpec) -> dict[str, list[Service]]:
+    """IDC server name -> the services it hosts, round robin in catalogue order."""
+    placement: dict[str, list[Service]] = {}
+    for idc in spec.idcs:
+        servers = [f"{idc.id}v{k}" for k in range(1, idc.leaves * idc.servers_per_leaf + 1)]
+        for index, service in enumerate(s for s in spec.services if s.at == idc.id):
+            placement.setdefault(servers[index % len(servers)], []).append(service)
+    return placement
+
+
+def _idc(node, link, idc: Idc, placement):
+    i = idc.id
+    for s in range(1, idc.spines + 1):
+        node(f"{i}s{s}", Role.SPINE, district=i)
+        link(idc.core, f"{i}s{s}")
+    server = 0
+    for leaf in range(1, idc.leaves + 1):
+        node(f"{i}l{leaf}", Role.LEAF, district=i)
+        for s in range(1, idc.spines + 1):
+            link(f"{i}s{s}", f"{i}l{leaf}")
+        node(f"{i}r{leaf}", Role.IDC_SWITCH, district=i)
+        link(f"{i}l{leaf}", f"{i}r{leaf}")
+        for _ in range(idc.servers_per_leaf):
+            server += 1
+            name = f"{i}v{server}"
+            hosted = placement.get(name, [])
+            families = frozenset().union(*(s.families for s in hosted)) if hosted else DUAL_STACK
+            node(name, Role.SERVER, families, district=i,
+                 services=tuple(ServiceSpec(s.name, s.kind, s.families) for s in hosted))
+            link(f"{i}r{leaf}", name, families)
+
+
+def city(spec: str) -> nx.Graph:
+    """Scenario generator: the graph of the city spec file ``spec``."""
+    return city_graph(load_city(spec))
+
+
+city.PATH_PARAMS = ("spec",)
