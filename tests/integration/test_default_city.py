@@ -1,0 +1,62 @@
+"""The default city (151 nodes, 66 subscriber hosts) on a real emulated network.
+
+Expected values by hand from topologies/cities/default.yaml: IPv6-capable emulated
+subscribers are round(share x hosts) per district and class:
+  d1 fixed round(0.84 x 12) = 10, d1 mobile round(0.99 x 8) = 8,
+  d2 fixed round(0.75 x 12) = 9,  d2 mobile round(0.95 x 8) = 8,
+  d3 fixed round(0.50 x 12) = 6,  d3 mobile round(0.90 x 8) = 7,
+  d4 mobile round(1.00 x 6) = 6   -> 54 of 66 subscriber hosts are dual-stack.
+Every subscriber has IPv4. Without translators (not in this scenario), the
+IPv6-only service lab6 is reachable exactly from the 54, and the IPv4-only services
+shop and school from all 66 over IPv4 and from none over IPv6.
+"""
+
+import pytest
+
+from simulator import cleanup
+from simulator.progress import Progress
+from simulator.runner import run_scenario
+from simulator.scenario import REPO_ROOT, load_scenario
+
+SUBSCRIBERS, DUAL_STACK_SUBSCRIBERS = 66, 54
+
+
+@pytest.fixture(scope="module")
+def city_run(capabilities, tmp_path_factory):
+    scenario = load_scenario(REPO_ROOT / "scenarios" / "default-city.yaml")
+    return run_scenario(scenario, results_root=tmp_path_factory.mktemp("results"),
+                        progress=Progress(quiet=True), capabilities=capabilities)
+
+
+def reached(run, service, family, method="http"):
+    return sorted(c["client"] for c in run.cells
+                  if c["service"] == f"{service}.city.test" and c["family"] == family
+                  and c["method"] == method and c["ok"])
+
+
+def test_every_cell_as_the_graph_predicts(city_run):
+    assert len(city_run.cells) == SUBSCRIBERS * 7 * 2 * 2
+    assert [c["id"] for c in city_run.unexpected] == []
+
+
+def test_ipv6_only_service_reached_by_dual_stack_subscribers_only(city_run):
+    assert len(reached(city_run, "lab6", "ipv6")) == DUAL_STACK_SUBSCRIBERS
+    assert reached(city_run, "lab6", "ipv4") == []
+
+
+def test_ipv4_only_services(city_run):
+    for service in ("shop", "school"):
+        assert len(reached(city_run, service, "ipv4")) == SUBSCRIBERS
+        assert reached(city_run, service, "ipv6") == []
+
+
+def test_dual_stack_services_over_both_families(city_run):
+    for service in ("gov", "news", "video"):
+        assert len(reached(city_run, service, "ipv4")) == SUBSCRIBERS
+        assert len(reached(city_run, service, "ipv6")) == DUAL_STACK_SUBSCRIBERS
+
+
+def test_nothing_left(city_run):
+    prefix = city_run.run_id.rsplit("-", 1)[1]
+    found = cleanup.find_leftovers(prefix)
+    assert found.empty, found.describe()
