@@ -1,0 +1,145 @@
+"""`v6lab topo check | draw | export`: a city spec checked, drawn and written out, no network built."""
+
+import json
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from simulator import cli
+from simulator.results import graph_document
+from topologies.city import city_graph, load_city
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CITY = REPO_ROOT / "topologies" / "cities" / "default.yaml"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cities"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_cli(capsys, *argv):
+    status = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_check_default_city(capsys, monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    status, out, err = run_cli(capsys, "topo", "check", "topologies/cities/default.yaml")
+    assert status == 0
+    assert err == ""
+    assert out.splitlines()[0] == (
+        "topologies/cities/default.yaml: city 'default-city' is valid: 151 nodes (57 routers, 19 switches, "
+        "75 hosts), 154 links, 66 emulated subscriber hosts")
+    # One line per access network: subscribers, emulated hosts, ceil(subscribers / hosts), the IPv6 share.
+    assert out.splitlines()[1:] == [
+        "  d1 Old Town: fixed 240,000 subscribers, 12 emulated (1 per 20,000), 84% IPv6-capable",
+        "  d1 Old Town: mobile 610,000 subscribers, 8 emulated (1 per 76,250), 99% IPv6-capable",
+        "  d2 Harbour: fixed 180,000 subscribers, 12 emulated (1 per 15,000), 75% IPv6-capable",
+        "  d2 Harbour: mobile 420,000 subscribers, 8 emulated (1 per 52,500), 95% IPv6-capable",
+        "  d3 University: fixed 90,000 subscribers, 12 emulated (1 per 7,500), 50% IPv6-capable",
+        "  d3 University: mobile 300,000 subscribers, 8 emulated (1 per 37,500), 90% IPv6-capable",
+        "  d4 New District: mobile 150,000 subscribers, 6 emulated (1 per 25,000), 100% IPv6-capable",
+    ]
+
+
+def test_check_bad_city_reports_every_problem(capsys):
+    path = FIXTURES / "several-problems.yaml"
+    status, out, err = run_cli(capsys, "topo", "check", path)
+    assert status == 2
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 8
+    assert all(line.startswith(f"error: {path}: ") for line in lines)
+    assert lines[0] == f"error: {path}: metro.mesh_link: unknown key (did you mean 'mesh_links'?)"
+    assert lines[-1] == (f"error: {path}: services[1].families: unknown families 'dual' "
+                         "(known keys: dual-stack, ipv4-only, ipv6-only)")
+
+
+def test_check_file_that_does_not_parse(capsys):
+    path = FIXTURES / "not-yaml.yaml"
+    status, _, err = run_cli(capsys, "topo", "check", path)
+    assert status == 2
+    assert err == f"error: {path}:3:7: not valid YAML: mapping values are not allowed here\n"
+
+
+def test_missing_city_file(capsys, tmp_path):
+    path = tmp_path / "nope.yaml"
+    status, out, err = run_cli(capsys, "topo", "check", path)
+    assert status == 2
+    assert out == ""
+    assert err == f"error: {path}: no such city spec file; see topologies/cities/ for examples\n"
+
+
+@pytest.mark.parametrize("command", ["draw", "export"])
+def test_missing_city_file_other_commands(capsys, tmp_path, command):
+    path = tmp_path / "nope.yaml"
+    status, _, err = run_cli(capsys, "topo", command, path, "-o", tmp_path / "out")
+    assert status == 2
+    assert err == f"error: {path}: no such city spec file; see topologies/cities/ for examples\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_draw_writes_a_png(capsys, tmp_path):
+    output = tmp_path / "x.png"
+    status, out, err = run_cli(capsys, "topo", "draw", DEFAULT_CITY, "-o", output, "--dpi", "30")
+    assert status == 0
+    assert out == f"wrote {output}\n"
+    assert output.read_bytes()[:8] == PNG_SIGNATURE
+
+
+# BUG: the figure is saved without checking the folder; the OSError escapes main() as a traceback.
+@pytest.mark.xfail(strict=True, reason="BUG: topo draw -o <missing folder>/x.png raises FileNotFoundError out of "
+                   "cli.main instead of printing one 'error:' line and exiting non-zero")
+def test_draw_into_a_missing_folder(capsys, tmp_path):
+    status, _, err = run_cli(capsys, "topo", "draw", DEFAULT_CITY, "-o", tmp_path / "no" / "x.png")
+    assert status != 0
+    assert err.startswith("error: ")
+
+
+def test_export_json(capsys, tmp_path):
+    output = tmp_path / "city.json"
+    status, out, _ = run_cli(capsys, "topo", "export", DEFAULT_CITY, "--format", "json", "-o", output)
+    assert status == 0
+    assert out == f"wrote {output}\n"
+    document = json.loads(output.read_text())
+    assert len(document["nodes"]) == 151
+    assert len(document["links"]) == 154
+    assert document == graph_document(city_graph(load_city(DEFAULT_CITY)))
+    x2 = next(n for n in document["nodes"] if n["name"] == "x2")
+    assert x2 == {"name": "x2", "role": "server", "families": ["ipv4"], "district": "outside",
+                  "subscriber_class": None, "represents": 0,
+                  "services": [{"name": "shop", "kind": "http", "families": ["ipv4"]}]}
+
+
+def test_export_graphml_reads_back(capsys, tmp_path):
+    output = tmp_path / "city.graphml"
+    status, out, _ = run_cli(capsys, "topo", "export", DEFAULT_CITY, "-o", output)
+    assert status == 0
+    assert out == f"wrote {output}\n"
+    graph = nx.read_graphml(output)
+    assert graph.number_of_nodes() == 151
+    assert graph.number_of_edges() == 154
+    assert graph.nodes["c1"] == {"role": "core-router", "kind": "router", "families": "ipv4,ipv6",
+                                 "district": "", "subscriber_class": "", "services": "", "represents": 0}
+    assert graph.nodes["x3"]["role"] == "server"
+    assert graph.nodes["x3"]["families"] == "ipv6"
+    assert graph.nodes["x3"]["services"] == "lab6:http"
+    assert graph.nodes["i1v1"]["services"] == "ns:dns"
+    assert graph.nodes["d1u1"]["represents"] == 76250
+    assert graph.nodes["d1u1"]["subscriber_class"] == "mobile"
+    assert graph.edges["xs", "x2"] == {"families": "ipv4", "bandwidth_mbps": 0.0, "delay_ms": 0.0}
+
+
+def test_export_default_output_is_named_after_the_city(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = run_cli(capsys, "topo", "export", DEFAULT_CITY)
+    assert status == 0
+    assert out == "wrote default-city.graphml\n"
+    assert nx.read_graphml(tmp_path / "default-city.graphml").number_of_nodes() == 151
+
+
+def test_topo_needs_a_subcommand(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["topo"])
+    assert exit_.value.code == 2
+    assert "the following arguments are required: topo_command" in capsys.readouterr().err
