@@ -48,24 +48,40 @@ def _city_summary(spec, graph) -> str:
     return "\n".join(lines)
 
 
+FIGURE_SUFFIXES = {".png", ".svg", ".pdf"}
+
+
 def _topo(args) -> int:
     from simulator.results import graph_document
     from topologies.city import city_graph, load_city
 
     spec = load_city(args.city)
+    output = getattr(args, "output", None)
+    if args.topo_command == "draw":
+        if output.suffix.lower() not in FIGURE_SUFFIXES:
+            raise TestbedError(f"cannot write {output}: give a file name ending in "
+                               f"{', '.join(sorted(FIGURE_SUFFIXES))}")
+    if output is not None:
+        if output.is_dir():
+            raise TestbedError(f"cannot write {output}: it is a folder; give a file name")
+        if not output.parent.is_dir():
+            raise TestbedError(f"cannot write {output}: folder {output.parent} does not exist")
     graph = city_graph(spec)
     if args.topo_command == "check":
         print(_city_summary(spec, graph))
     elif args.topo_command == "draw":
         from simulator.drawing import topology_figure
         figure = topology_figure(graph)
-        figure.savefig(args.output, dpi=args.dpi, bbox_inches="tight")
+        try:
+            figure.savefig(output, dpi=args.dpi, bbox_inches="tight")
+        except OSError as error:
+            raise TestbedError(f"cannot write {output}: {error.strerror or error}") from None
         print(f"wrote {args.output}")
     else:
         import json
 
         import networkx as nx
-        output = args.output or Path(f"{spec.name}.{args.format}")
+        output = output or Path(f"{spec.name}.{args.format}")
         if args.format == "json":
             output.write_text(json.dumps(graph_document(graph), indent=2, sort_keys=True) + "\n")
         else:
@@ -117,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_run)
 
     topo = sub.add_parser("topo", help="check, draw or export a city spec (no network is built)")
-    topo_sub = topo.add_subparsers(dest="topo_command", required=True)
+    topo_sub = topo.add_subparsers(dest="topo_command", required=True, metavar="{check,draw,export}")
     check = topo_sub.add_parser("check", help="validate a city spec and summarise it")
     check.add_argument("city", type=Path)
     draw = topo_sub.add_parser("draw", help="draw a city, layered core / aggregation / access / IDC / outside")

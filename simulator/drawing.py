@@ -42,20 +42,35 @@ def _natural(name: str) -> tuple:
 
 
 def layered_positions(graph: nx.Graph) -> dict[str, tuple[float, float]]:
-    """Rows by role; within a row, each node under the mean position of the nodes
-    above it that it links to (one top-down barycentre sweep), so subscribers sit
-    under their CPE or gateway and districts stay side by side."""
-    rows: dict[int, list[str]] = {}
+    """Rows by role. Each district, IDC and the outside network gets a band of the
+    width as wide as its widest row, side by side; the core spans the whole width.
+    Within a band, each node sits under the mean position of the nodes above it
+    that it links to (one top-down barycentre sweep), so subscribers stay under
+    their CPE or gateway."""
+    groups: dict[str | None, dict[int, list[str]]] = {}
     for name in sorted(graph, key=_natural):
-        rows.setdefault(LAYERS[node_spec(graph, name).role], []).append(name)
+        spec = node_spec(graph, name)
+        groups.setdefault(spec.district, {}).setdefault(LAYERS[spec.role], []).append(name)
+    order = sorted((g for g in groups if g is not None),
+                   key=lambda g: (g == "outside", any(node_spec(graph, n).role in (Role.SPINE, Role.LEAF)
+                                                      for row in groups[g].values() for n in row), _natural(g)))
+    widths = {g: max(len(row) for row in groups[g].values()) for g in order}
+    total = sum(widths.values()) or 1
+    bands, start = {None: (0.0, 1.0)}, 0.0
+    for g in order:
+        bands[g] = (start, widths[g] / total)
+        start += widths[g] / total
     positions: dict[str, tuple[float, float]] = {}
-    for layer in sorted(rows):
-        def key(name):
-            above = [positions[n][0] for n in graph.neighbors(name) if n in positions]
-            return (sum(above) / len(above) if above else 0.5, _natural(name))
-        names = sorted(rows[layer], key=key)
-        for index, name in enumerate(names):
-            positions[name] = ((index + 0.5) / len(names), -layer)
+    for layer in sorted({layer for rows in groups.values() for layer in rows}):
+        for group, rows in sorted(groups.items(), key=lambda item: item[0] is not None):
+            names = rows.get(layer, [])
+
+            def key(name):
+                above = [positions[n][0] for n in graph.neighbors(name) if n in positions]
+                return (sum(above) / len(above) if above else 0.5, _natural(name))
+            left, width = bands[group]
+            for index, name in enumerate(sorted(names, key=key)):
+                positions[name] = (left + (index + 0.5) / len(names) * width, -layer)
     return positions
 
 
@@ -76,11 +91,12 @@ def topology_figure(graph: nx.Graph, title: str | None = None) -> plt.Figure:
     if graph.number_of_nodes() <= 200:
         nx.draw_networkx_labels(graph, {n: (x, y - 0.18) for n, (x, y) in positions.items()},
                                 font_size=5, ax=ax)
+    # networkx's drawing turns tick labels off; the row names are wanted.
     ax.set_yticks([-i for i in range(len(LAYER_NAMES))], LAYER_NAMES, fontsize=8)
-    ax.tick_params(left=False, bottom=False, labelbottom=False)
+    ax.tick_params(left=False, labelleft=True, bottom=False, labelbottom=False)
     for side in ax.spines.values():
         side.set_visible(False)
-    roles = sorted({node_spec(graph, n).role for n in graph}, key=lambda r: LAYERS[r])
+    roles = sorted({node_spec(graph, n).role for n in graph}, key=lambda r: (LAYERS[r], r.value))
     handles = [Line2D([], [], marker=KIND_MARKERS[r.kind], linestyle="", color=ROLE_COLORS[r], label=r.value)
                for r in roles]
     handles += [Line2D([], [], color=color, label=label) for color, label in FAMILY_EDGES.values()]

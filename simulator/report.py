@@ -37,7 +37,7 @@ def summary(result: RunResult) -> str:
     parts.append(_table(["traffic", "MB", "share"], [
         [family, f"{count / 1e6:.2f}", f"{100 * count / total:.1f}%"]
         for family, count in sorted(result.traffic.items())]))
-    parts.append(f"learned flows per family: " + ", ".join(
+    parts.append("learned flows per family: " + ", ".join(
         f"{k} {v}" for k, v in sorted(result.learned_flows.items())))
     timings = result.timings
     parts.append("times: " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in timings.items()))

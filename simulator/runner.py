@@ -24,7 +24,7 @@ from simulator.routing import compute_routes
 from simulator.scenario import Scenario
 from simulator.throughput import measure_throughput, totals_by_family, traffic_delta
 from topologies import GENERATORS
-from topologies.spec import Family, Kind, Role, ServiceKind, link_spec, node_spec, validate
+from topologies.spec import Family, Kind, ServiceKind, link_spec, node_spec, validate
 
 CONNECTIVITY_COLUMNS = ["client", "district", "service", "server", "family", "method", "target",
                         "expected", "ok", "as_expected", "rtt_ms", "dns_ms", "connect_ms", "http_ms",

@@ -77,7 +77,7 @@ def _parse_topology(data, problems, source_dir: Path | None) -> Topology:
     data = check_keys(data, ["generator", "params"], "topology", problems)
     generator = typed(data, "generator", str, "city-slice", "topology", problems)
     if generator not in GENERATORS:
-        problems.add("topology.generator", f"unknown generator {generator!r}{suggest(generator, GENERATORS)}")
+        problems.add("topology.generator", f"unknown generator {generator!r}{suggest(generator, GENERATORS, 'generators')}")
         return Topology()
     params = data.get("params") or {}
     if not isinstance(params, dict):
@@ -96,7 +96,7 @@ def _parse_topology(data, problems, source_dir: Path | None) -> Topology:
                     problems.add(f"{where}[{index}]", f"expected a mode name such as dual-stack, got {mode!r}")
                     value[index] = "dual-stack"
                 elif mode not in FAMILY_MODES:
-                    problems.add(f"{where}[{index}]", f"unknown mode {mode!r}{suggest(mode, FAMILY_MODES)}")
+                    problems.add(f"{where}[{index}]", f"unknown mode {mode!r}{suggest(mode, FAMILY_MODES, 'modes')}")
             converted["district_families"] = tuple(FAMILY_MODES.get(m, DUAL_STACK) for m in value)
         elif key not in accepted or key == "district_families":
             problems.add(where, f"generator {generator} has no parameter {key!r}"
@@ -109,7 +109,7 @@ def _parse_topology(data, problems, source_dir: Path | None) -> Topology:
             if not path.is_absolute() and source_dir is not None:
                 path = source_dir / path
             if not path.is_file():
-                problems.add(where, f"{path}: no such file")
+                problems.add(where, f"{path}: {'not a file' if path.exists() else 'no such file'}")
                 continue
             converted[key] = str(path.resolve())
         else:

@@ -25,9 +25,9 @@ class Problems:
         self.items.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
 
 
-def suggest(key: str, choices) -> str:
+def suggest(key: str, choices, what: str = "keys") -> str:
     close = difflib.get_close_matches(str(key), [str(c) for c in choices], n=1)
-    return f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(sorted(map(str, choices)))})"
+    return f" (did you mean '{close[0]}'?)" if close else f" (known {what}: {', '.join(sorted(map(str, choices)))})"
 
 
 def check_keys(data, allowed, path, problems) -> dict:
@@ -88,6 +88,8 @@ def load_yaml(path: Path, what: str, hint: str):
         raise ConfigError(f"{path}: no such {what} file; {hint}")
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; give a {what} file; {hint}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a regular file; give a {what} file; {hint}")
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:

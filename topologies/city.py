@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -139,7 +139,7 @@ def _parse_metro(data, problems) -> Metro:
     data = check_keys(data, _keys(Metro), "metro", problems)
     layout = typed(data, "layout", str, "ring", "metro", problems)
     if layout not in METRO_LAYOUTS:
-        problems.add("metro.layout", f"unknown layout {layout!r}{suggest(layout, METRO_LAYOUTS)}")
+        problems.add("metro.layout", f"unknown layout {layout!r}{suggest(layout, METRO_LAYOUTS, 'layouts')}")
         layout = "ring"
     cores = _count(data, "core_routers", 3, "metro", problems, maximum=32)
     if layout == "dual-ring" and (cores < 4 or cores % 2):
@@ -151,15 +151,17 @@ def _parse_access(cls, data, path, problems, max_hosts):
     data = check_keys(data, _keys(cls), path, problems)
     if not data:
         return None
+    before = len(problems.items)
     for key in ("subscribers", "emulated_hosts"):
         if key not in data:
             problems.add(f"{path}.{key}", "missing: how many real subscribers, and how many emulated hosts stand for them")
     subscribers = _count(data, "subscribers", 1, path, problems)
     hosts = _count(data, "emulated_hosts", 1, path, problems, maximum=max_hosts)
-    if hosts > subscribers:
+    # Compare only two counts that were both given and valid.
+    if len(problems.items) == before and hosts > subscribers:
         problems.add(f"{path}.emulated_hosts",
-                     f"{hosts} emulated hosts for {subscribers} subscribers: each host stands for at least "
-                     "one subscriber; lower emulated_hosts")
+                     f"{hosts} emulated hosts for {subscribers} subscriber{'s' if subscribers != 1 else ''}: "
+                     "each host stands for at least one subscriber; lower emulated_hosts")
     fields = {"subscribers": subscribers, "emulated_hosts": hosts,
               "ipv6_capable": typed(data, "ipv6_capable", float, 0.0, path, problems, fraction)}
     if cls is FixedAccess:
@@ -171,7 +173,7 @@ def _parse_access(cls, data, path, problems, max_hosts):
 def _parse_id(data, path, problems, default, seen, what) -> str:
     ident = typed(data, "id", str, default, path, problems)
     if not ID_PATTERN.match(ident):
-        problems.add(f"{path}.id", f"{ident!r}: a {what} id is 1-3 characters, a lower-case letter then letters "
+        problems.add(f"{path}.id", f"{ident!r}: {what} ids are 1-3 characters, a lower-case letter then letters "
                      "or digits (it prefixes node names); give the long name in 'name'")
     elif ident in seen:
         problems.add(f"{path}.id", f"{ident!r} is already the id of another district or IDC")
@@ -194,6 +196,7 @@ def parse_city(data, source: str = "<string>") -> CitySpec:
                              "transit_core"], "", problems)
     if not data and not problems.items:
         problems.add("", "empty city spec: it needs a name, districts and services")
+        raise ConfigError(problems.items)
     name = typed(data, "name", str, None, "", problems)
     if name is None and "name" not in data:
         problems.add("name", "missing: every city has a name")
@@ -234,12 +237,60 @@ def parse_city(data, source: str = "<string>") -> CitySpec:
                         _count(item, "servers_per_leaf", 2, path, problems, maximum=9)))
 
     services = _parse_services(data.get("services"), {i.id for i in idcs}, problems)
-    transit = _parse_core(data, "", problems, cores[0], cores) if "transit_core" in data else cores[0]
+    transit = typed(data, "transit_core", str, cores[0], "", problems)
+    if transit not in cores:
+        problems.add("transit_core", f"no core router {transit!r}; the metro has {', '.join(cores)}")
+    description = typed(data, "description", str, "", "", problems)
+    seed = typed(data, "seed", int, 1, "", problems)
     if problems.items:
         raise ConfigError(problems.items)
-    return CitySpec(name=name, description=typed(data, "description", str, "", "", problems),
-                    seed=typed(data, "seed", int, 1, "", problems), metro=metro, districts=tuple(districts),
+    spec = CitySpec(name=name, description=description, seed=seed, metro=metro, districts=tuple(districts),
                     idcs=tuple(idcs), services=services, transit_core=transit, source=source)
+    _check_names(spec)
+    return spec
+
+
+def _check_names(spec: CitySpec) -> None:
+    """Node names come from ids; two parts of the city must not get the same one
+    (a district 'x' would make 'xm', the outside's metro switch)."""
+    owners: dict[str, str] = {}
+    clashes = []
+    for name, owner in _names(spec):
+        if name in owners and owners[name] != owner:
+            clashes.append(f"{spec.source}: {owner}: node name {name!r} is also a node of {owners[name]}; "
+                           "choose another id")
+        owners.setdefault(name, owner)
+    if clashes:
+        raise ConfigError(sorted(set(clashes)))
+
+
+def _names(spec: CitySpec):
+    # Fixed names first, so that a clash blames the district or IDC whose id can change.
+    for core in spec.core_names:
+        yield core, "the metro core"
+    outside = sum(1 for s in spec.services if s.at == OUTSIDE)
+    for name in ["xm", "tr1", "xs"] + [f"x{k}" for k in range(1, outside + 1)]:
+        yield name, "the outside network"
+    for index, d in enumerate(spec.districts):
+        owner = f"districts[{index}] (id {d.id!r})"
+        yield from ((f"{d.id}{suffix}", owner) for suffix in ("m", "agg"))
+        if d.fixed:
+            yield f"{d.id}bng", owner
+            yield from ((f"{d.id}o{k}", owner) for k in range(1, d.fixed.olts + 1))
+            for n in range(1, d.fixed.emulated_hosts + 1):
+                yield f"{d.id}f{n}", owner
+                yield f"{d.id}f{n}l", owner
+                yield from ((f"{d.id}f{n}h{k}", owner) for k in range(1, d.fixed.lan_hosts_per_cpe + 1))
+        if d.mobile:
+            yield from ((f"{d.id}{suffix}", owner) for suffix in ("gw", "r"))
+            yield from ((f"{d.id}u{n}", owner) for n in range(1, d.mobile.emulated_hosts + 1))
+    for index, i in enumerate(spec.idcs):
+        owner = f"idcs[{index}] (id {i.id!r})"
+        yield from ((f"{i.id}s{k}", owner) for k in range(1, i.spines + 1))
+        for leaf in range(1, i.leaves + 1):
+            yield f"{i.id}l{leaf}", owner
+            yield f"{i.id}r{leaf}", owner
+        yield from ((f"{i.id}v{k}", owner) for k in range(1, i.leaves * i.servers_per_leaf + 1))
 
 
 def _parse_services(raw, idc_ids, problems) -> tuple[Service, ...]:
@@ -253,20 +304,21 @@ def _parse_services(raw, idc_ids, problems) -> tuple[Service, ...]:
         item = check_keys(item, _keys(Service), path, problems)
         name = typed(item, "name", str, f"s{index + 1}", path, problems)
         if not LABEL_PATTERN.match(name):
-            problems.add(f"{path}.name", f"{name!r} is not a DNS label (letters, digits, '-')")
+            problems.add(f"{path}.name", f"{name!r} is not a DNS label: lower-case letters, digits and '-', "
+                         "not starting or ending with '-'")
         elif name in names:
             problems.add(f"{path}.name", f"service {name!r} is listed twice")
         names.add(name)
         at = typed(item, "at", str, OUTSIDE, path, problems)
         if at not in places:
-            problems.add(f"{path}.at", f"no IDC {at!r}{suggest(at, places)}")
+            problems.add(f"{path}.at", f"no IDC {at!r}: 'at' takes an IDC id or 'outside'{suggest(at, places, 'places')}")
         kind = typed(item, "kind", str, "http", path, problems)
         if kind not in {k.value for k in ServiceKind}:
-            problems.add(f"{path}.kind", f"unknown kind {kind!r}{suggest(kind, [k.value for k in ServiceKind])}")
+            problems.add(f"{path}.kind", f"unknown kind {kind!r}{suggest(kind, [k.value for k in ServiceKind], 'kinds')}")
             kind = "http"
         mode = typed(item, "families", str, "dual-stack", path, problems)
         if mode not in FAMILY_MODES:
-            problems.add(f"{path}.families", f"unknown families {mode!r}{suggest(mode, FAMILY_MODES)}")
+            problems.add(f"{path}.families", f"unknown families {mode!r}{suggest(mode, FAMILY_MODES, 'values')}")
             mode = "dual-stack"
         services.append(Service(name, at, ServiceKind(kind), FAMILY_MODES[mode],
                                 typed(item, "popularity", float, 0.0, path, problems, fraction)))

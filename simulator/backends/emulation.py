@@ -16,12 +16,11 @@ import subprocess
 import sys
 import time
 from functools import partial
-from pathlib import Path
 
 import networkx as nx
 
 from simulator import cleanup
-from simulator.address_plan import AddressPlan
+from simulator.address_plan import AddressPlan, ports
 from simulator.backends.base import CommandResult
 from simulator.daemons import Daemon
 from simulator.errors import BackendError, DaemonError
@@ -72,7 +71,6 @@ class EmulationBackend:
         return f"{self.prefix}{node}"
 
     def interface_name(self, node: str, peer: str) -> str:
-        from simulator.address_plan import ports
         return f"{self.prefix}{node}-e{ports(self.graph, node)[peer]}"
 
     def dpid(self, switch: str) -> str:
@@ -240,7 +238,6 @@ class EmulationBackend:
                 self.nodes[node] = net.addSwitch(self.node_name(node), dpid=self.dpid(node))
             else:
                 self.nodes[node] = net.addHost(self.node_name(node), ip=None)
-        from simulator.address_plan import ports
         for a, b in sorted(tuple(sorted(e)) for e in self.graph.edges):
             spec = link_spec(self.graph, a, b)
             # HTB for bandwidth, netem for delay; the runner has refused delay already

@@ -1,6 +1,7 @@
 """topologies.city: the city spec, its parser (every problem at once) and the graph it builds."""
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -432,44 +433,37 @@ def fixture_problems(name):
     ("no-access.yaml", [
         "districts[0]: a district with no access network: give it 'fixed', 'mobile' or both"]),
     ("unknown-idc.yaml", [
-        "services[0].at: no IDC 'i11' (did you mean 'i1'?)"]),
+        "services[0].at: no IDC 'i11': 'at' takes an IDC id or 'outside' (did you mean 'i1'?)"]),
     ("unknown-core.yaml", [
         "districts[0].core: no core router 'c9'; the metro has c1, c2, c3"]),
     ("long-id.yaml", [
-        "districts[0].id: 'pudong': a district id is 1-3 characters, a lower-case letter then letters or digits "
+        "districts[0].id: 'pudong': district ids are 1-3 characters, a lower-case letter then letters or digits "
         "(it prefixes node names); give the long name in 'name'"]),
     ("duplicate-ids.yaml", [
         "districts[1].id: 'd1' is already the id of another district or IDC"]),
     ("ipv6-share.yaml", [
         "districts[0].mobile.ipv6_capable: must be between 0 and 1, got 1.5"]),
     ("unknown-layout.yaml", [
-        "metro.layout: unknown layout 'star' (known keys: dual-ring, mesh, ring)"]),
+        "metro.layout: unknown layout 'star' (known layouts: dual-ring, mesh, ring)"]),
     ("dual-ring-odd.yaml", [
         "metro.core_routers: a dual ring needs an even number of at least 4 routers, got 5"]),
     ("duplicate-services.yaml", [
         "services[1].name: service 'www' is listed twice"]),
     ("bad-service-name.yaml", [
-        "services[0].name: 'web_1' is not a DNS label (letters, digits, '-')"]),
+        "services[0].name: 'web_1' is not a DNS label: lower-case letters, digits and '-', not starting or "
+        "ending with '-'"]),
+    # One line: not also the missing name, districts and services that follow from it.
     ("empty.yaml", [
-        "empty city spec: it needs a name, districts and services",
-        "name: missing: every city has a name",
-        "districts: expected a list of at least one district",
-        "services: expected a list of at least one service (name, at, families)"]),
+        "empty city spec: it needs a name, districts and services"]),
 ])
 def test_bad_spec(name, expected):
     path, problems = fixture_problems(name)
     assert problems == [f"{path}: {line}" for line in expected]
 
 
-def test_wrong_type():
-    path, problems = fixture_problems("wrong-type.yaml")
-    assert problems[0] == f"{path}: districts[0].fixed.subscribers: expected int, got 'many'"
-
-
-# BUG: a wrong-typed subscribers count falls back to 1 and then trips the hosts check.
-@pytest.mark.xfail(strict=True, reason="BUG: subscribers: many also reports '4 emulated hosts for 1 subscribers', "
-                   "a problem the file does not have (the parser compares against the default it substituted)")
 def test_wrong_type_reports_only_the_wrong_type():
+    # Regression: subscribers: many fell back to 1 and also reported "4 emulated hosts for 1 subscribers",
+    # a problem the file does not have.
     path, problems = fixture_problems("wrong-type.yaml")
     assert problems == [f"{path}: districts[0].fixed.subscribers: expected int, got 'many'"]
 
@@ -492,9 +486,9 @@ def test_several_problems_in_one_error():
         "districts[1].fixed.ipv6_capable: must be between 0 and 1, got 2.0",
         "districts[1].core: no core router 'c7'; the metro has c1, c2, c3",
         "idcs[0].spines: must be at least 1, got 0",
-        "services[0].at: no IDC 'i2' (known keys: i1, outside)",
+        "services[0].at: no IDC 'i2': 'at' takes an IDC id or 'outside' (known places: i1, outside)",
         "services[1].name: service 'www' is listed twice",
-        "services[1].families: unknown families 'dual' (known keys: dual-stack, ipv4-only, ipv6-only)",
+        "services[1].families: unknown families 'dual' (known values: dual-stack, ipv4-only, ipv6-only)",
     ]]
     assert error.value.problems == expected
     assert str(error.value) == "\n".join(expected)
@@ -514,6 +508,17 @@ def test_folder(tmp_path):
         load_city(tmp_path)
     assert error.value.problems == [
         f"{tmp_path}: is a folder; give a city spec file; see topologies/cities/ for examples"]
+
+
+def test_special_file_is_not_called_a_folder(tmp_path):
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)
+    with pytest.raises(ConfigError) as error:
+        load_city(path)
+    [problem] = error.value.problems
+    assert problem.startswith(f"{path}: ")
+    assert "give a city spec file" in problem
+    assert "folder" not in problem
 
 
 # --- bad specs built in the test ------------------------------------------------------
@@ -540,10 +545,10 @@ def test_problems_in_access_and_idcs():
         "city.yaml: districts[0].fixed.lan_hosts_per_cpe: must be at most 9, got 10",
         "city.yaml: districts[0].mobile.emulated_hosts: must be at most 999, got 1000",
         "city.yaml: districts[0].mobile.ipv6_capable: expected float, got True",
-        "city.yaml: idcs[0].id: 'I1': a IDC id is 1-3 characters, a lower-case letter then letters or digits "
+        "city.yaml: idcs[0].id: 'I1': IDC ids are 1-3 characters, a lower-case letter then letters or digits "
         "(it prefixes node names); give the long name in 'name'",
         "city.yaml: idcs[0].leaves: must be at most 9, got 10",
-        "city.yaml: services[0].at: no IDC 'i1' (known keys: I1, outside)",
+        "city.yaml: services[0].at: no IDC 'i1': 'at' takes an IDC id or 'outside' (known places: I1, outside)",
     ]
 
 
@@ -571,55 +576,148 @@ def test_dual_ring_too_small():
         "city.yaml: metro.core_routers: a dual ring needs an even number of at least 4 routers, got 2"]
 
 
-# BUG: 'seed' and 'description' are read after the parser has decided there are no problems.
-@pytest.mark.xfail(strict=True, reason="BUG: parse_city checks seed and description after raising, so "
-                   "seed: 'abc' and description: 5 are accepted silently (seed becomes 1)")
 def test_bad_seed_and_description_are_reported():
+    # Regression: seed and description were read after the parser had decided there were no problems,
+    # so seed: 'abc' became 1 and description: 5 passed silently.
     assert problems_of(small(seed="abc", description=5)) == [
         "city.yaml: description: expected str, got 5",
         "city.yaml: seed: expected int, got 'abc'",
     ]
 
 
-# BUG: transit_core is read from the key 'core', which the top level never has.
-@pytest.mark.xfail(strict=True, reason="BUG: parse_city ignores transit_core: c3 (reads key 'core' at the top "
-                   "level); the transit router always hangs off c1")
+def test_seed_and_description_are_kept():
+    spec = parse_city(small(seed=42, description="two words"))
+    assert (spec.seed, spec.description) == (42, "two words")
+
+
 def test_transit_core_is_used():
+    # Regression: transit_core was read from the key 'core', which the top level never has.
     spec = parse_city(small(transit_core="c3"))
     assert spec.transit_core == "c3"
-    assert set(city_graph(spec).neighbors("xm")) == {"c3", "tr1"}
+    graph = city_graph(spec)
+    assert set(graph.neighbors("xm")) == {"c3", "tr1"}
+    assert set(graph.neighbors("c1")) == {"c2", "c3", "d1m"}
+    assert set(graph.neighbors("c3")) == {"c1", "c2", "i1s1", "i1s2", "xm"}
 
 
-# BUG: same cause as above: an unknown transit core is not reported.
-@pytest.mark.xfail(strict=True, reason="BUG: transit_core: c9 on a three-router metro is accepted silently")
 def test_unknown_transit_core_is_reported():
+    # Regression: same cause; c9 on a three-router metro was accepted silently.
     assert problems_of(small(transit_core="c9")) == [
         "city.yaml: transit_core: no core router 'c9'; the metro has c1, c2, c3"]
 
 
-def expected_size_or_refused(data, nodes):
-    """Either the parser refuses the id, or every generated node is a node of its own."""
-    try:
-        spec = parse_city(data)
-    except ConfigError:
-        return
-    assert city_graph(spec).number_of_nodes() == nodes
+def test_transit_core_of_the_wrong_type():
+    assert problems_of(small(transit_core=3)) == ["city.yaml: transit_core: expected str, got 3"]
 
 
-# BUG: district id 'x' makes metro switch 'xm', the name of the outside metro switch.
-@pytest.mark.xfail(strict=True, reason="BUG: district id 'x' is accepted and its metro switch 'xm' is merged "
-                   "with the outside metro switch 'xm' (which then links c1, c2, tr1 and xagg)")
+def test_transit_core_checked_against_the_metro_it_names():
+    # Five core routers: c5 exists.
+    spec = parse_city(small(metro={"core_routers": 5}, transit_core="c5"))
+    assert set(city_graph(spec).neighbors("xm")) == {"c5", "tr1"}
+    assert problems_of(small(metro={"core_routers": 2}, transit_core="c3")) == [
+        "city.yaml: transit_core: no core router 'c3'; the metro has c1, c2"]
+
+
+def test_empty_mapping_gives_one_line():
+    assert problems_of({}) == ["city.yaml: empty city spec: it needs a name, districts and services"]
+    assert problems_of(None) == ["city.yaml: empty city spec: it needs a name, districts and services"]
+
+
+def test_more_hosts_than_one_subscriber_is_singular():
+    assert problems_of(small(districts=[{"id": "d1", "mobile": {"subscribers": 1, "emulated_hosts": 4}}])) == [
+        "city.yaml: districts[0].mobile.emulated_hosts: 4 emulated hosts for 1 subscriber: each host stands for "
+        "at least one subscriber; lower emulated_hosts"]
+
+
+@pytest.mark.parametrize("access, expected", [
+    # A wrong-typed or out-of-range count is not also compared with the other one.
+    ({"subscribers": 2, "emulated_hosts": "4"}, "emulated_hosts: expected int, got '4'"),
+    ({"subscribers": 0, "emulated_hosts": 4}, "subscribers: must be at least 1, got 0"),
+    ({"subscribers": 2.5, "emulated_hosts": 4}, "subscribers: expected int, got 2.5"),
+    ({"subscribers": 2, "emulated_hosts": 1000}, "emulated_hosts: must be at most 999, got 1000"),
+])
+def test_a_bad_count_is_reported_alone(access, expected):
+    assert problems_of(small(districts=[{"id": "d1", "mobile": access}])) == [
+        f"city.yaml: districts[0].mobile.{expected}"]
+
+
+def test_missing_subscribers_reported_alone():
+    assert problems_of(small(districts=[{"id": "d1", "fixed": {"emulated_hosts": 4}}])) == [
+        "city.yaml: districts[0].fixed.subscribers: missing: how many real subscribers, and how many emulated "
+        "hosts stand for them"]
+
+
+def test_value_lists_say_what_they_list():
+    assert problems_of(small(services=[{"name": "www", "at": "zz", "kind": "ftp", "families": "nat64"}])) == [
+        "city.yaml: services[0].at: no IDC 'zz': 'at' takes an IDC id or 'outside' (known places: i1, outside)",
+        "city.yaml: services[0].kind: unknown kind 'ftp' (known kinds: dns, http)",
+        "city.yaml: services[0].families: unknown families 'nat64' (known values: dual-stack, ipv4-only, "
+        "ipv6-only)",
+    ]
+
+
+@pytest.mark.parametrize("name", ["-www", "www-", "Www", "w.w"])
+def test_service_names_are_dns_labels(name):
+    assert problems_of(small(services=[{"name": name, "at": "i1"}])) == [
+        f"city.yaml: services[0].name: {name!r} is not a DNS label: lower-case letters, digits and '-', not "
+        "starting or ending with '-'"]
+
+
+def test_service_name_with_inner_dashes_is_a_label():
+    assert parse_city(small(services=[{"name": "w-1-x", "at": "i1"}])).services[0].name == "w-1-x"
+
+
+# --- node names that two parts of the city would share -------------------------------
+
+X_DISTRICT = {"id": "x", "core": "c2", "mobile": {"subscribers": 10, "emulated_hosts": 1}}
+
+
 def test_district_id_x_does_not_merge_with_the_outside():
-    # 3 cores; district x: xm, xagg, xgw, xr, xu1 = 5; IDC i1: 2 + 2 + 2 + 4 = 10; outside: xm, tr1, xs, x1 = 4.
-    expected_size_or_refused(small(districts=[{"id": "x", "core": "c2", "mobile": {
-        "subscribers": 10, "emulated_hosts": 1}}], services=[{"name": "www"}]), 3 + 5 + 10 + 4)
+    # Regression: district x's metro switch is 'xm', the outside network's metro switch; the two were merged
+    # into one node (linking c1, c2, tr1 and xagg). Now the spec is refused.
+    problems = problems_of(small(districts=[X_DISTRICT], services=[{"name": "www"}]))
+    assert len(problems) == 1
+    assert problems[0].startswith("city.yaml: ")
+    assert problems[0].endswith("; choose another id")
+    for part in ("node name 'xm' is also a node of", "districts[0] (id 'x')", "the outside network"):
+        assert part in problems[0]
 
 
-# BUG: IDC id 't' makes rack switch 'tr1', the name of the transit router.
-@pytest.mark.xfail(strict=True, reason="BUG: IDC id 't' is accepted and its rack switch 'tr1' is merged with "
-                   "the transit router 'tr1' (which then links tl1, tv1, tv2, xm and xs)")
 def test_idc_id_t_does_not_merge_with_the_transit_router():
-    # 3 cores; district d1 (4 CPEs): d1m, d1agg, d1bng, d1o1, 4 CPEs, 4 hosts = 12; IDC t: ts1, ts2, tl1, tl2,
-    # tr1, tr2, tv1..tv4 = 10; outside: xm, tr1, xs = 3.
-    expected_size_or_refused(small(idcs=[{"id": "t"}], services=[{"name": "www", "at": "t"}]), 3 + 12 + 10 + 3)
+    # Regression: IDC t's first rack switch is 'tr1', the transit router; the two were merged.
+    problems = problems_of(small(idcs=[{"id": "t"}], services=[{"name": "www", "at": "t"}]))
+    assert len(problems) == 1
+    assert problems[0].startswith("city.yaml: ")
+    assert problems[0].endswith("; choose another id")
+    for part in ("node name 'tr1' is also a node of", "idcs[0] (id 't')", "the outside network"):
+        assert part in problems[0]
 
+
+def test_name_clash_is_a_config_error_from_load_city(tmp_path):
+    path = tmp_path / "clash.yaml"
+    path.write_text("name: clash\ndistricts:\n  - id: x\n    mobile: {subscribers: 10, emulated_hosts: 1}\n"
+                    "services:\n  - {name: www}\n")
+    with pytest.raises(ConfigError) as error:
+        load_city(path)
+    assert len(error.value.problems) == 1
+    assert error.value.problems[0].startswith(f"{path}: ")
+    assert error.value.exit_status == 2
+
+
+def test_name_clash_names_the_part_whose_id_to_change():
+    assert problems_of(small(districts=[X_DISTRICT], idcs=[{"id": "t"}], services=[{"name": "www", "at": "t"}])) == [
+        "city.yaml: districts[0] (id 'x'): node name 'xm' is also a node of the outside network; choose another id",
+        "city.yaml: idcs[0] (id 't'): node name 'tr1' is also a node of the outside network; choose another id",
+    ]
+
+
+@pytest.mark.parametrize("data, nodes", [
+    # IDC x: xs1, xs2, xl1, xl2, xr1, xr2, xv1..xv4 -- none of them xm, xs or x1.
+    # 3 cores + d1 (d1m, d1agg, d1bng, d1o1, 4 CPEs, 4 hosts = 12) + 10 + outside xm, tr1, xs, x1 = 29.
+    (small(idcs=[{"id": "x"}], services=[{"name": "www", "at": "x"}, {"name": "ext"}]), 3 + 12 + 10 + 4),
+    # District t (mobile): tm, tagg, tgw, tr, tu1 -- 'tr' is not 'tr1'. 3 + 5 + IDC i1 10 + xm, tr1, xs = 21.
+    (small(districts=[{"id": "t", "mobile": {"subscribers": 10, "emulated_hosts": 1}}]), 3 + 5 + 10 + 3),
+])
+def test_ids_that_only_look_alike_are_accepted(data, nodes):
+    graph = city_graph(parse_city(data))
+    assert graph.number_of_nodes() == nodes

@@ -179,6 +179,11 @@ def test_checks_on_values():
 def test_topology_problems():
     assert parse_problems({"name": "x", "topology": {"generator": "city-slce"}}) == [
         "s.yaml: topology.generator: unknown generator 'city-slce' (did you mean 'city-slice'?)"]
+    assert parse_problems({"name": "x", "topology": {"generator": "mesh"}}) == [
+        "s.yaml: topology.generator: unknown generator 'mesh' (known generators: city, city-slice)"]
+    assert parse_problems({"name": "x", "topology": {"params": {"districts": ["dual-stack", "nat64"]}}}) == [
+        "s.yaml: topology.params.districts[1]: unknown mode 'nat64' (known modes: dual-stack, ipv4-only, "
+        "ipv6-only)"]
     assert parse_problems({"name": "x", "topology": {"params": {
         "subscriber_per_district": 2, "district_families": [], "districts": []}}}) == [
         "s.yaml: topology.params.subscriber_per_district: generator city-slice has no parameter "

@@ -72,7 +72,8 @@ def test_spec_not_a_path(tmp_path):
 def test_spec_is_a_folder(tmp_path):
     (tmp_path / "cities").mkdir()
     path = write_scenario(tmp_path, "spec: cities")
-    assert problems_of(path) == [f"{path}: topology.params.spec: {tmp_path / 'cities'}: no such file"]
+    # It exists, so not "no such file".
+    assert problems_of(path) == [f"{path}: topology.params.spec: {tmp_path / 'cities'}: not a file"]
 
 
 def test_unknown_city_parameter(tmp_path):
@@ -89,5 +90,5 @@ def test_bad_city_spec_surfaces_when_the_graph_is_built(tmp_path):
     with pytest.raises(ConfigError) as error:
         build_graph(scenario)
     assert error.value.problems == [
-        f"{spec}: districts[0].id: 'pudong': a district id is 1-3 characters, a lower-case letter then letters "
+        f"{spec}: districts[0].id: 'pudong': district ids are 1-3 characters, a lower-case letter then letters "
         "or digits (it prefixes node names); give the long name in 'name'"]

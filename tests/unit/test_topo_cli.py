@@ -52,7 +52,7 @@ def test_check_bad_city_reports_every_problem(capsys):
     assert all(line.startswith(f"error: {path}: ") for line in lines)
     assert lines[0] == f"error: {path}: metro.mesh_link: unknown key (did you mean 'mesh_links'?)"
     assert lines[-1] == (f"error: {path}: services[1].families: unknown families 'dual' "
-                         "(known keys: dual-stack, ipv4-only, ipv6-only)")
+                         "(known values: dual-stack, ipv4-only, ipv6-only)")
 
 
 def test_check_file_that_does_not_parse(capsys):
@@ -87,13 +87,37 @@ def test_draw_writes_a_png(capsys, tmp_path):
     assert output.read_bytes()[:8] == PNG_SIGNATURE
 
 
-# BUG: the figure is saved without checking the folder; the OSError escapes main() as a traceback.
-@pytest.mark.xfail(strict=True, reason="BUG: topo draw -o <missing folder>/x.png raises FileNotFoundError out of "
-                   "cli.main instead of printing one 'error:' line and exiting non-zero")
 def test_draw_into_a_missing_folder(capsys, tmp_path):
-    status, _, err = run_cli(capsys, "topo", "draw", DEFAULT_CITY, "-o", tmp_path / "no" / "x.png")
-    assert status != 0
-    assert err.startswith("error: ")
+    # Regression: the FileNotFoundError from savefig escaped cli.main as a traceback.
+    output = tmp_path / "no" / "x.png"
+    status, out, err = run_cli(capsys, "topo", "draw", DEFAULT_CITY, "-o", output, "--dpi", "30")
+    assert status == 1
+    assert out == ""
+    assert err == f"error: cannot write {output}: folder {output.parent} does not exist\n"
+    assert not (tmp_path / "no").exists()
+
+
+def test_draw_to_an_unknown_format(capsys, tmp_path):
+    output = tmp_path / "x.xyz"
+    status, out, err = run_cli(capsys, "topo", "draw", DEFAULT_CITY, "-o", output, "--dpi", "30")
+    assert status == 1
+    assert out == ""
+    assert err == f"error: cannot write {output}: give a file name ending in .pdf, .png, .svg\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["x", "folder"])
+def test_draw_says_what_it_wrote(capsys, tmp_path, name):
+    (tmp_path / "folder").mkdir()
+    output = tmp_path / name
+    status, out, err = run_cli(capsys, "topo", "draw", DEFAULT_CITY, "-o", output, "--dpi", "30")
+    # Either it writes the file it names, or it refuses with one error line.
+    if status == 0:
+        assert out.startswith("wrote ")
+        assert Path(out[len("wrote "):].rstrip("\n")).is_file()
+    else:
+        assert status == 1
+        assert err.startswith(f"error: cannot write {output}")
 
 
 def test_export_json(capsys, tmp_path):
@@ -130,6 +154,24 @@ def test_export_graphml_reads_back(capsys, tmp_path):
     assert graph.edges["xs", "x2"] == {"families": "ipv4", "bandwidth_mbps": 0.0, "delay_ms": 0.0}
 
 
+@pytest.mark.parametrize("format_", ["graphml", "json"])
+def test_export_into_a_missing_folder(capsys, tmp_path, format_):
+    output = tmp_path / "no" / f"city.{format_}"
+    status, out, err = run_cli(capsys, "topo", "export", DEFAULT_CITY, "--format", format_, "-o", output)
+    assert status == 1
+    assert out == ""
+    assert err == f"error: cannot write {output}: folder {tmp_path / 'no'} does not exist\n"
+    assert not (tmp_path / "no").exists()
+
+
+def test_export_onto_a_folder(capsys, tmp_path):
+    status, out, err = run_cli(capsys, "topo", "export", DEFAULT_CITY, "-o", tmp_path)
+    assert status == 1
+    assert out == ""
+    assert err.startswith(f"error: cannot write {tmp_path}")
+    assert len(err.splitlines()) == 1
+
+
 def test_export_default_output_is_named_after_the_city(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     status, out, _ = run_cli(capsys, "topo", "export", DEFAULT_CITY)
@@ -138,8 +180,13 @@ def test_export_default_output_is_named_after_the_city(capsys, tmp_path, monkeyp
     assert nx.read_graphml(tmp_path / "default-city.graphml").number_of_nodes() == 151
 
 
-def test_topo_needs_a_subcommand(capsys):
+def test_topo_needs_a_subcommand(capsys, monkeypatch):
+    # The error names the choices, not the internal dest 'topo_command'.
+    monkeypatch.setenv("COLUMNS", "100")
     with pytest.raises(SystemExit) as exit_:
         cli.main(["topo"])
     assert exit_.value.code == 2
-    assert "the following arguments are required: topo_command" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines() == [
+        "usage: v6lab topo [-h] {check,draw,export} ...",
+        "v6lab topo: error: the following arguments are required: {check,draw,export}",
+    ]
