@@ -4,17 +4,29 @@ A *segment* is one IP subnet: a tree of switches with the routers and hosts atta
 to it, or a direct link between two routers. Each segment gets an IPv4 subnet and an
 IPv6 /64 for the families its interfaces carry; routers are numbered first, so a
 segment's gateway is always its lowest address.
+
+Two planners share that numbering. ``plan_addresses`` hands out subnets from one
+pool per family, in segment-name order (small test networks). ``plan_city_addresses``
+follows a city's prefixes (``CityPrefixes`` on the graph): a /40 (by default) of the
+city's IPv6 prefix per site (metro core, each district, each IDC), a /48 of it for
+infrastructure links, /56 delegated prefixes for CPEs from the next /48s; public
+IPv4 blocks per site sized to their segments; RFC 1918 LANs behind CPEs, which
+masquerade them (NAT44), so the LANs are never routed; the outside networks from
+prefixes of their own.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
 
 import networkx as nx
 
 from simulator.errors import TopologyError
-from topologies.spec import Family, Kind, link_spec, node_spec
+from topologies.spec import CityPrefixes, Family, Kind, Role, link_spec, node_spec
 
 
 @dataclass(frozen=True)
@@ -37,9 +49,15 @@ class Segment:
     members: tuple[str, ...]   # routers first, then hosts, each sorted by name
     ipv4: ipaddress.IPv4Network | None
     ipv6: ipaddress.IPv6Network | None
+    site: str = ""
+    nat_gateway: str | None = None   # the CPE that masquerades this private IPv4 LAN
 
     def network(self, family: Family):
         return self.ipv4 if family is Family.IPV4 else self.ipv6
+
+    def routed(self, family: Family) -> bool:
+        """Whether routers elsewhere learn this segment (a NAT44 LAN is not learned)."""
+        return self.network(family) is not None and not (family is Family.IPV4 and self.nat_gateway)
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,7 @@ class AddressPlan:
     ipv6_pool: ipaddress.IPv6Network
     segments: dict[str, Segment]
     interfaces: dict[tuple[str, str], Interface]   # (node, peer) -> Interface
+    delegated: dict[str, ipaddress.IPv6Network] = field(default_factory=dict)   # CPE -> its prefix
 
     def interfaces_of(self, node: str) -> list[Interface]:
         return sorted((i for (n, _), i in self.interfaces.items() if n == node), key=lambda i: i.port)
@@ -59,6 +78,30 @@ class AddressPlan:
         """The node's first address of that family (without prefix length), or None."""
         found = self.addresses(node, family)
         return found[0].ip if found else None
+
+    def public_address(self, node: str, family: Family):
+        """The address the rest of the network sees for ``node``: its own, or for a
+        host on a NAT44 LAN the WAN address of the CPE that masquerades it."""
+        for interface in self.interfaces_of(node):
+            segment = self.segments[interface.segment]
+            if interface.address(family) is None:
+                continue
+            if family is Family.IPV4 and segment.nat_gateway and segment.nat_gateway != node:
+                return self.public_address(segment.nat_gateway, family)
+            if segment.routed(family):
+                return interface.address(family).ip
+        return None
+
+    def on_segment(self, segment: str, address) -> Interface | None:
+        """The interface of ``segment`` holding ``address`` (LAN addresses repeat
+        across CPEs, so an address alone does not name an interface)."""
+        address = ipaddress.ip_address(address)
+        for member in self.segments[segment].members:
+            for interface in self.interfaces_of(member):
+                own = interface.address(Family.IPV4 if address.version == 4 else Family.IPV6)
+                if interface.segment == segment and own is not None and own.ip == address:
+                    return interface
+        return None
 
     def owner(self, address) -> Interface | None:
         address = ipaddress.ip_address(address)
@@ -113,10 +156,7 @@ def plan_addresses(graph: nx.Graph, ipv4_pool: str = "10.64.0.0/16",
         family in node_spec(graph, n).families & link_spec(graph, n, p).families for n, p in attachments))
         for family in Family}
     for name, switches, attachments in found:
-        carried = {}
-        for node, peer in attachments:
-            carried[(node, peer)] = node_spec(graph, node).families & link_spec(graph, node, peer).families
-        ordered = sorted(attachments, key=lambda a: (node_spec(graph, a[0]).kind is not Kind.ROUTER, a))
+        carried = _carried(graph, attachments)
         nets = {}
         for family, subnets in ((Family.IPV4, subnets4), (Family.IPV6, subnets6)):
             if any(family in f for f in carried.values()):
@@ -128,18 +168,169 @@ def plan_addresses(graph: nx.Graph, ipv4_pool: str = "10.64.0.0/16",
                         f"segment {name}: {family.label} pool {pool} is exhausted: it holds "
                         f"{2 ** (size - pool.prefixlen)} /{size} subnets and {needed[family]} segments "
                         f"carry {family.label}; give a larger pool")
-        net4 = nets.get(Family.IPV4)
-        if net4 is not None and len(ordered) > net4.num_addresses - 2:
-            raise TopologyError(
-                f"segment {name}: {len(ordered)} interfaces do not fit {net4}; "
-                "use a shorter IPv4 segment prefix length")
-        segments[name] = Segment(name, switches, tuple(n for n, _ in ordered), net4, nets.get(Family.IPV6))
-        for index, (node, peer) in enumerate(ordered, start=1):
-            fams = carried[(node, peer)]
-            addr4 = (ipaddress.IPv4Interface(f"{net4[index]}/{net4.prefixlen}")
-                     if Family.IPV4 in fams else None)
-            net6 = nets.get(Family.IPV6)
-            addr6 = (ipaddress.IPv6Interface(f"{net6[index]}/64") if Family.IPV6 in fams else None)
-            interfaces[(node, peer)] = Interface(
-                node=node, port=ports(graph, node)[peer], peer=peer, segment=name, ipv4=addr4, ipv6=addr6)
+        _number(graph, name, switches, attachments, carried, nets.get(Family.IPV4), nets.get(Family.IPV6),
+                segments, interfaces)
     return AddressPlan(pool4, pool6, segments, interfaces)
+
+
+def _carried(graph, attachments) -> dict[tuple[str, str], frozenset]:
+    """The families each attachment carries: those of the node and of its link."""
+    return {(node, peer): node_spec(graph, node).families & link_spec(graph, node, peer).families
+            for node, peer in attachments}
+
+
+def _number(graph, name, switches, attachments, carried, net4, net6, segments, interfaces,
+            site: str = "", nat_gateway: str | None = None) -> None:
+    """Number a segment's interfaces, routers first, and record them."""
+    ordered = sorted(attachments, key=lambda a: (node_spec(graph, a[0]).kind is not Kind.ROUTER, a))
+    if net4 is not None and len(ordered) > net4.num_addresses - 2:
+        raise TopologyError(
+            f"segment {name}: {len(ordered)} interfaces do not fit {net4}; "
+            "use a shorter IPv4 segment prefix length")
+    segments[name] = Segment(name, switches, tuple(n for n, _ in ordered), net4, net6, site, nat_gateway)
+    for index, (node, peer) in enumerate(ordered, start=1):
+        fams = carried[(node, peer)]
+        addr4 = ipaddress.IPv4Interface(f"{net4[index]}/{net4.prefixlen}") if Family.IPV4 in fams else None
+        addr6 = ipaddress.IPv6Interface(f"{net6[index]}/64") if Family.IPV6 in fams else None
+        interfaces[(node, peer)] = Interface(
+            node=node, port=ports(graph, node)[peer], peer=peer, segment=name, ipv4=addr4, ipv6=addr6)
+
+
+# --- a city's plan --------------------------------------------------------------------
+
+METRO_SITE, OUTSIDE_SITE = "metro", "outside"
+
+
+def _natural(text: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def _site_of(graph, switches, attachments) -> str:
+    districts = {node_spec(graph, n).district for n in list(switches) + [a for a, _ in attachments]} - {None}
+    if OUTSIDE_SITE in districts:
+        return OUTSIDE_SITE
+    return min(districts, key=_natural) if districts else METRO_SITE
+
+
+def _lan_gateway(graph, attachments) -> str | None:
+    """The CPE of a CPE LAN: a segment of one CPE and its subscribers only."""
+    roles = [(node_spec(graph, n).role, n) for n, _ in attachments]
+    cpes = [n for role, n in roles if role is Role.CPE]
+    if len(cpes) == 1 and all(role in (Role.CPE, Role.SUBSCRIBER) for role, _ in roles):
+        return cpes[0]
+    return None
+
+
+def _ipv4_length(interfaces: int) -> int:
+    """The longest prefix whose subnet holds this many addresses plus network and broadcast."""
+    return min(30, 32 - math.ceil(math.log2(interfaces + 2)))
+
+
+def _allocate(pool, sizes: list[tuple[str, int]], what: str, fix: str) -> dict[str, ipaddress.IPv4Network]:
+    """Aligned blocks from ``pool`` for (name, prefix length), largest first."""
+    out, cursor = {}, int(pool.network_address)
+    end = int(pool.broadcast_address) + 1
+    for name, length in sorted(sizes, key=lambda item: (item[1], _natural(item[0]))):
+        size = 2 ** (32 - length)
+        cursor = (cursor + size - 1) // size * size
+        if cursor + size > end:
+            raise TopologyError(f"{what}: IPv4 pool {pool} is exhausted at {name} (needs a /{length}); {fix}")
+        out[name] = ipaddress.IPv4Network((cursor, length))
+        cursor += size
+    return out
+
+
+def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
+    try:
+        city6 = ipaddress.IPv6Network(prefixes.ipv6)
+        outside6 = ipaddress.IPv6Network(prefixes.ipv6_outside)
+        public4 = ipaddress.IPv4Network(prefixes.ipv4_public)
+        outside4 = ipaddress.IPv4Network(prefixes.ipv4_outside)
+        lan4 = ipaddress.IPv4Network(prefixes.ipv4_lan)
+    except ValueError as error:
+        raise TopologyError(f"prefixes: {error}; give network addresses such as 2001:db8::/32") from None
+    for a, b in ((city6, outside6), (public4, outside4), (public4, lan4), (outside4, lan4)):
+        if a.overlaps(b):
+            raise TopologyError(f"prefixes: {a} and {b} overlap; the city, the outside and the LANs need "
+                                "separate prefixes")
+    if not city6.prefixlen <= prefixes.site_length <= 48:
+        raise TopologyError(f"prefixes.site_length: /{prefixes.site_length} must be between the city's "
+                            f"/{city6.prefixlen} and /48")
+    if not 48 < prefixes.delegated_length <= 64:
+        raise TopologyError(f"prefixes.delegated_length: /{prefixes.delegated_length} must be between /49 and /64")
+
+    found = find_segments(graph)
+    by_site: dict[str, list] = {}
+    for name, switches, attachments in found:
+        by_site.setdefault(_site_of(graph, switches, attachments), []).append((name, switches, attachments))
+    # Sites in a stable order: the metro core, districts, IDCs, by id.
+    is_idc = {site: any(node_spec(graph, n).role in (Role.SPINE, Role.LEAF, Role.IDC_GATEWAY)
+                        for _, sw, att in segs for n in list(sw) + [a for a, _ in att])
+              for site, segs in by_site.items()}
+    inside = sorted((s for s in by_site if s != OUTSIDE_SITE),
+                    key=lambda s: (s != METRO_SITE, is_idc[s], _natural(s)))
+    room = 2 ** (prefixes.site_length - city6.prefixlen)
+    if len(inside) > room:
+        raise TopologyError(f"prefixes.ipv6: {city6} holds {room} /{prefixes.site_length} sites, "
+                            f"the city has {len(inside)}; give a shorter city prefix or a longer site_length")
+    site_prefixes = list(itertools.islice(city6.subnets(new_prefix=prefixes.site_length), len(inside)))
+
+    segments, interfaces, delegated = {}, {}, {}
+    # IPv4: one public block per site, sized to its routed segments.
+    site_sizes, segment_sizes = {}, {}
+    for site, segs in by_site.items():
+        for name, _, attachments in segs:
+            if _lan_gateway(graph, attachments) is None and any(
+                    Family.IPV4 in f for f in _carried(graph, attachments).values()):
+                segment_sizes[name] = _ipv4_length(len(attachments))
+        total = sum(2 ** (32 - segment_sizes[n]) for n, _, _ in segs if n in segment_sizes)
+        if total:
+            site_sizes[site] = 32 - math.ceil(math.log2(total))
+    fix = "give a larger ipv4_public (or ipv4_outside) prefix"
+    blocks = _allocate(public4, [(s, length) for s, length in site_sizes.items() if s != OUTSIDE_SITE],
+                       "prefixes.ipv4_public", fix)
+    if OUTSIDE_SITE in site_sizes:
+        blocks[OUTSIDE_SITE] = _allocate(outside4, [(OUTSIDE_SITE, site_sizes[OUTSIDE_SITE])],
+                                         "prefixes.ipv4_outside", fix)[OUTSIDE_SITE]
+    lan_subnets = lan4.subnets(new_prefix=24)
+
+    for site, segs in by_site.items():
+        if site == OUTSIDE_SITE:
+            site6 = next(outside6.subnets(new_prefix=max(prefixes.site_length, outside6.prefixlen)))
+        else:
+            site6 = site_prefixes[inside.index(site)]
+        infra6 = next(site6.subnets(new_prefix=48))
+        links6 = infra6.subnets(new_prefix=64)
+        # Everything is lazy: a /40 holds 256 /48s and 65,536 /56s.
+        pd_pool = (p for block in itertools.islice(site6.subnets(new_prefix=48), 1, None)
+                   for p in block.subnets(new_prefix=prefixes.delegated_length))
+        nets4 = _allocate(blocks[site], [(n, segment_sizes[n]) for n, _, _ in segs if n in segment_sizes],
+                          f"site {site}", fix) if site in blocks else {}
+        for name, switches, attachments in sorted(segs, key=lambda s: _natural(s[0])):
+            carried = _carried(graph, attachments)
+            gateway = _lan_gateway(graph, attachments)
+            carries = {f for fams in carried.values() for f in fams}
+            net4 = net6 = None
+            if gateway is not None:
+                if Family.IPV4 in carries:
+                    net4 = next(lan_subnets, None)
+                    if net4 is None:
+                        raise TopologyError(f"segment {name}: prefixes.ipv4_lan {lan4} has no /24 left for "
+                                            "this CPE LAN; give a larger LAN prefix")
+                if Family.IPV6 in carries:
+                    delegated[gateway] = next(pd_pool, None)
+                    if delegated[gateway] is None:
+                        raise TopologyError(f"CPE {gateway}: site {site}'s prefix {site6} has no "
+                                            f"/{prefixes.delegated_length} left to delegate; give a shorter "
+                                            "site_length or a longer delegated_length")
+                    net6 = next(delegated[gateway].subnets(new_prefix=64))
+            else:
+                net4 = nets4.get(name)
+                if Family.IPV6 in carries:
+                    net6 = next(links6, None)
+                    if net6 is None:
+                        raise TopologyError(f"site {site}: infrastructure prefix {infra6} has no /64 left "
+                                            f"for segment {name}")
+            _number(graph, name, switches, attachments, carried, net4, net6, segments, interfaces,
+                    site, gateway)
+    return AddressPlan(public4, city6, segments, interfaces, delegated)

@@ -96,7 +96,9 @@ def _reach(plan, routes, client, server, family) -> tuple[bool, str]:
         return False, f"{server} has no {family.label} address"
     if forward_path(plan, routes, client, there) is None:
         return False, f"no {family.label} route from {client} to {server}"
-    if forward_path(plan, routes, server, here) is None:
+    # Replies go to the address the server sees: a NAT44 LAN host's CPE.
+    seen = plan.public_address(client, family)
+    if seen is None or forward_path(plan, routes, server, seen) is None:
         return False, f"no {family.label} route back from {server} to {client}"
     return True, f"{family.label} path {' > '.join(forward_path(plan, routes, client, there))}"
 

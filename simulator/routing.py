@@ -67,6 +67,8 @@ def compute_routes(graph: nx.Graph, plan: AddressPlan) -> dict[str, list[Route]]
             for target, path in sorted(paths.items(), key=lambda item: str(item[0])):
                 if not isinstance(target, tuple) or target in attached:
                     continue
+                if not plan.segments[target[1]].routed(family):
+                    continue
                 first_segment, next_router = path[1][1], path[2]
                 routes[node].append(Route(
                     family, plan.segments[target[1]].network(family),
@@ -98,8 +100,7 @@ def forward_path(plan: AddressPlan, routes: dict[str, list[Route]], source: str,
         return None
     node, visited = source, [source]
     for _ in range(max_hops):
-        owner = plan.owner(destination)
-        if owner is not None and owner.node == node:
+        if any(a.ip == destination for a in plan.addresses(node, family)):
             return visited
         next_hop = None
         for interface in plan.interfaces_of(node):
@@ -114,7 +115,14 @@ def forward_path(plan: AddressPlan, routes: dict[str, list[Route]], source: str,
                 return None
             best = max(candidates, key=lambda r: -1 if r.destination is None else r.destination.prefixlen)
             next_hop = best.via
-        hop = plan.owner(next_hop)
+        # Resolve the next hop on the segment it is reached through: private LAN
+        # addresses repeat from one CPE to the next.
+        hop = None
+        for interface in plan.interfaces_of(node):
+            own = interface.address(family)
+            if own is not None and next_hop in own.network:
+                hop = plan.on_segment(interface.segment, next_hop)
+                break
         if hop is None:
             return None
         node = hop.node

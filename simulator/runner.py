@@ -13,7 +13,7 @@ from pathlib import Path
 import networkx as nx
 
 from simulator import connectivity, plots
-from simulator.address_plan import AddressPlan, plan_addresses
+from simulator.address_plan import AddressPlan, plan_addresses, plan_city_addresses
 from simulator.backends import backend_class
 from simulator.capabilities import HostCapabilities, probe_host
 from simulator.daemons import DnsServer, IperfServer, WebServer
@@ -55,6 +55,17 @@ def build_graph(scenario: Scenario) -> nx.Graph:
         raise ConfigError(f"{scenario.source}: topology.params: {error}") from None
     validate(graph)
     return graph
+
+
+def address_plan(graph: nx.Graph, scenario: Scenario) -> AddressPlan:
+    """A city's own prefixes when its generator gave them, else the scenario's pools."""
+    try:
+        if "prefixes" in graph.graph:
+            return plan_city_addresses(graph, graph.graph["prefixes"])
+        return plan_addresses(graph, scenario.addressing.ipv4_pool, scenario.addressing.ipv6_pool,
+                              scenario.addressing.ipv4_prefixlen)
+    except TopologyError as error:
+        raise ConfigError(f"{scenario.source}: addressing: {error}") from None
 
 
 def check_host_supports(graph: nx.Graph, capabilities: HostCapabilities, source: str) -> None:
@@ -130,11 +141,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     if os.geteuid() != 0:
         raise HostError("emulation needs root (network namespaces, Open vSwitch): run it with sudo")
     graph = build_graph(scenario)
-    try:
-        plan = plan_addresses(graph, scenario.addressing.ipv4_pool, scenario.addressing.ipv6_pool,
-                              scenario.addressing.ipv4_prefixlen)
-    except TopologyError as error:
-        raise ConfigError(f"{scenario.source}: addressing: {error}") from None
+    plan = address_plan(graph, scenario)
     routes = compute_routes(graph, plan)
     pair = iperf_pair(graph, plan, scenario)
     with progress.step("checking what this host can do"):

@@ -29,9 +29,9 @@ from pathlib import Path
 import networkx as nx
 
 from simulator.errors import ConfigError
-from simulator.validation import Problems, check_keys, fraction, load_yaml, suggest, typed
+from simulator.validation import Problems, check_keys, fraction, load_yaml, network, suggest, typed
 from topologies.spec import (
-    DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, LinkSpec, NodeSpec, Role, ServiceKind, ServiceSpec, validate)
+    CityPrefixes, DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, LinkSpec, NodeSpec, Role, ServiceKind, ServiceSpec, validate)
 
 METRO_LAYOUTS = ("ring", "dual-ring", "mesh")
 FAMILY_MODES = {"dual-stack": DUAL_STACK, "ipv4-only": IPV4_ONLY, "ipv6-only": IPV6_ONLY}
@@ -111,6 +111,7 @@ class CitySpec:
     idcs: tuple[Idc, ...] = ()
     services: tuple[Service, ...] = ()
     transit_core: str = "c1"
+    prefixes: CityPrefixes = CityPrefixes()
     source: str = "<string>"
 
     @property
@@ -193,7 +194,7 @@ def parse_city(data, source: str = "<string>") -> CitySpec:
     """Validate a loaded city spec; raise one ConfigError listing every problem."""
     problems = Problems(source)
     data = check_keys(data, ["name", "description", "seed", "metro", "districts", "idcs", "services",
-                             "transit_core"], "", problems)
+                             "transit_core", "prefixes"], "", problems)
     if not data and not problems.items:
         problems.add("", "empty city spec: it needs a name, districts and services")
         raise ConfigError(problems.items)
@@ -242,10 +243,12 @@ def parse_city(data, source: str = "<string>") -> CitySpec:
         problems.add("transit_core", f"no core router {transit!r}; the metro has {', '.join(cores)}")
     description = typed(data, "description", str, "", "", problems)
     seed = typed(data, "seed", int, 1, "", problems)
+    prefixes = _parse_prefixes(data.get("prefixes"), problems)
     if problems.items:
         raise ConfigError(problems.items)
     spec = CitySpec(name=name, description=description, seed=seed, metro=metro, districts=tuple(districts),
-                    idcs=tuple(idcs), services=services, transit_core=transit, source=source)
+                    idcs=tuple(idcs), services=services, transit_core=transit, prefixes=prefixes,
+                    source=source)
     _check_names(spec)
     return spec
 
@@ -291,6 +294,22 @@ def _names(spec: CitySpec):
             yield f"{i.id}l{leaf}", owner
             yield f"{i.id}r{leaf}", owner
         yield from ((f"{i.id}v{k}", owner) for k in range(1, i.leaves * i.servers_per_leaf + 1))
+
+
+def _parse_prefixes(data, problems) -> CityPrefixes:
+    data = check_keys(data, [k for k in CityPrefixes.__dataclass_fields__], "prefixes", problems)
+    default = CityPrefixes()
+    values = {}
+    for key in ("ipv6", "ipv6_outside"):
+        values[key] = typed(data, key, str, getattr(default, key), "prefixes", problems, network(6))
+    for key in ("ipv4_public", "ipv4_outside", "ipv4_lan"):
+        values[key] = typed(data, key, str, getattr(default, key), "prefixes", problems, network(4))
+    values["site_length"] = typed(data, "site_length", int, default.site_length, "prefixes", problems,
+                                  lambda v: None if 16 <= v <= 48 else f"must be between 16 and 48, got {v}")
+    values["delegated_length"] = typed(data, "delegated_length", int, default.delegated_length, "prefixes",
+                                       problems, lambda v: None if v in (56, 60, 64) else
+                                       f"a CPE is delegated a /56, /60 or /64, got /{v}")
+    return CityPrefixes(**values)
 
 
 def _parse_services(raw, idc_ids, problems) -> tuple[Service, ...]:
@@ -357,7 +376,7 @@ def _capable(count: int, share: float, rng: random.Random) -> set[int]:
 
 def city_graph(spec: CitySpec) -> nx.Graph:
     rng = random.Random(spec.seed)
-    graph = nx.Graph(name=spec.name)
+    graph = nx.Graph(name=spec.name, prefixes=spec.prefixes)
 
     def node(name, role, families=DUAL_STACK, **extra):
         graph.add_node(name, spec=NodeSpec(role, frozenset(families), **extra))

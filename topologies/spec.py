@@ -102,6 +102,25 @@ class NodeSpec:
 
 
 @dataclass(frozen=True)
+class CityPrefixes:
+    """A city's address space; a generator puts it on ``graph.graph["prefixes"]``.
+
+    Emulated traffic never leaves the machine, yet IPv4 servers need addresses a
+    NAT64 translator treats as global (TAYGA refuses RFC 1918 and documentation
+    space under the well-known prefix), hence 11/8 space by default; IPv6 uses the
+    documentation prefixes (2001:db8::/32 for the city, 3fff::/20 outside).
+    """
+
+    ipv6: str = "2001:db8::/32"
+    ipv6_outside: str = "3fff::/20"
+    ipv4_public: str = "11.64.0.0/16"
+    ipv4_outside: str = "11.200.0.0/16"
+    ipv4_lan: str = "192.168.0.0/16"
+    site_length: int = 40
+    delegated_length: int = 56
+
+
+@dataclass(frozen=True)
 class LinkSpec:
     families: frozenset[Family] = DUAL_STACK
     bandwidth_mbps: float | None = None

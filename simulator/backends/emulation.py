@@ -308,6 +308,9 @@ class EmulationBackend:
         if spec.kind is Kind.ROUTER:
             lines += [f"echo 1 > {sysctl}/ipv4/ip_forward",
                       f"echo 1 > {sysctl}/ipv6/conf/all/forwarding"]
+        for segment in self.plan.segments.values():
+            if segment.nat_gateway == node and segment.ipv4 is not None:
+                lines.append(self._nat44_rules(node, segment))
         for interface in interfaces:
             name = self.interface_name(node, interface.peer)
             # Only IPv4: flushing IPv6 would take the link-local address too, and a
@@ -327,6 +330,19 @@ class EmulationBackend:
                 lines.append(f"ip -6 addr add {interface.ipv6} dev {name} nodad")
             lines.append(f"ip link set {name} up")
         return "\n".join(lines)
+
+    def _nat44_rules(self, node: str, segment) -> str:
+        """A CPE masquerades its private LAN behind its WAN address (NAT44, RFC 3022)."""
+        lan = next(self.interface_name(node, i.peer) for i in self.plan.interfaces_of(node)
+                   if i.segment == segment.name)
+        return ("nft -f - <<'NFT'\n"
+                "table ip v6lab_nat {\n"
+                "  chain postrouting {\n"
+                "    type nat hook postrouting priority srcnat; policy accept;\n"
+                f"    ip saddr {segment.ipv4} oifname != \"{lan}\" masquerade\n"
+                "  }\n"
+                "}\n"
+                "NFT")
 
     def _l3_nodes(self) -> list[str]:
         return sorted(n for n in self.graph if node_spec(self.graph, n).kind is not Kind.SWITCH)
