@@ -17,6 +17,7 @@ prefixes of their own.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import itertools
 import math
@@ -37,6 +38,8 @@ class Interface:
     segment: str
     ipv4: ipaddress.IPv4Interface | None
     ipv6: ipaddress.IPv6Interface | None
+    mac: str | None = None     # fixed where the IPv6 address derives from it (SLAAC)
+    slaac: bool = False        # the IPv6 address comes from router advertisements
 
     def address(self, family: Family):
         return self.ipv4 if family is Family.IPV4 else self.ipv6
@@ -51,6 +54,7 @@ class Segment:
     ipv6: ipaddress.IPv6Network | None
     site: str = ""
     nat_gateway: str | None = None   # the CPE that masquerades this private IPv4 LAN
+    advertiser: str | None = None    # the router whose advertisements number the hosts (SLAAC)
 
     def network(self, family: Family):
         return self.ipv4 if family is Family.IPV4 else self.ipv6
@@ -179,21 +183,43 @@ def _carried(graph, attachments) -> dict[tuple[str, str], frozenset]:
             for node, peer in attachments}
 
 
+def mac_address(node: str, peer: str) -> str:
+    """A fixed, locally administered unicast MAC for the interface of ``node`` towards ``peer``."""
+    digest = hashlib.sha256(f"{node}>{peer}".encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02,) + tuple(digest[:5]))
+
+
+def eui64_address(prefix: ipaddress.IPv6Network, mac: str) -> ipaddress.IPv6Address:
+    """The SLAAC address a host forms from its MAC (modified EUI-64, RFC 4291 appendix A)."""
+    octets = [int(part, 16) for part in mac.split(":")]
+    octets[0] ^= 0x02
+    identifier = bytes(octets[:3] + [0xFF, 0xFE] + octets[3:])
+    return ipaddress.IPv6Address(int(prefix.network_address) | int.from_bytes(identifier, "big"))
+
+
 def _number(graph, name, switches, attachments, carried, net4, net6, segments, interfaces,
-            site: str = "", nat_gateway: str | None = None) -> None:
-    """Number a segment's interfaces, routers first, and record them."""
+            site: str = "", nat_gateway: str | None = None, advertiser: str | None = None) -> None:
+    """Number a segment's interfaces, routers first, and record them. On a segment with
+    an advertiser the hosts' IPv6 addresses are the ones SLAAC will give them."""
     ordered = sorted(attachments, key=lambda a: (node_spec(graph, a[0]).kind is not Kind.ROUTER, a))
     if net4 is not None and len(ordered) > net4.num_addresses - 2:
         raise TopologyError(
             f"segment {name}: {len(ordered)} interfaces do not fit {net4}; "
             "use a shorter IPv4 segment prefix length")
-    segments[name] = Segment(name, switches, tuple(n for n, _ in ordered), net4, net6, site, nat_gateway)
+    segments[name] = Segment(name, switches, tuple(n for n, _ in ordered), net4, net6, site, nat_gateway,
+                             advertiser)
     for index, (node, peer) in enumerate(ordered, start=1):
         fams = carried[(node, peer)]
         addr4 = ipaddress.IPv4Interface(f"{net4[index]}/{net4.prefixlen}") if Family.IPV4 in fams else None
-        addr6 = ipaddress.IPv6Interface(f"{net6[index]}/64") if Family.IPV6 in fams else None
+        mac = mac_address(node, peer) if site else None
+        slaac = advertiser is not None and node != advertiser and Family.IPV6 in fams
+        if slaac:
+            addr6 = ipaddress.IPv6Interface(f"{eui64_address(net6, mac)}/64")
+        else:
+            addr6 = ipaddress.IPv6Interface(f"{net6[index]}/64") if Family.IPV6 in fams else None
         interfaces[(node, peer)] = Interface(
-            node=node, port=ports(graph, node)[peer], peer=peer, segment=name, ipv4=addr4, ipv6=addr6)
+            node=node, port=ports(graph, node)[peer], peer=peer, segment=name, ipv4=addr4, ipv6=addr6,
+            mac=mac, slaac=slaac)
 
 
 # --- a city's plan --------------------------------------------------------------------
@@ -218,6 +244,15 @@ def _lan_gateway(graph, attachments) -> str | None:
     cpes = [n for role, n in roles if role is Role.CPE]
     if len(cpes) == 1 and all(role in (Role.CPE, Role.SUBSCRIBER) for role, _ in roles):
         return cpes[0]
+    return None
+
+
+def _advertiser(graph, attachments) -> str | None:
+    """The router of an access LAN: one router, every other member a subscriber."""
+    routers = [n for n, _ in attachments if node_spec(graph, n).kind is Kind.ROUTER]
+    hosts = [n for n, _ in attachments if node_spec(graph, n).kind is not Kind.ROUTER]
+    if len(routers) == 1 and hosts and all(node_spec(graph, n).role is Role.SUBSCRIBER for n in hosts):
+        return routers[0]
     return None
 
 
@@ -331,6 +366,7 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                     if net6 is None:
                         raise TopologyError(f"site {site}: infrastructure prefix {infra6} has no /64 left "
                                             f"for segment {name}")
+            advertiser = _advertiser(graph, attachments) if net6 is not None else None
             _number(graph, name, switches, attachments, carried, net4, net6, segments, interfaces,
-                    site, gateway)
+                    site, gateway, advertiser)
     return AddressPlan(public4, city6, segments, interfaces, delegated)

@@ -24,6 +24,8 @@ class Route:
     family: Family
     destination: ipaddress.IPv4Network | ipaddress.IPv6Network | None   # None: default route
     via: ipaddress.IPv4Address | ipaddress.IPv6Address
+    # Learned from router advertisements (SLAAC hosts), not installed by hand.
+    from_ra: bool = False
 
     def ip_args(self) -> list[str]:
         dest = "default" if self.destination is None else str(self.destination)
@@ -57,7 +59,8 @@ def compute_routes(graph: nx.Graph, plan: AddressPlan) -> dict[str, list[Route]]
             if node not in routers:
                 gateway = _default_gateway(graph, plan, l3, node, family)
                 if gateway is not None:
-                    routes[node].append(Route(family, None, gateway))
+                    learned = family is Family.IPV6 and any(i.slaac for i in plan.interfaces_of(node))
+                    routes[node].append(Route(family, None, gateway, from_ra=learned))
                 continue
             # Hosts never forward: search paths through routers and segments only.
             transit = l3.subgraph(

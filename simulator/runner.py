@@ -147,6 +147,9 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
     check_host_supports(graph, capabilities, scenario.source)
+    if any(s.advertiser for s in plan.segments.values()) and not capabilities.has("radvd"):
+        raise HostError("radvd is not installed, and this city's access LANs get IPv6 by SLAAC from "
+                        "router advertisements; run 'sudo scripts/setup.sh'")
 
     run_id, prefix = new_run_id()
     folder = RunFolder(results_root or default_results_root(), scenario.name, run_id)
@@ -163,9 +166,12 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     started = time.monotonic()
     try:
         factory = backend_class(backend)
+        resolver = connectivity.dns_server(graph)
         net = factory(graph, plan, routes, prefix=prefix, datapath=capabilities.ovs_datapath,
                       progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
-                      controller_app=scenario.controller.app)
+                      controller_app=scenario.controller.app,
+                      dns_servers=tuple(str(a.ip) for a in plan.addresses(resolver, Family.IPV6)) if resolver else (),
+                      dns_search=scenario.zone)
         with net:
             with progress.step("starting services (DNS, HTTP, iperf3)"):
                 for daemon in service_daemons(graph, plan, scenario.zone):

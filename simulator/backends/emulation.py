@@ -43,7 +43,7 @@ class EmulationBackend:
     def __init__(self, graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]], *,
                  prefix: str, datapath: str, progress: Progress | None = None,
                  connect_timeout_s: float = 30.0, controller_app: str = "dual-stack",
-                 dad_timeout_s: float = 10.0):
+                 dad_timeout_s: float = 10.0, dns_servers: tuple[str, ...] = (), dns_search: str = ""):
         if datapath not in ("kernel", "user"):
             raise BackendError(f"datapath {datapath!r}: use 'kernel' or 'user' (v6lab doctor tells which works)")
         self.graph, self.plan, self.routes = graph, plan, routes
@@ -53,6 +53,7 @@ class EmulationBackend:
         self.connect_timeout_s = connect_timeout_s
         self.controller_app = controller_app
         self.dad_timeout_s = dad_timeout_s
+        self.dns_servers, self.dns_search = tuple(dns_servers), dns_search
         self.workdir = cleanup.workdir_for(prefix)
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
         self.controller_port = None
@@ -119,6 +120,10 @@ class EmulationBackend:
                 self._configure_addresses()
                 self._wait_dad()
                 self._install_routes()
+            if any(s.advertiser for s in self.plan.segments.values()):
+                with self.progress.step("router advertisements: waiting for subscribers' SLAAC addresses"):
+                    self._start_router_advertisements()
+                    self._wait_slaac()
             self.timings["address_s"] = time.monotonic() - mark
             mark = time.monotonic()
             with self.progress.step("warming up neighbour caches and the controller's MAC tables"):
@@ -248,6 +253,11 @@ class EmulationBackend:
             if spec.delay_ms:
                 params["delay"] = f"{spec.delay_ms:g}ms"
             cls = TCLink if params else Link
+            # Fixed MACs where the plan has them: SLAAC addresses derive from them.
+            for end, (node, peer) in (("addr1", (a, b)), ("addr2", (b, a))):
+                interface = self.plan.interfaces.get((node, peer))
+                if interface is not None and interface.mac:
+                    params[end] = interface.mac
             port_a, port_b = ports(self.graph, a)[b], ports(self.graph, b)[a]
             # OpenFlow port numbers start at 1; host interface numbers at 0.
             if node_spec(self.graph, a).kind is Kind.SWITCH:
@@ -317,12 +327,12 @@ class EmulationBackend:
             # router without one sends no neighbour solicitations for what it forwards.
             lines.append(f"ip -4 addr flush dev {name}")
             if has_ipv6:
-                # Addresses are static here: no SLAAC from stray advertisements.
-                lines += [f"echo 0 > {sysctl}/ipv6/conf/{name}/accept_ra",
+                # Static addresses take no advertisements; SLAAC hosts take them.
+                lines += [f"echo {1 if interface.slaac else 0} > {sysctl}/ipv6/conf/{name}/accept_ra",
                           f"echo {0 if interface.ipv6 else 1} > {sysctl}/ipv6/conf/{name}/disable_ipv6"]
             if interface.ipv4:
                 lines.append(f"ip -4 addr add {interface.ipv4} dev {name}")
-            if interface.ipv6:
+            if interface.ipv6 and not interface.slaac:
                 # The address plan hands out each address once (its tests check it),
                 # so duplicate detection of planned addresses would only cost ~2 s of
                 # waiting; link-local addresses still go through DAD, and the wait
@@ -383,12 +393,55 @@ class EmulationBackend:
         for node, routes in self.routes.items():
             parts = []
             for family, flag in ((Family.IPV4, "-4"), (Family.IPV6, "-6")):
-                lines = [" ".join(r.ip_args()) for r in routes if r.family is family]
+                lines = [" ".join(r.ip_args()) for r in routes if r.family is family and not r.from_ra]
                 if lines:
                     parts.append(f"ip {flag} -batch - <<'ROUTES'\n" + "\n".join(lines) + "\nROUTES")
             if parts:
                 scripts[node] = "set -e\n" + "\n".join(parts) + "\n"
         self._run_scripts(scripts, "route installation")
+
+    def _start_router_advertisements(self) -> None:
+        from simulator.daemons.radvd import RouterAdvertisements
+        links: dict[str, list[tuple[str, str]]] = {}
+        for segment in sorted(self.plan.segments.values(), key=lambda s: s.name):
+            if segment.advertiser:
+                peer = next(i.peer for i in self.plan.interfaces_of(segment.advertiser)
+                            if i.segment == segment.name)
+                links.setdefault(segment.advertiser, []).append(
+                    (self.interface_name(segment.advertiser, peer), str(segment.ipv6)))
+        for router, router_links in sorted(links.items()):
+            self.start_daemon(RouterAdvertisements(router, router_links, list(self.dns_servers), self.dns_search))
+
+    def _wait_slaac(self, timeout_s: float = 20.0) -> None:
+        """Until every SLAAC host has the address the plan predicts, past DAD."""
+        expected = {}
+        for interface in self.plan.interfaces.values():
+            if interface.slaac:
+                expected.setdefault(interface.node, []).append(
+                    (self.interface_name(interface.node, interface.peer), str(interface.ipv6.ip)))
+        deadline = time.monotonic() + timeout_s
+        pending = sorted(expected)
+        while pending:
+            results = self.run_many({n: ["ip", "-6", "-o", "addr", "show", "scope", "global"] for n in pending},
+                                    timeout=10)
+            waiting = []
+            for node in pending:
+                lines = results[node].stdout.splitlines()
+                for name, address in expected[node]:
+                    line = next((l for l in lines if f" {name} " in f" {l} " and f" {address}/64 " in l), None)
+                    if line is None or "tentative" in line:
+                        waiting.append(node)
+                        break
+                    if "dadfailed" in line:
+                        raise BackendError(f"{node}: SLAAC address {address} failed duplicate address detection")
+            pending = waiting
+            if pending and time.monotonic() > deadline:
+                raise BackendError(
+                    f"{len(pending)} hosts have no SLAAC address after {timeout_s:g} s "
+                    f"({', '.join(pending[:8])}{', ...' if len(pending) > 8 else ''}); "
+                    f"see the radvd logs under {self.workdir}")
+            if pending:
+                time.sleep(0.2)
 
     def _warm_up(self) -> None:
         """Every node pings the routers on its segments, and routers ping every member.

@@ -1,5 +1,6 @@
-"""NAT44 on a CPE, seen from the far end: the server logs the CPE's WAN address,
-never the LAN host's private one."""
+"""How subscribers of the default city get online: SLAAC and RDNSS from their CPE or
+mobile gateway, and NAT44 on the CPE seen from the far end (the server logs the CPE's
+WAN address, never the LAN host's private one)."""
 
 import sys
 
@@ -23,8 +24,10 @@ FETCH = ("import socket,sys; s=socket.create_connection((sys.argv[1], 80), timeo
 def city(capabilities):
     graph = city_graph(load_city(REPO_ROOT / "topologies" / "cities" / "default.yaml"))
     plan = plan_city_addresses(graph, graph.graph["prefixes"])
+    dns = str(plan.primary("i1v1", Family.IPV6))   # ns.city.test, the first IDC server
     backend = EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=new_run_id()[1],
-                               datapath=capabilities.ovs_datapath, progress=Progress(quiet=True))
+                               datapath=capabilities.ovs_datapath, progress=Progress(quiet=True),
+                               dns_servers=(dns,), dns_search="city.test")
     with backend:
         backend.start_daemon(WebServer("x1", "video.city.test"))
         yield backend, plan
@@ -57,3 +60,27 @@ def test_lan_host_is_reachable_over_ipv6(city):
     assert plan.delegated["d1f1"].network_address.packed[:7] == plan.primary("d1f1h1", Family.IPV6).packed[:7]
     result = backend.run("x1", ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "1", address], timeout=10)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ue_address_comes_from_router_advertisements(city):
+    backend, plan = city
+    interface = plan.interfaces[("d1u1", "d1r")]
+    assert interface.slaac
+    # Modified EUI-64 of the planned MAC under the RAN segment's /64 (RFC 4291).
+    mac = [int(x, 16) for x in interface.mac.split(":")]
+    suffix = f"{mac[0] ^ 2:02x}{mac[1]:02x}:{mac[2]:02x}ff:fe{mac[3]:02x}:{mac[4]:02x}{mac[5]:02x}"
+    assert str(interface.ipv6.ip).endswith(suffix.lstrip("0"))
+    name = backend.interface_name("d1u1", "d1r")
+    shown = backend.run("d1u1", ["ip", "-6", "-o", "addr", "show", "dev", name, "scope", "global"]).stdout
+    # "dynamic" with lifetimes: the kernel made it from an advertisement; nobody added it.
+    assert f"{interface.ipv6.ip}/64" in shown and "dynamic" in shown, shown
+    routes = backend.run("d1u1", ["ip", "-6", "route", "show", "default"]).stdout
+    assert "proto ra" in routes and "via fe80::" in routes, routes
+
+
+def test_advertisements_carry_the_resolver(city):
+    backend, plan = city
+    name = backend.interface_name("d1f1h1", "d1f1")
+    out = backend.run("d1f1h1", ["rdisc6", "-1", "-r", "3", "-w", "1500", name], timeout=20).stdout
+    assert f"Recursive DNS server     : {plan.primary('i1v1', Family.IPV6)}" in out, out
+    assert f"Prefix                   : {plan.segments['d1f1-d1f1h1'].ipv6}" in out, out
