@@ -32,11 +32,11 @@ class Route:
         return ["route", "replace", dest, "via", str(self.via)]
 
 
-def _l3_graph(graph: nx.Graph, plan: AddressPlan, family: Family) -> nx.Graph:
-    """Bipartite graph of L3 nodes and segments, for one family."""
+def _l3_graph(graph: nx.Graph, plan: AddressPlan, family: Family, down: frozenset) -> nx.Graph:
+    """Bipartite graph of L3 nodes and segments, for one family, without links that are down."""
     l3 = nx.Graph()
     for interface in sorted(plan.interfaces.values(), key=lambda i: (i.node, i.port)):
-        if interface.address(family) is not None:
+        if interface.address(family) is not None and frozenset((interface.node, interface.peer)) not in down:
             l3.add_edge(interface.node, ("segment", interface.segment))
     return l3
 
@@ -48,10 +48,12 @@ def _address_on(plan: AddressPlan, node: str, segment: str, family: Family):
     return None
 
 
-def compute_routes(graph: nx.Graph, plan: AddressPlan) -> dict[str, list[Route]]:
+def compute_routes(graph: nx.Graph, plan: AddressPlan, down: frozenset = frozenset()) -> dict[str, list[Route]]:
+    """Routes of every node; ``down`` holds links (frozensets of their two ends) that
+    are out of service, so a failure is routed around by calling this again."""
     routes: dict[str, list[Route]] = {n: [] for n in graph if node_spec(graph, n).kind is not Kind.SWITCH}
     for family in Family:
-        l3 = _l3_graph(graph, plan, family)
+        l3 = _l3_graph(graph, plan, family, frozenset(down))
         routers = {n for n in l3 if not isinstance(n, tuple) and node_spec(graph, n).kind is Kind.ROUTER}
         for node in sorted(routes):
             if node not in l3:

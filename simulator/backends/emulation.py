@@ -54,6 +54,7 @@ class EmulationBackend:
         self.controller_app = controller_app
         self.dad_timeout_s = dad_timeout_s
         self.dns_servers, self.dns_search = tuple(dns_servers), dns_search
+        self.down: frozenset = frozenset()
         self.workdir = cleanup.workdir_for(prefix)
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
         self.controller_port = None
@@ -315,6 +316,11 @@ class EmulationBackend:
             # An IPv4-only node has no IPv6 at all, not even link-local addresses.
             lines += [f"echo 1 > {sysctl}/ipv6/conf/all/disable_ipv6",
                       f"echo 1 > {sysctl}/ipv6/conf/default/disable_ipv6"]
+        if has_ipv6:
+            # Keep IPv6 addresses across a link going down and up (faults): the
+            # kernel's default drops them, and nothing would add them back.
+            lines += [f"echo 1 > {sysctl}/ipv6/conf/all/keep_addr_on_down",
+                      f"echo 1 > {sysctl}/ipv6/conf/default/keep_addr_on_down"]
         if spec.kind is Kind.ROUTER:
             lines += [f"echo 1 > {sysctl}/ipv4/ip_forward",
                       f"echo 1 > {sysctl}/ipv6/conf/all/forwarding"]
@@ -472,6 +478,48 @@ class EmulationBackend:
                     + "wait\n"
         # Pings that fail here are not errors: the matrix measures and reports them.
         self.run_many({n: ["sh", "-c", s] for n, s in scripts.items()}, timeout=30)
+
+    # --- faults ----------------------------------------------------------------------
+
+    def set_link(self, a: str, b: str, up: bool) -> dict[str, list[Route]]:
+        """Take the link a--b down (or bring it back) and route around it.
+
+        Both ends go administratively down, as when a fibre is cut; routes are then
+        computed again from the graph without the link and only the differences are
+        applied to each node. Returns the routes now in force."""
+        if not self.graph.has_edge(a, b):
+            raise BackendError(f"no link {a}--{b} in this network")
+        edge = frozenset((a, b))
+        self.down = (self.down | {edge}) if not up else (self.down - {edge})
+        state = "up" if up else "down"
+        for node, peer in ((a, b), (b, a)):
+            name = self.interface_name(node, peer)
+            if node_spec(self.graph, node).kind is Kind.SWITCH:
+                subprocess.run(["ip", "link", "set", "dev", name, state], check=True, capture_output=True)
+            else:
+                result = self.run(node, ["ip", "link", "set", "dev", name, state])
+                if not result.ok:
+                    raise BackendError(f"{node}: could not set {name} {state}: {result.stderr.strip()}")
+        from simulator.routing import compute_routes
+        new = compute_routes(self.graph, self.plan, self.down)
+        scripts = {}
+        for node in sorted(new):
+            old_set, new_set = set(self.routes.get(node, [])), set(new[node])
+            lines = []
+            for route in sorted(old_set - new_set, key=str):
+                if not route.from_ra:
+                    flag = "-4" if route.family is Family.IPV4 else "-6"
+                    dest = "default" if route.destination is None else str(route.destination)
+                    lines.append(f"ip {flag} route del {dest} 2>/dev/null")
+            for route in sorted(new_set - old_set, key=str):
+                if not route.from_ra:
+                    flag = "-4" if route.family is Family.IPV4 else "-6"
+                    lines.append(f"ip {flag} " + " ".join(route.ip_args()))
+            if lines:
+                scripts[node] = "\n".join(lines) + "\ntrue\n"
+        self.run_many({n: ["sh", "-c", s] for n, s in scripts.items()}, timeout=30)
+        self.routes = new
+        return new
 
     # --- using the running network -------------------------------------------------
 

@@ -84,3 +84,32 @@ def test_advertisements_carry_the_resolver(city):
     out = backend.run("d1f1h1", ["rdisc6", "-1", "-r", "3", "-w", "1500", name], timeout=20).stdout
     assert f"Recursive DNS server     : {plan.primary('i1v1', Family.IPV6)}" in out, out
     assert f"Prefix                   : {plan.segments['d1f1-d1f1h1'].ipv6}" in out, out
+
+
+def _ping(backend, node, address):
+    return backend.run(node, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "1", str(address)], timeout=15)
+
+
+def test_routes_around_a_cut_core_link(city):
+    # d1 hangs off c1 and the IDC off c4, on the ring c1-c2-c3-c4-c1: the direct
+    # link c1-c4 carries d1's traffic to the IDC until it is cut, then c1-c2-c3-c4.
+    backend, plan = city
+    via = {family: plan.interfaces[("c2", "c1")].address(family).ip for family in Family}
+    direct = {family: plan.interfaces[("c4", "c1")].address(family).ip for family in Family}
+    server = {family: plan.primary("i1v2", family) for family in Family}
+    route_get = lambda family: backend.run(  # noqa: E731
+        "c1", ["ip", f"-{4 if family is Family.IPV4 else 6}", "route", "get", str(server[family])]).stdout
+    for family in Family:
+        assert f"via {direct[family]} " in route_get(family)
+    try:
+        backend.set_link("c1", "c4", up=False)
+        for family in Family:
+            assert f"via {via[family]} " in route_get(family), route_get(family)
+            result = _ping(backend, "d1f1h1", server[family])
+            assert result.returncode == 0, result.stdout + result.stderr
+    finally:
+        backend.set_link("c1", "c4", up=True)
+    for family in Family:
+        assert f"via {direct[family]} " in route_get(family)
+        result = _ping(backend, "d1f1h1", server[family])
+        assert result.returncode == 0, result.stdout + result.stderr
