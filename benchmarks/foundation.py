@@ -168,4 +168,7 @@ def main() -> int:
           " bare: 2 hosts, 1 switch)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory of this process: {peak:.0f} MiB")
+    if "--no-cities" not in sys.argv:
+        from benchmarks.city_scale import run
+        run(datapath)
     return 0

@@ -291,6 +291,12 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
     if not city6.prefixlen <= prefixes.site_length <= 48:
         raise TopologyError(f"prefixes.site_length: /{prefixes.site_length} must be between the city's "
                             f"/{city6.prefixlen} and /48")
+    if lan4.prefixlen > 24:
+        raise TopologyError(f"prefixes.ipv4_lan: {lan4} is smaller than one /24 LAN; give a /24 or shorter "
+                            "(192.168.0.0/16 holds 256 LANs)")
+    if outside6.prefixlen > 48:
+        raise TopologyError(f"prefixes.ipv6_outside: {outside6} is longer than /48; the outside networks "
+                            "need a /48 or shorter")
     if not 48 < prefixes.delegated_length <= 64:
         raise TopologyError(f"prefixes.delegated_length: /{prefixes.delegated_length} must be between /49 and /64")
 
@@ -329,7 +335,8 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                                          "prefixes.ipv4_outside", fix)[OUTSIDE_SITE]
     lan_subnets = lan4.subnets(new_prefix=24)
 
-    for site, segs in by_site.items():
+    for site in inside + ([OUTSIDE_SITE] if OUTSIDE_SITE in by_site else []):
+        segs = by_site[site]
         if site == OUTSIDE_SITE:
             site6 = next(outside6.subnets(new_prefix=max(prefixes.site_length, outside6.prefixlen)))
         else:

@@ -304,6 +304,12 @@ def _parse_prefixes(data, problems) -> CityPrefixes:
         values[key] = typed(data, key, str, getattr(default, key), "prefixes", problems, network(6))
     for key in ("ipv4_public", "ipv4_outside", "ipv4_lan"):
         values[key] = typed(data, key, str, getattr(default, key), "prefixes", problems, network(4))
+    for key, longest in (("ipv4_lan", 24), ("ipv6_outside", 48)):
+        if key in data and values[key] != getattr(default, key):
+            length = int(values[key].rsplit("/", 1)[1]) if "/" in values[key] else 128
+            if length > longest:
+                problems.add(f"prefixes.{key}", f"{values[key]} is longer than /{longest}; give a /{longest} "
+                             "or shorter")
     values["site_length"] = typed(data, "site_length", int, default.site_length, "prefixes", problems,
                                   lambda v: None if 16 <= v <= 48 else f"must be between 16 and 48, got {v}")
     values["delegated_length"] = typed(data, "delegated_length", int, default.delegated_length, "prefixes",

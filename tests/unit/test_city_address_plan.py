@@ -707,25 +707,25 @@ def test_not_a_network(graph):
         "prefixes: 11.64.0.1/16 has host bits set; give network addresses such as 2001:db8::/32")
 
 
-# BUG: a LAN prefix longer than /24 passes parse_city, then plan_city_addresses
-# raises a bare ValueError ("new prefix must be longer") from lan4.subnets(new_prefix=24),
-# which runner.address_plan does not turn into a ConfigError.
-@pytest.mark.xfail(strict=True, reason="BUG: ipv4_lan longer than /24 (e.g. 192.168.0.0/25) raises a bare "
-                                       "ValueError 'new prefix must be longer' instead of a TopologyError/ConfigError")
 def test_ipv4_lan_longer_than_24_is_refused():
-    with pytest.raises((ConfigError, TopologyError), match="ipv4_lan"):
-        graph = city_graph(parse_city(small(ipv4_lan="192.168.0.0/25"), "city.yaml"))
-        plan_city_addresses(graph, graph.graph["prefixes"])
+    with pytest.raises(ConfigError) as error:
+        parse_city(small(ipv4_lan="192.168.0.0/25"), "city.yaml")
+    assert error.value.problems == [
+        "city.yaml: prefixes.ipv4_lan: 192.168.0.0/25 is longer than /24; give a /24 or shorter"]
+    # The planner refuses it too, for graphs built without parse_city.
+    graph = city_graph(parse_city(small(), "city.yaml"))
+    with pytest.raises(TopologyError, match=r"^prefixes.ipv4_lan: 192.168.0.0/25 is smaller than one /24 LAN"):
+        plan_city_addresses(graph, CityPrefixes(ipv4_lan="192.168.0.0/25"))
 
 
-# BUG: an outside IPv6 prefix longer than /48 passes parse_city, then
-# plan_city_addresses raises a bare ValueError from site6.subnets(new_prefix=48).
-@pytest.mark.xfail(strict=True, reason="BUG: ipv6_outside longer than /48 (e.g. 3fff::/56) raises a bare "
-                                       "ValueError 'new prefix must be longer' instead of a TopologyError/ConfigError")
 def test_ipv6_outside_longer_than_48_is_refused():
-    with pytest.raises((ConfigError, TopologyError), match="ipv6_outside"):
-        graph = city_graph(parse_city(small(ipv6_outside="3fff::/56"), "city.yaml"))
-        plan_city_addresses(graph, graph.graph["prefixes"])
+    with pytest.raises(ConfigError) as error:
+        parse_city(small(ipv6_outside="3fff::/56"), "city.yaml")
+    assert error.value.problems == [
+        "city.yaml: prefixes.ipv6_outside: 3fff::/56 is longer than /48; give a /48 or shorter"]
+    graph = city_graph(parse_city(small(), "city.yaml"))
+    with pytest.raises(TopologyError, match=r"^prefixes.ipv6_outside: 3fff::/56 is longer than /48"):
+        plan_city_addresses(graph, CityPrefixes(ipv6_outside="3fff::/56"))
 
 
 # --- parse_city: the prefixes section --------------------------------------------

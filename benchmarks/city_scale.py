@@ -1,0 +1,93 @@
+"""Cities of about 50, 150 and 300 nodes: v6lab against plain Mininet, same graph.
+
+For each size: build (Mininet objects and links), ready (v6lab: switches connected to
+the controller, addresses, DAD, SLAAC, routes, warm-up; plain Mininet: net.start()
+returned, nothing configured) and teardown, and the memory the running network
+takes (the drop of MemAvailable). The plain script uses the same switch class and
+datapath, standalone switches instead of a controller. Ratios are what to read.
+"""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks.foundation import plain_mininet
+from simulator.address_plan import plan_city_addresses
+from simulator.backends.emulation import EmulationBackend
+from simulator.routing import compute_routes
+from simulator.runner import new_run_id
+from topologies.city import city_graph, parse_city
+from topologies.spec import Kind, node_spec
+
+
+def city_of(districts: int, hosts: int) -> dict:
+    return {
+        "name": f"bench-{districts}x{hosts}",
+        "metro": {"layout": "ring", "core_routers": max(3, min(districts, 6))},
+        "districts": [{"id": f"d{i}",
+                       "fixed": {"subscribers": 100000, "emulated_hosts": hosts, "ipv6_capable": 0.8, "olts": 2},
+                       "mobile": {"subscribers": 100000, "emulated_hosts": hosts, "ipv6_capable": 0.9}}
+                      for i in range(1, districts + 1)],
+        "idcs": [{"id": "i1", "spines": 2, "leaves": 2, "servers_per_leaf": 2}],
+        "services": [{"name": "ns", "at": "i1", "kind": "dns"}, {"name": "www", "at": "i1"},
+                     {"name": "ext", "at": "outside"}],
+    }
+
+
+SIZES = {"~50": (2, 4), "~150": (4, 8), "~300": (6, 12)}
+
+
+def mem_available_mib() -> float:
+    with open("/proc/meminfo") as info:
+        for line in info:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def v6lab(graph, datapath) -> dict:
+    plan = plan_city_addresses(graph, graph.graph["prefixes"])
+    backend = EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=new_run_id()[1],
+                               datapath=datapath, connect_timeout_s=120)
+    free = mem_available_mib()
+    started = time.monotonic()
+    backend.start()
+    ready = time.monotonic() - started
+    memory = free - mem_available_mib()
+    backend.stop()
+    return {"build": backend.timings["build_s"], "ready": ready, "stop": backend.timings["stop_s"], "mem": memory}
+
+
+def plain(graph, datapath) -> dict:
+    with plain_mininet(datapath) as (prefix, make_net):
+        free = mem_available_mib()
+        started = time.monotonic()
+        net = make_net(build=False, autoSetMacs=False)
+        nodes = {}
+        for index, name in enumerate(sorted(graph), start=1):
+            if node_spec(graph, name).kind is Kind.SWITCH:
+                nodes[name] = net.addSwitch(f"{prefix}{name}", dpid=f"{index:016x}")
+            else:
+                nodes[name] = net.addHost(f"{prefix}{name}")
+        for a, b in sorted(tuple(sorted(e)) for e in graph.edges):
+            net.addLink(nodes[a], nodes[b])
+        net.build()
+        build = time.monotonic() - started
+        net.start()
+        ready = time.monotonic() - started
+        memory = free - mem_available_mib()
+        started = time.monotonic()
+        net.stop()
+        return {"build": build, "ready": ready, "stop": time.monotonic() - started, "mem": memory}
+
+
+def run(datapath: str) -> None:
+    print(f"\n{'city':<8}{'nodes':>6}  {'':<10}{'v6lab':>8}{'plain':>8}{'ratio':>7}")
+    for label, (districts, hosts) in SIZES.items():
+        graph = city_graph(parse_city(city_of(districts, hosts)))
+        ours, theirs = v6lab(graph, datapath), plain(graph, datapath)
+        for key, unit in (("build", "s"), ("ready", "s"), ("stop", "s"), ("mem", "MiB")):
+            name = f"{key} ({unit})"
+            first = f"{label:<8}{graph.number_of_nodes():>6}" if key == "build" else " " * 14
+            print(f"{first}  {name:<10}{ours[key]:>8.1f}{theirs[key]:>8.1f}"
+                  f"{ours[key] / theirs[key] if theirs[key] else float('nan'):>7.2f}")
