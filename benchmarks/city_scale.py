@@ -3,7 +3,7 @@
 For each size: build (Mininet objects and links), ready (v6lab: switches connected to
 the controller, addresses, DAD, SLAAC, routes, warm-up; plain Mininet: net.start()
 returned, nothing configured) and teardown, and the memory the running network
-takes (the drop of MemAvailable). The plain script uses the same switch class and
+takes (resident memory of the run's processes plus ovs-vswitchd's growth). The plain script uses the same switch class and
 datapath, standalone switches instead of a controller. Ratios are what to read.
 """
 
@@ -37,45 +37,65 @@ def city_of(districts: int, hosts: int) -> dict:
 SIZES = {"~50": (2, 4), "~150": (4, 8), "~300": (6, 12)}
 
 
-def mem_available_mib() -> float:
-    with open("/proc/meminfo") as info:
-        for line in info:
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024
+def _rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return 0.0
+
+
+def _vswitchd_mib() -> float:
+    try:
+        pid = int(open("/var/run/openvswitch/ovs-vswitchd.pid").read())
+    except (OSError, ValueError):
+        return 0.0
+    return _rss_mib(pid)
+
+
+def run_memory(prefix: str, vswitchd_before: float) -> float:
+    """Resident memory of the run's own processes (node shells, daemons, controller)
+    plus what ovs-vswitchd grew by for its bridges."""
+    from simulator.cleanup import tagged_processes
+    return sum(_rss_mib(pid) for pid in tagged_processes(prefix)) + _vswitchd_mib() - vswitchd_before
 
 
 def v6lab(graph, datapath) -> dict:
     plan = plan_city_addresses(graph, graph.graph["prefixes"])
-    backend = EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=new_run_id()[1],
+    prefix = new_run_id()[1]
+    backend = EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=prefix,
                                datapath=datapath, connect_timeout_s=120)
-    free = mem_available_mib()
+    vswitchd = _vswitchd_mib()
     started = time.monotonic()
     backend.start()
     ready = time.monotonic() - started
-    memory = free - mem_available_mib()
+    memory = run_memory(prefix, vswitchd)
     backend.stop()
     return {"build": backend.timings["build_s"], "ready": ready, "stop": backend.timings["stop_s"], "mem": memory}
 
 
 def plain(graph, datapath) -> dict:
     with plain_mininet(datapath) as (prefix, make_net):
-        free = mem_available_mib()
+        vswitchd = _vswitchd_mib()
         started = time.monotonic()
         net = make_net(build=False, autoSetMacs=False)
         nodes = {}
+        # Numbered names, as a plain script would use: Mininet's <name>-ethN must fit 15 characters.
         for index, name in enumerate(sorted(graph), start=1):
             if node_spec(graph, name).kind is Kind.SWITCH:
-                nodes[name] = net.addSwitch(f"{prefix}{name}", dpid=f"{index:016x}")
+                nodes[name] = net.addSwitch(f"{prefix}s{index}", dpid=f"{index:016x}")
             else:
-                nodes[name] = net.addHost(f"{prefix}{name}")
+                nodes[name] = net.addHost(f"{prefix}h{index}")
         for a, b in sorted(tuple(sorted(e)) for e in graph.edges):
             net.addLink(nodes[a], nodes[b])
         net.build()
         build = time.monotonic() - started
         net.start()
         ready = time.monotonic() - started
-        memory = free - mem_available_mib()
+        memory = run_memory(prefix, vswitchd)
         started = time.monotonic()
         net.stop()
         return {"build": build, "ready": ready, "stop": time.monotonic() - started, "mem": memory}

@@ -126,8 +126,8 @@ def parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="what this host can emulate, and how to get what is missing")
     doctor.set_defaults(func=_doctor)
 
-    run = sub.add_parser("run", help="run a scenario (default: the city slice)")
-    run.add_argument("scenario", nargs="?", help="scenario file (default: scenarios/city-slice.yaml)")
+    run = sub.add_parser("run", help="run a scenario (default: the default city)")
+    run.add_argument("scenario", nargs="?", help="scenario file (default: scenarios/default-city.yaml)")
     run.add_argument("--results", type=Path, help="results root (default: the repository's results/)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.set_defaults(func=_run)

@@ -169,6 +169,7 @@ def measure(backend, graph, plan, routes, cells: list[Cell], ping_count: int = 3
                        if not cell.target and cell.method != "http" else "probe gave no result"}
         record = {**asdict(cell), "family": cell.family.value, "id": cell.id,
                   "district": node_spec(graph, cell.client).district,
+                  "subscriber_class": node_spec(graph, cell.client).subscriber_class,
                   "expected": want, "expected_reason": why, **outcome}
         record["as_expected"] = record["ok"] == want
         records.append(record)

@@ -11,21 +11,33 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+PER_CLIENT_LIMIT = 12
+
+
+def matrix_table(cells: list[dict]) -> str:
+    """Cells that worked out of all, per method: a row per client and family for a
+    small network, a row per district, subscriber class and family for a city."""
+    per_client = len({c["client"] for c in cells}) <= PER_CLIENT_LIMIT
+    groups: dict[tuple, list[dict]] = {}
+    for cell in cells:
+        key = ((cell["client"], cell["district"] or "") if per_client
+               else (cell["district"] or "", cell.get("subscriber_class") or ""))
+        groups.setdefault(key + (cell["family"],), []).append(cell)
+    rows = []
+    for key, group in sorted(groups.items()):
+        methods: dict[str, list[bool]] = {}
+        for cell in group:
+            methods.setdefault(cell["method"], []).append(cell["ok"])
+        rows.append(list(key) + [f"{sum(methods[m])}/{len(methods[m])}" if m in methods else "-"
+                                 for m in ("ping", "dns", "http")]
+                    + ["yes" if all(c["as_expected"] for c in group) else "NO"])
+    header = ["client", "district"] if per_client else ["district", "class"]
+    return _table(header + ["family", "ping", "dns", "http", "as expected"], rows)
+
+
 def summary(result: RunResult) -> str:
     parts = [f"Scenario {result.scenario}, run {result.run_id}", ""]
-    groups: dict[tuple, list[dict]] = {}
-    for cell in result.cells:
-        groups.setdefault((cell["client"], cell["family"]), []).append(cell)
-    rows = []
-    for (client, family), cells in sorted(groups.items()):
-        methods = {}
-        for cell in cells:
-            methods.setdefault(cell["method"], []).append(cell["ok"])
-        rows.append([client, cells[0]["district"] or "", family] + [
-            f"{sum(methods.get(m, []))}/{len(methods.get(m, []))}" if m in methods else "-"
-            for m in ("ping", "dns", "http")] + [
-            "yes" if all(c["as_expected"] for c in cells) else "NO"])
-    parts.append(_table(["client", "district", "family", "ping", "dns", "http", "as expected"], rows))
+    parts.append(matrix_table(result.cells))
     parts.append("")
     if result.throughput:
         parts.append(_table(["throughput", "family", "Gbit/s", "note"], [

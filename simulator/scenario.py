@@ -17,7 +17,7 @@ from topologies import GENERATORS
 from topologies.spec import DUAL_STACK, IPV4_ONLY, IPV6_ONLY
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "city-slice.yaml"
+DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default-city.yaml"
 
 FAMILY_MODES = {"dual-stack": DUAL_STACK, "ipv4-only": IPV4_ONLY, "ipv6-only": IPV6_ONLY}
 

@@ -8,7 +8,7 @@ from simulator import cleanup
 from simulator.errors import TestbedError
 from simulator.progress import Progress
 from simulator.runner import run_scenario
-from simulator.scenario import load_scenario
+from simulator.scenario import REPO_ROOT, load_scenario
 
 from conftest import leftovers_of
 
@@ -18,6 +18,7 @@ from conftest import leftovers_of
 # reach them over IPv4 only.
 D1_CLIENTS, D2_CLIENTS = ("d1h1", "d1h2"), ("d2h1", "d2h2")
 SERVICES = {"www.city.test": ("ping", "http"), "ns.city.test": ("ping", "dns")}
+CITY_SLICE = REPO_ROOT / "scenarios" / "city-slice.yaml"
 
 
 def expected_matrix():
@@ -33,7 +34,7 @@ def expected_matrix():
 @pytest.fixture(scope="module")
 def default_run(capabilities, tmp_path_factory):
     results = tmp_path_factory.mktemp("results")
-    result = run_scenario(load_scenario(), results_root=results, progress=Progress(quiet=True),
+    result = run_scenario(load_scenario(CITY_SLICE), results_root=results, progress=Progress(quiet=True),
                           capabilities=capabilities)
     return result
 
@@ -94,7 +95,7 @@ def test_nothing_left_after_the_run(default_run):
 
 def test_failed_run_leaves_nothing(capabilities, tmp_path):
     with pytest.raises(TestbedError, match="on purpose"):
-        run_scenario(load_scenario(), results_root=tmp_path, progress=Progress(quiet=True),
+        run_scenario(load_scenario(CITY_SLICE), results_root=tmp_path, progress=Progress(quiet=True),
                      capabilities=capabilities, fail_after_start=True)
     [manifest_path] = tmp_path.glob("city-slice/*/manifest.json")
     manifest = json.loads(manifest_path.read_text())

@@ -8,12 +8,15 @@ import sys
 import time
 
 from simulator import cleanup
+from simulator.scenario import REPO_ROOT
 
 V6LAB = [sys.executable, "-m", "simulator"]
+CITY_SLICE = REPO_ROOT / "scenarios" / "city-slice.yaml"
 
 
 def _start_run(tmp_path):
-    return subprocess.Popen(V6LAB + ["run", "--results", str(tmp_path)], stdout=subprocess.PIPE,
+    # The small city slice: these tests are about teardown, not about the city.
+    return subprocess.Popen(V6LAB + ["run", str(CITY_SLICE), "--results", str(tmp_path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 

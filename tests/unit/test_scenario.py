@@ -13,6 +13,7 @@ from simulator.scenario import (
 from topologies.spec import DUAL_STACK, IPV4_ONLY
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios"
+CITY_SLICE = REPO_ROOT / "scenarios" / "city-slice.yaml"
 
 
 def problems_of(path):
@@ -37,9 +38,19 @@ def test_good_minimal_has_all_defaults():
     assert scenario.controller == Controller("dual-stack", 30.0)
 
 
-def test_default_scenario_file():
-    assert DEFAULT_SCENARIO == REPO_ROOT / "scenarios" / "city-slice.yaml"
+def test_default_scenario_is_the_default_city():
+    assert DEFAULT_SCENARIO == REPO_ROOT / "scenarios" / "default-city.yaml"
     scenario = load_scenario()
+    assert scenario.name == "default-city"
+    assert scenario.topology.generator == "city"
+    assert dict(scenario.topology.params) == {
+        "spec": str(REPO_ROOT / "topologies" / "cities" / "default.yaml")}
+    assert scenario.measurements == Measurements(ping_count=3, http=True, dns=True, iperf=Iperf(duration_s=2.0))
+    assert scenario.controller == Controller(app="dual-stack", connect_timeout_s=60.0)
+
+
+def test_city_slice_scenario_file():
+    scenario = load_scenario(CITY_SLICE)
     assert scenario.name == "city-slice"
     assert scenario.description.startswith(
         "The smallest whole city slice: one metro core, two access districts, one IDC.\n")
@@ -53,7 +64,7 @@ def test_default_scenario_file():
     assert scenario.measurements == Measurements(ping_count=3, http=True, dns=True, iperf=Iperf(duration_s=3.0))
     assert isinstance(scenario.measurements.iperf.duration_s, float)
     assert scenario.controller == Controller(app="dual-stack", connect_timeout_s=30.0)
-    assert scenario.source == str(DEFAULT_SCENARIO)
+    assert scenario.source == str(CITY_SLICE)
 
 
 def test_unknown_top_level_key():
