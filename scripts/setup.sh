@@ -15,7 +15,7 @@ command -v apt-get >/dev/null || die "apt-get not found: this setup supports Deb
 # --- Debian packages -----------------------------------------------------------
 packages=(mininet openvswitch-switch iperf3 tayga unbound radvd ndisc6 tcpdump
           nftables bridge-utils socat dnsutils iproute2 iputils-ping ethtool procps
-          psmisc make python3-venv python3-pip util-linux iptables)
+          psmisc make python3-venv python3-pip util-linux iptables fping)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

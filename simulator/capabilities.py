@@ -350,6 +350,7 @@ _BINARIES = (
     _Binary("radvd", ("radvd", "-v"), "radvd", "SLAAC router advertisements"),
     _Binary("iperf3", ("iperf3", "--version"), "iperf3", "throughput measurements"),
     _Binary("tcpdump", ("tcpdump", "--version"), "tcpdump", "packet captures"),
+    _Binary("fping", ("fping", "--version"), "fping", "all-pairs reachability checks"),
     _Binary("nft", ("nft", "--version"), "nftables", "every NAT and filter rule (nftables)"),
 )
 

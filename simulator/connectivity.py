@@ -87,7 +87,7 @@ def build_cells(graph: nx.Graph, plan: AddressPlan, zone: str, http: bool = True
     return cells
 
 
-def _reach(plan, routes, client, server, family) -> tuple[bool, str]:
+def reachable(plan, routes, client, server, family) -> tuple[bool, str]:
     """Can ``client`` exchange packets with ``server`` over ``family``, both ways?"""
     here, there = plan.primary(client, family), plan.primary(server, family)
     if here is None:
@@ -114,19 +114,19 @@ def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
       a translator (NAT64/DNS64, added later) nothing crosses between families.
     """
     if cell.method in ("ping", "dns"):
-        return _reach(plan, routes, cell.client, cell.server, cell.family)
+        return reachable(plan, routes, cell.client, cell.server, cell.family)
     resolver_node = dns_server(graph)
     if cell.resolver is None or resolver_node is None:
         return False, f"{cell.client} has no DNS server it can reach"
     resolver_family = Family.IPV6 if ":" in cell.resolver else Family.IPV4
-    ok, why = _reach(plan, routes, cell.client, resolver_node, resolver_family)
+    ok, why = reachable(plan, routes, cell.client, resolver_node, resolver_family)
     if not ok:
         return False, f"resolver unreachable: {why}"
     published = next(s.families for s in node_spec(graph, cell.server).services
                      if cell.service.split(".", 1)[0] == s.name)
     if cell.family not in published:
         return False, f"{cell.service} publishes no {'AAAA' if cell.family is Family.IPV6 else 'A'} record"
-    return _reach(plan, routes, cell.client, cell.server, cell.family)
+    return reachable(plan, routes, cell.client, cell.server, cell.family)
 
 
 def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:

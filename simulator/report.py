@@ -45,6 +45,12 @@ def summary(result: RunResult) -> str:
              f"{r['bits_per_second'] / 1e9:.2f}" if r["ok"] else "-", r["error"][:60]]
             for r in result.throughput]))
         parts.append("")
+    if result.pairs:
+        from simulator.reachability import summarise
+        parts.append(_table(["all pairs", "pairs", "reached", "expected to", "as expected"], [
+            [family, str(row["pairs"]), str(row["ok"]), str(row["expected"]), str(row["as_expected"])]
+            for family, row in sorted(summarise(result.pairs).items())]))
+        parts.append("")
     total = sum(result.traffic.values()) or 1
     parts.append(_table(["traffic", "MB", "share"], [
         [family, f"{count / 1e6:.2f}", f"{100 * count / total:.1f}%"]
@@ -55,13 +61,16 @@ def summary(result: RunResult) -> str:
     parts.append("times: " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in timings.items()))
     parts.append("")
     unexpected = result.unexpected
+    measured = len(result.cells) + len(result.pairs)
     if unexpected:
-        parts.append(f"{len(unexpected)} of {len(result.cells)} cells differ from what the graph predicts:")
-        for cell in unexpected[:20]:
-            parts.append(f"  {cell['id']}: expected {'ok' if cell['expected'] else 'fail'} "
-                         f"({cell['expected_reason']}), measured {'ok' if cell['ok'] else 'fail'} "
-                         f"{cell.get('error') or ''}".rstrip())
+        parts.append(f"{len(unexpected)} of {measured} cells and pairs differ from what the graph predicts:")
+        for item in unexpected[:20]:
+            name = item.get("id") or f"{item['source']} -> {item['destination']} {item['family']}"
+            parts.append(f"  {name}: expected {'ok' if item['expected'] else 'fail'} "
+                         f"({item['expected_reason']}), measured {'ok' if item['ok'] else 'fail'} "
+                         f"{item.get('error') or ''}".rstrip())
     else:
-        parts.append(f"all {len(result.cells)} cells as expected")
+        what = f"all {len(result.cells)} cells" + (f" and {len(result.pairs)} pairs" if result.pairs else "")
+        parts.append(f"{what} as expected")
     parts.append(f"results: {result.path}")
     return "\n".join(parts)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator import connectivity, plots
+from simulator import connectivity, plots, reachability
 from simulator.address_plan import AddressPlan, plan_addresses, plan_city_addresses
 from simulator.backends import backend_class
 from simulator.capabilities import HostCapabilities, probe_host
@@ -40,11 +40,12 @@ class RunResult:
     throughput: list[dict] = field(default_factory=list)
     traffic: dict[str, int] = field(default_factory=dict)
     learned_flows: dict[str, int] = field(default_factory=dict)
+    pairs: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def unexpected(self) -> list[dict]:
-        return [c for c in self.cells if not c["as_expected"]]
+        return [c for c in self.cells if not c["as_expected"]] + [p for p in self.pairs if not p["as_expected"]]
 
 
 def build_graph(scenario: Scenario) -> nx.Graph:
@@ -147,6 +148,8 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
     check_host_supports(graph, capabilities, scenario.source)
+    if scenario.measurements.all_pairs and not capabilities.has("fping"):
+        raise HostError("fping is not installed, and measurements.all_pairs needs it; run 'sudo scripts/setup.sh'")
     if any(s.advertiser for s in plan.segments.values()) and not capabilities.has("radvd"):
         raise HostError("radvd is not installed, and this city's access LANs get IPv6 by SLAAC from "
                         "router advertisements; run 'sudo scripts/setup.sh'")
@@ -186,6 +189,10 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
             with progress.step(f"measuring the connectivity matrix ({len(cells)} cells)"):
                 result.cells = connectivity.measure(net, graph, plan, routes, cells,
                                                     scenario.measurements.ping_count)
+            if scenario.measurements.all_pairs:
+                count = len(reachability.pairs(graph, plan, routes))
+                with progress.step(f"all-pairs reachability ({count} host pairs and families, fping)"):
+                    result.pairs = reachability.measure_all_pairs(net, graph, plan, routes)
             if pair:
                 with progress.step(f"measuring throughput {pair[0]} -> {pair[1]} per family (iperf3)"):
                     result.throughput = measure_throughput(net, plan, pair[0], pair[1],
@@ -202,6 +209,10 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
             folder.write_jsonl("connectivity.jsonl", result.cells)
             folder.write_csv("connectivity.csv", result.cells, CONNECTIVITY_COLUMNS)
             folder.write_json("throughput.json", result.throughput)
+            if result.pairs:
+                folder.write_csv("reachability.csv", result.pairs,
+                                 ["source", "destination", "family", "address", "expected", "ok", "as_expected",
+                                  "error", "expected_reason"])
             folder.write_csv("traffic.csv", traffic, ["switch", "family", "packets", "bytes"])
             folder.write_json("controller.json", after)
             folder.write_json("addresses.json", {

@@ -48,6 +48,7 @@ class Measurements:
     http: bool = True
     dns: bool = True
     iperf: Iperf | None = Iperf()
+    all_pairs: bool = False     # every host pings every other host, per family (fping)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def parse_scenario(data, source: str = "<string>") -> Scenario:
             ping_count=typed(measurements, "ping_count", int, 3, "measurements", problems, positive),
             http=typed(measurements, "http", bool, True, "measurements", problems),
             dns=typed(measurements, "dns", bool, True, "measurements", problems),
+            all_pairs=typed(measurements, "all_pairs", bool, False, "measurements", problems),
             iperf=_parse_iperf(measurements.get("iperf", {}), problems)),
         controller=Controller(
             app=typed(controller, "app", str, "dual-stack", "controller", problems,

@@ -60,3 +60,18 @@ def test_nothing_left(city_run):
     prefix = city_run.run_id.rsplit("-", 1)[1]
     found = cleanup.find_leftovers(prefix)
     assert found.empty, found.describe()
+
+
+def test_all_pairs_reachability(city_run):
+    # By hand: 75 hosts (66 subscribers, 6 IDC servers, 3 outside servers).
+    # IPv4: 74 have an address (not x3, IPv6-only): 74 destinations x 74 other hosts =
+    #   5476 pairs. The 36 CPE LAN hosts' addresses are private behind NAT44, so only
+    #   the 38 others are reachable, from every other IPv4 host: 38 x 73 = 2774.
+    # IPv6: 61 have an address (54 dual-stack subscribers, 5 IDC servers (not school's
+    #   i1v3), x1, x3): 61 x 74 = 4514 pairs; reachable from the 60 other IPv6 hosts:
+    #   61 x 60 = 3660.
+    from simulator.reachability import summarise
+    assert summarise(city_run.pairs) == {
+        "ipv4": {"pairs": 5476, "ok": 2774, "expected": 2774, "as_expected": 5476},
+        "ipv6": {"pairs": 4514, "ok": 3660, "expected": 3660, "as_expected": 4514},
+    }

@@ -45,7 +45,8 @@ def test_default_scenario_is_the_default_city():
     assert scenario.topology.generator == "city"
     assert dict(scenario.topology.params) == {
         "spec": str(REPO_ROOT / "topologies" / "cities" / "default.yaml")}
-    assert scenario.measurements == Measurements(ping_count=3, http=True, dns=True, iperf=Iperf(duration_s=2.0))
+    assert scenario.measurements == Measurements(ping_count=3, http=True, dns=True, iperf=Iperf(duration_s=2.0),
+                                                 all_pairs=True)
     assert scenario.controller == Controller(app="dual-stack", connect_timeout_s=60.0)
 
 

@@ -1,0 +1,77 @@
+"""All-pairs reachability: every host pings every other host's own address, per family.
+
+A NAT44 LAN host's own IPv4 address is private, so nobody outside its LAN reaches
+it; an IPv4-only host reaches no IPv6 address. The expected value of each pair comes
+from the graph, as for the connectivity matrix (``connectivity.reachable``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import networkx as nx
+
+from simulator.address_plan import AddressPlan
+from simulator.connectivity import reachable
+from topologies.spec import Family, Kind, node_spec
+
+FPING_LINE = re.compile(r"^(\S+)\s+: xmt/rcv/%loss = (\d+)/(\d+)/")
+
+
+def hosts(graph: nx.Graph) -> list[str]:
+    return sorted(n for n in graph if node_spec(graph, n).kind is Kind.HOST)
+
+
+def pairs(graph: nx.Graph, plan: AddressPlan, routes) -> list[dict]:
+    """Every ordered (source, destination, family) with a destination address, and its expected value."""
+    found = []
+    for source in hosts(graph):
+        for destination in hosts(graph):
+            if destination == source:
+                continue
+            for family in Family:
+                address = plan.primary(destination, family)
+                if address is None:
+                    continue
+                want, why = reachable(plan, routes, source, destination, family)
+                found.append({"source": source, "destination": destination, "family": family.value,
+                              "address": str(address), "expected": want, "expected_reason": why})
+    return found
+
+
+def measure_all_pairs(backend, graph: nx.Graph, plan: AddressPlan, routes, count: int = 2) -> list[dict]:
+    """fping from every host at once, each to all its targets; one record per pair."""
+    records = pairs(graph, plan, routes)
+    commands = {}
+    for source in hosts(graph):
+        targets = sorted({r["address"] for r in records if r["source"] == source
+                          and plan.primary(source, Family(r["family"])) is not None})
+        if targets:
+            commands[source] = ["fping", "-q", "-c", str(count), "-t", "500", "-p", "100", *targets]
+    results = backend.run_many(commands, timeout=60 + 2 * len(hosts(graph)))
+    received: dict[tuple[str, str], int] = {}
+    for source, result in results.items():
+        for line in result.stderr.splitlines():
+            match = FPING_LINE.match(line)
+            if match:
+                received[(source, match.group(1))] = int(match.group(3))
+    for record in records:
+        got = received.get((record["source"], record["address"]))
+        record["ok"] = bool(got)
+        record["error"] = "" if got else (
+            f"{record['source']} has no {Family(record['family']).label} address" if got is None
+            and plan.primary(record["source"], Family(record["family"])) is None else "no reply")
+        record["as_expected"] = record["ok"] == record["expected"]
+    return records
+
+
+def summarise(records: list[dict]) -> dict[str, dict[str, int]]:
+    """Per family: pairs, pairs that worked, pairs expected to work, pairs as expected."""
+    out: dict[str, dict[str, int]] = {}
+    for record in records:
+        row = out.setdefault(record["family"], {"pairs": 0, "ok": 0, "expected": 0, "as_expected": 0})
+        row["pairs"] += 1
+        row["ok"] += record["ok"]
+        row["expected"] += record["expected"]
+        row["as_expected"] += record["as_expected"]
+    return out
