@@ -20,6 +20,7 @@ from os_ken.ofproto import ofproto_v1_3
 
 from controllers.policy import (
     FLOOD, LEARNED_PRIORITY, Counter, FlowSpec, LearningSwitchPolicy, PacketInfo, family_of)
+from controllers.wire import with_valid_checksums
 
 # Set by the launcher before the app starts (os-ken builds apps without arguments).
 SETTINGS = {"stats_path": None, "stats_interval": 1.0}
@@ -66,7 +67,7 @@ class DualStackController(app_manager.OSKenApp):
         port = ofproto.OFPP_FLOOD if decision.output == FLOOD else decision.output
         datapath.send_msg(parser.OFPPacketOut(
             datapath=datapath, buffer_id=ofproto.OFP_NO_BUFFER, in_port=msg.match["in_port"],
-            actions=[parser.OFPActionOutput(port)], data=msg.data))
+            actions=[parser.OFPActionOutput(port)], data=with_valid_checksums(msg.data)))
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     def flow_stats(self, ev):

@@ -351,6 +351,8 @@ _BINARIES = (
     _Binary("iperf3", ("iperf3", "--version"), "iperf3", "throughput measurements"),
     _Binary("tcpdump", ("tcpdump", "--version"), "tcpdump", "packet captures"),
     _Binary("fping", ("fping", "--version"), "fping", "all-pairs reachability checks"),
+    _Binary("kea-dhcp6", ("kea-dhcp6", "-v"), "kea-dhcp6-server", "DHCPv6 prefix delegation to CPEs (server)"),
+    _Binary("dhclient", ("dhclient", "--version"), "isc-dhcp-client", "DHCPv6 prefix delegation to CPEs (client)"),
     _Binary("nft", ("nft", "--version"), "nftables", "every NAT and filter rule (nftables)"),
 )
 

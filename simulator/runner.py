@@ -150,6 +150,9 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     check_host_supports(graph, capabilities, scenario.source)
     if scenario.measurements.all_pairs and not capabilities.has("fping"):
         raise HostError("fping is not installed, and measurements.all_pairs needs it; run 'sudo scripts/setup.sh'")
+    if plan.delegated and not (capabilities.has("kea-dhcp6") and capabilities.has("dhclient")):
+        raise HostError("kea-dhcp6 or dhclient is not installed, and this city's CPEs get their IPv6 prefix "
+                        "by DHCPv6 prefix delegation; run 'sudo scripts/setup.sh'")
     if any(s.advertiser for s in plan.segments.values()) and not capabilities.has("radvd"):
         raise HostError("radvd is not installed, and this city's access LANs get IPv6 by SLAAC from "
                         "router advertisements; run 'sudo scripts/setup.sh'")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from functools import partial
+from pathlib import Path
 
 import networkx as nx
 
@@ -26,7 +27,7 @@ from simulator.daemons import Daemon
 from simulator.errors import BackendError, DaemonError
 from simulator.progress import Progress
 from simulator.routing import Route
-from topologies.spec import Family, Kind, link_spec, node_spec
+from topologies.spec import Family, Kind, Role, link_spec, node_spec
 
 OPENFLOW_VERSION = "OpenFlow13"
 
@@ -121,6 +122,9 @@ class EmulationBackend:
                 self._configure_addresses()
                 self._wait_dad()
                 self._install_routes()
+            if self.plan.delegated:
+                with self.progress.step(f"DHCPv6 prefix delegation to {len(self.plan.delegated)} CPEs"):
+                    self._delegate_prefixes()
             if any(s.advertiser for s in self.plan.segments.values()):
                 with self.progress.step("router advertisements: waiting for subscribers' SLAAC addresses"):
                     self._start_router_advertisements()
@@ -406,6 +410,40 @@ class EmulationBackend:
                 scripts[node] = "set -e\n" + "\n".join(parts) + "\n"
         self._run_scripts(scripts, "route installation")
 
+    def _delegate_prefixes(self, timeout_s: float = 30.0) -> None:
+        """Kea on each BNG, dhclient on each CPE; wait until every CPE holds its prefix."""
+        from simulator.daemons.dhcpv6 import PrefixDelegationClient, PrefixDelegationServer
+        servers: dict[str, dict[str, tuple[str, str, list]]] = {}
+        clients = []
+        for cpe, prefix in sorted(self.plan.delegated.items()):
+            wan = next(i for i in self.plan.interfaces_of(cpe) if self.plan.segments[i.segment].nat_gateway != cpe
+                       and self.plan.segments[i.segment].advertiser != cpe)
+            segment = self.plan.segments[wan.segment]
+            server = next((m for m in segment.members if node_spec(self.graph, m).role is Role.ACCESS_ROUTER), None)
+            if server is None:
+                raise BackendError(f"CPE {cpe}: no BNG on its segment {segment.name} to delegate {prefix}")
+            peer = next(i.peer for i in self.plan.interfaces_of(server) if i.segment == segment.name)
+            interface = self.interface_name(server, peer)
+            entry = servers.setdefault(server, {}).setdefault(interface, (interface, str(segment.ipv6), []))
+            entry[2].append((wan.mac, str(prefix)))
+            clients.append((PrefixDelegationClient(cpe, self.interface_name(cpe, wan.peer)), prefix))
+        for server, links in sorted(servers.items()):
+            self.start_daemon(PrefixDelegationServer(server, list(links.values())))
+        for client, _ in clients:
+            self.start_daemon(client)
+        deadline = time.monotonic() + timeout_s
+        pending = clients
+        while pending:
+            pending = [(c, p) for c, p in pending if f"iaprefix {p} " not in _read(
+                c.lease_file(self.workdir / c.node / c.NAME))]
+            if pending and time.monotonic() > deadline:
+                raise BackendError(
+                    f"{len(pending)} CPEs got no delegated prefix within {timeout_s:g} s "
+                    f"({', '.join(c.node for c, _ in pending[:8])}); see the kea-dhcp6 and dhclient logs "
+                    f"under {self.workdir}")
+            if pending:
+                time.sleep(0.2)
+
     def _start_router_advertisements(self) -> None:
         from simulator.daemons.radvd import RouterAdvertisements
         links: dict[str, list[tuple[str, str]]] = {}
@@ -558,7 +596,10 @@ class EmulationBackend:
         check = daemon.check_command(folder)
         if check is not None:
             try:
-                result = subprocess.run(check, capture_output=True, text=True, timeout=30)
+                if daemon.CHECK_IN_NODE:
+                    result = self.run(daemon.node, check, timeout=30)
+                else:
+                    result = subprocess.run(check, capture_output=True, text=True, timeout=30)
             except FileNotFoundError:
                 raise DaemonError(f"{daemon}: {check[0]} is not installed; run 'sudo scripts/setup.sh'") from None
             if result.returncode != 0:
@@ -566,7 +607,8 @@ class EmulationBackend:
                                   f"{(result.stderr or result.stdout).strip()}")
         log = open(folder / "daemon.log", "w")
         process = self.popen(daemon.node, daemon.start_command(folder), stdout=log,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env={**os.environ, **daemon.environment(folder)})
         self.daemons.append((daemon, process))
         deadline = time.monotonic() + ready_timeout_s
         while not self._listening(daemon):
@@ -601,6 +643,13 @@ class EmulationBackend:
                 raise BackendError(f"the controller wrote no counters for {timeout_s:g} s "
                                    f"({self.stats_path}); see {self.workdir}/controller.log")
             time.sleep(0.1)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def _terminate(process: subprocess.Popen, grace_s: float = 2.0) -> None:

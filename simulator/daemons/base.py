@@ -15,12 +15,18 @@ class Daemon:
     BINARIES: tuple[str, ...] = ()
     # Where the daemon is ready: (transport, port) pairs the backend waits for.
     LISTENS: tuple[tuple[str, int], ...] = ()
+    # Whether the dry run must run inside the node (it looks at the node's interfaces).
+    CHECK_IN_NODE = False
 
     def __init__(self, node: str):
         self.node = node
 
     def render(self, folder: Path) -> dict[str, str]:
         """File name -> content, to be written into ``folder`` (the daemon's own)."""
+        return {}
+
+    def environment(self, folder: Path) -> dict[str, str]:
+        """Extra environment variables for the daemon."""
         return {}
 
     def check_command(self, folder: Path) -> list[str] | None:

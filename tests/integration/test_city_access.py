@@ -87,7 +87,8 @@ def test_advertisements_carry_the_resolver(city):
 
 
 def _ping(backend, node, address):
-    return backend.run(node, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "1", str(address)], timeout=15)
+    """Replies within a few seconds: the first packets after a reroute resolve new neighbours."""
+    return backend.run(node, ["ping", "-n", "-c", "5", "-i", "0.3", "-W", "2", str(address)], timeout=20)
 
 
 def test_routes_around_a_cut_core_link(city):
@@ -113,3 +114,13 @@ def test_routes_around_a_cut_core_link(city):
         assert f"via {direct[family]} " in route_get(family)
         result = _ping(backend, "d1f1h1", server[family])
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cpe_holds_its_delegated_prefix(city):
+    # DHCPv6-PD on the wire: Kea on d1bng reserved d1f1 its planned /56 by DUID-LL.
+    backend, plan = city
+    lease = (backend.workdir / "d1f1" / "dhclient" / "dhclient6.leases").read_text()
+    assert f"iaprefix {plan.delegated['d1f1']} " in lease
+    # The IPv4-only CPEs ask for nothing and hold nothing.
+    ipv4_only = [cpe for cpe in ("d1f8", "d1f12") if cpe not in plan.delegated]
+    assert ipv4_only and not any((backend.workdir / cpe / "dhclient").exists() for cpe in ipv4_only)

@@ -1,0 +1,75 @@
+"""DHCPv6 prefix delegation (RFC 8415): Kea on the BNG, dhclient on each CPE.
+
+Each CPE is reserved the /56 the address plan gave it, by its DUID-LL (RFC 8415
+section 11.4: type 3, hardware type 1, then its WAN MAC), so the exchange on the wire
+is real and its outcome is the plan's. The CPE's LAN keeps the /64 the plan put there;
+the client's script does nothing else (`-sf /bin/true`), and the lease file says
+what was delegated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from simulator.daemons.base import Daemon
+
+
+def duid_ll(mac: str) -> str:
+    return "00:03:00:01:" + mac.lower()
+
+
+class PrefixDelegationServer(Daemon):
+    NAME = "kea-dhcp6"
+    BINARIES = ("kea-dhcp6",)
+    LISTENS = (("udp", 547),)
+    CHECK_IN_NODE = True   # Kea checks that the interfaces exist
+
+    def __init__(self, node: str, links: list[tuple[str, str, list[tuple[str, str]]]]):
+        """``links``: (interface, its /64, [(client MAC, delegated prefix)])."""
+        super().__init__(node)
+        self.links = links
+
+    def render(self, folder: Path) -> dict[str, str]:
+        subnets = []
+        for index, (interface, subnet, clients) in enumerate(self.links, start=1):
+            subnets.append({
+                "id": index, "subnet": subnet, "interface": interface,
+                "reservations": [{"duid": duid_ll(mac), "prefixes": [prefix]} for mac, prefix in clients],
+            })
+        config = {"Dhcp6": {
+            "interfaces-config": {"interfaces": [interface for interface, _, _ in self.links]},
+            "lease-database": {"type": "memfile", "persist": False},
+            # A server DUID kept in memory: nothing written under /var/lib/kea.
+            "server-id": {"type": "LL", "persist": False},
+            "host-reservation-identifiers": ["duid"],
+            "subnet6": subnets,
+            "loggers": [{"name": "kea-dhcp6", "output_options": [{"output": "stdout"}], "severity": "WARN"}],
+        }}
+        return {"kea-dhcp6.json": json.dumps(config, indent=2) + "\n"}
+
+    def environment(self, folder: Path) -> dict[str, str]:
+        return {"KEA_LOCKFILE_DIR": str(folder), "KEA_PIDFILE_DIR": str(folder)}
+
+    def check_command(self, folder: Path) -> list[str]:
+        return ["kea-dhcp6", "-t", str(folder / "kea-dhcp6.json")]
+
+    def start_command(self, folder: Path) -> list[str]:
+        return ["kea-dhcp6", "-c", str(folder / "kea-dhcp6.json")]
+
+
+class PrefixDelegationClient(Daemon):
+    NAME = "dhclient"
+    BINARIES = ("dhclient",)
+
+    def __init__(self, node: str, interface: str):
+        super().__init__(node)
+        self.interface = interface
+
+    def lease_file(self, folder: Path) -> Path:
+        return folder / "dhclient6.leases"
+
+    def start_command(self, folder: Path) -> list[str]:
+        # -P: ask for a prefix only; -D LL: the DUID the server has the reservation for.
+        return ["dhclient", "-6", "-P", "-D", "LL", "-d", "-v", "-lf", str(self.lease_file(folder)),
+                "-pf", str(folder / "dhclient.pid"), "-sf", "/bin/true", self.interface]
