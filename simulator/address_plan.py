@@ -282,9 +282,11 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
         public4 = ipaddress.IPv4Network(prefixes.ipv4_public)
         outside4 = ipaddress.IPv4Network(prefixes.ipv4_outside)
         lan4 = ipaddress.IPv4Network(prefixes.ipv4_lan)
+        cgn4 = ipaddress.IPv4Network(prefixes.ipv4_cgn)
     except ValueError as error:
         raise TopologyError(f"prefixes: {error}; give network addresses such as 2001:db8::/32") from None
-    for a, b in ((city6, outside6), (public4, outside4), (public4, lan4), (outside4, lan4)):
+    for a, b in ((city6, outside6), (public4, outside4), (public4, lan4), (outside4, lan4),
+                 (cgn4, public4), (cgn4, outside4), (cgn4, lan4)):
         if a.overlaps(b):
             raise TopologyError(f"prefixes: {a} and {b} overlap; the city, the outside and the LANs need "
                                 "separate prefixes")

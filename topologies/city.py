@@ -302,7 +302,7 @@ def _parse_prefixes(data, problems) -> CityPrefixes:
     values = {}
     for key in ("ipv6", "ipv6_outside"):
         values[key] = typed(data, key, str, getattr(default, key), "prefixes", problems, network(6))
-    for key in ("ipv4_public", "ipv4_outside", "ipv4_lan"):
+    for key in ("ipv4_public", "ipv4_outside", "ipv4_lan", "ipv4_cgn"):
         values[key] = typed(data, key, str, getattr(default, key), "prefixes", problems, network(4))
     for key, longest in (("ipv4_lan", 24), ("ipv6_outside", 48)):
         if key in data and values[key] != getattr(default, key):

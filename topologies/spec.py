@@ -116,6 +116,9 @@ class CityPrefixes:
     ipv4_public: str = "11.64.0.0/16"
     ipv4_outside: str = "11.200.0.0/16"
     ipv4_lan: str = "192.168.0.0/16"
+    # Shared address space for carrier-grade NAT (RFC 6598); reserved here, used by
+    # the NAT44/CGN mechanism between CPE WANs and the public pool.
+    ipv4_cgn: str = "100.64.0.0/10"
     site_length: int = 40
     delegated_length: int = 56
 

@@ -328,15 +328,15 @@ def test_delegated_length_and_lan_pool_follow_the_prefixes(graph):
 def test_other_prefixes(graph):
     # city 2001:db8:ab00::/40 with /44 sites: metro 2001:db8:ab00::/44, d1 2001:db8:ab10::/44,
     # i1 2001:db8:ab20::/44; d1's links 2001:db8:ab10::/48, CPEs from 2001:db8:ab11::/48.
-    # Public 100.64.0.0/24: d1 100.64.0.0/27, i1 .32/28, metro .48/30; outside 198.18.0.0/15 -> /29 at its start.
-    plan = plan_with(graph, ipv6="2001:db8:ab00::/40", site_length=44, ipv4_public="100.64.0.0/24",
+    # Public 45.10.0.0/24: d1 45.10.0.0/27, i1 .32/28, metro .48/30; outside 198.18.0.0/15 -> /29 at its start.
+    plan = plan_with(graph, ipv6="2001:db8:ab00::/40", site_length=44, ipv4_public="45.10.0.0/24",
                      ipv4_outside="198.18.0.0/15", ipv6_outside="2001:db8:f000::/36")
-    assert plan.ipv4_pool == net("100.64.0.0/24") and plan.ipv6_pool == net("2001:db8:ab00::/40")
+    assert plan.ipv4_pool == net("45.10.0.0/24") and plan.ipv6_pool == net("2001:db8:ab00::/40")
     assert plan.segments["c1-c2"].ipv6 == net("2001:db8:ab00::/64")
-    assert plan.segments["c1-c2"].ipv4 == net("100.64.0.48/30")
+    assert plan.segments["c1-c2"].ipv4 == net("45.10.0.48/30")
     assert plan.segments["d1agg-d1bng"].ipv6 == net("2001:db8:ab10::/64")
-    assert plan.segments["d1o1"].ipv4 == net("100.64.0.0/29")
-    assert plan.segments["i1r1"].ipv4 == net("100.64.0.32/29")
+    assert plan.segments["d1o1"].ipv4 == net("45.10.0.0/29")
+    assert plan.segments["i1r1"].ipv4 == net("45.10.0.32/29")
     assert plan.segments["c2-i1s1"].ipv6 == net("2001:db8:ab20::/64")
     assert plan.delegated == {"d1f1": net("2001:db8:ab11::/56")}
     # outside: max(site_length 44, /36) = the first /44 of 2001:db8:f000::/36, its first /48 for links
@@ -770,3 +770,9 @@ def test_every_bad_prefix_at_once():
         "city.yaml: prefixes.ipv6: not an IPv6 network: 'x' does not appear to be an IPv4 or IPv6 network",
         "city.yaml: prefixes.ipv4_lan: 2001:db8::/48 is not an IPv4 network",
         "city.yaml: prefixes.delegated_length: a CPE is delegated a /56, /60 or /64, got /50"]
+
+
+def test_public_pool_in_cgn_space_is_refused(graph):
+    # 100.64.0.0/10 is shared address space for carrier-grade NAT (RFC 6598), not public.
+    with pytest.raises(TopologyError, match=r"^prefixes: 100.64.0.0/10 and 100.64.0.0/24 overlap"):
+        plan_with(graph, ipv4_public="100.64.0.0/24")
