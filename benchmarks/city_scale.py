@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.foundation import plain_mininet
+from benchmarks.foundation import add_graph, plain_mininet
 from simulator.address_plan import plan_city_addresses
 from simulator.backends.emulation import EmulationBackend
 from simulator.routing import compute_routes
 from simulator.runner import new_run_id
 from topologies.city import city_graph, parse_city
-from topologies.spec import Kind, node_spec
 
 
 def city_of(districts: int, hosts: int) -> dict:
@@ -82,15 +81,7 @@ def plain(graph, datapath) -> dict:
         vswitchd = _vswitchd_mib()
         started = time.monotonic()
         net = make_net(build=False, autoSetMacs=False)
-        nodes = {}
-        # Numbered names, as a plain script would use: Mininet's <name>-ethN must fit 15 characters.
-        for index, name in enumerate(sorted(graph), start=1):
-            if node_spec(graph, name).kind is Kind.SWITCH:
-                nodes[name] = net.addSwitch(f"{prefix}s{index}", dpid=f"{index:016x}")
-            else:
-                nodes[name] = net.addHost(f"{prefix}h{index}")
-        for a, b in sorted(tuple(sorted(e)) for e in graph.edges):
-            net.addLink(nodes[a], nodes[b])
+        add_graph(net, graph, prefix)
         net.build()
         build = time.monotonic() - started
         net.start()

@@ -63,6 +63,19 @@ def plain_mininet(datapath):
         os.environ.pop(cleanup.ENV_TAG, None)
 
 
+def add_graph(net, graph, prefix: str) -> None:
+    """The graph's nodes and links, as a plain Mininet script adds them. Numbered names
+    (<prefix>s12, <prefix>h7), as such a script would use: <name>-ethN must fit 15 characters."""
+    nodes = {}
+    for index, name in enumerate(sorted(graph), start=1):
+        if node_spec(graph, name).kind is Kind.SWITCH:
+            nodes[name] = net.addSwitch(f"{prefix}s{index}", dpid=f"{index:016x}")
+        else:
+            nodes[name] = net.addHost(f"{prefix}h{index}")
+    for a, b in sorted(tuple(sorted(e)) for e in graph.edges):
+        net.addLink(nodes[a], nodes[b])
+
+
 def v6lab_lifecycle(graph, datapath) -> dict:
     plan = plan_addresses(graph)
     routes = compute_routes(graph, plan)
@@ -80,14 +93,7 @@ def plain_mininet_lifecycle(graph, datapath) -> dict:
     with plain_mininet(datapath) as (prefix, make_net):
         started = time.monotonic()
         net = make_net(build=False, autoSetMacs=False)
-        nodes = {}
-        for index, name in enumerate(sorted(graph), start=1):
-            if node_spec(graph, name).kind is Kind.SWITCH:
-                nodes[name] = net.addSwitch(f"{prefix}{name}", dpid=f"{index:016x}")
-            else:
-                nodes[name] = net.addHost(f"{prefix}{name}")
-        for a, b in sorted(tuple(sorted(e)) for e in graph.edges):
-            net.addLink(nodes[a], nodes[b])
+        add_graph(net, graph, prefix)
         net.start()
         ready = time.monotonic() - started
         started = time.monotonic()

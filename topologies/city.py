@@ -50,27 +50,21 @@ class Metro:
 
 
 @dataclass(frozen=True)
-class FixedAccess:
+class MobileAccess:
     subscribers: int
-    emulated_hosts: int      # CPEs emulated
+    emulated_hosts: int      # UEs emulated (CPEs for fixed access)
     ipv6_capable: float = 0.0
-    olts: int = 1
-    lan_hosts_per_cpe: int = 1
 
     @property
     def represents(self) -> int:
+        """Real subscribers per emulated host."""
         return math.ceil(self.subscribers / self.emulated_hosts)
 
 
 @dataclass(frozen=True)
-class MobileAccess:
-    subscribers: int
-    emulated_hosts: int      # UEs emulated
-    ipv6_capable: float = 0.0
-
-    @property
-    def represents(self) -> int:
-        return math.ceil(self.subscribers / self.emulated_hosts)
+class FixedAccess(MobileAccess):
+    olts: int = 1
+    lan_hosts_per_cpe: int = 1
 
 
 @dataclass(frozen=True)
