@@ -186,6 +186,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                     net.start_daemon(IperfServer(pair[1]))
             if fail_after_start:
                 raise TestbedError("failing on purpose after start (fail_after_start)")
+            net.warm_up()
             before = net.counters()
             cells = connectivity.build_cells(graph, plan, scenario.zone,
                                              scenario.measurements.http, scenario.measurements.dns)

@@ -122,18 +122,18 @@ class EmulationBackend:
                 self._configure_addresses()
                 self._wait_dad()
                 self._install_routes()
-            if self.plan.delegated:
-                with self.progress.step(f"DHCPv6 prefix delegation to {len(self.plan.delegated)} CPEs"):
-                    self._delegate_prefixes()
-            if any(s.advertiser for s in self.plan.segments.values()):
-                with self.progress.step("router advertisements: waiting for subscribers' SLAAC addresses"):
-                    self._start_router_advertisements()
-                    self._wait_slaac()
+            delegation = bool(self.plan.delegated)
+            advertised = any(s.advertiser for s in self.plan.segments.values())
+            if delegation or advertised:
+                # Both at once: prefix delegation and router advertisements do not wait
+                # for each other (the LAN /64s are the plan's either way).
+                with self.progress.step("DHCPv6 prefix delegation to CPEs, SLAAC addresses for subscribers"):
+                    leases = self._start_prefix_delegation() if delegation else []
+                    if advertised:
+                        self._start_router_advertisements()
+                        self._wait_slaac()
+                    self._wait_delegation(leases)
             self.timings["address_s"] = time.monotonic() - mark
-            mark = time.monotonic()
-            with self.progress.step("warming up neighbour caches and the controller's MAC tables"):
-                self._warm_up()
-            self.timings["warm_up_s"] = time.monotonic() - mark
         except BaseException:
             self.stop()
             raise
@@ -367,12 +367,38 @@ class EmulationBackend:
     def _l3_nodes(self) -> list[str]:
         return sorted(n for n in self.graph if node_spec(self.graph, n).kind is not Kind.SWITCH)
 
+    def run_in_shells(self, scripts: dict[str, str]) -> dict[str, CommandResult]:
+        """Run a short shell script on each node through the node's own shell, all at once.
+
+        Cheaper than run_many for the many small steps of bringing a network up: no
+        process is started per node (mnexec, sh), the shells Mininet keeps do the work.
+        Only for scripts that end quickly; measurements use run_many.
+        """
+        folder = self.workdir / "scripts"
+        folder.mkdir(exist_ok=True)
+        self._script_counter = getattr(self, "_script_counter", 0) + 1
+        files = {}
+        for node, script in scripts.items():
+            base = folder / f"{node}.{self._script_counter}"
+            Path(f"{base}.sh").write_text(script)
+            files[node] = base
+            self.nodes[node].sendCmd(f"sh {base}.sh > {base}.out 2> {base}.err; echo $? > {base}.rc")
+        results = {}
+        for node, base in files.items():
+            self.nodes[node].waitOutput()
+            code = _read(Path(f"{base}.rc")).strip()
+            results[node] = CommandResult(node, ("sh", f"{base}.sh"), int(code) if code.isdigit() else -1,
+                                          _read(Path(f"{base}.out")), _read(Path(f"{base}.err")))
+        return results
+
     def _run_scripts(self, scripts: dict[str, str], what: str) -> None:
-        results = self.run_many({n: ["sh", "-c", s] for n, s in scripts.items()}, timeout=30)
+        results = self.run_in_shells(scripts)
         failed = {n: r for n, r in results.items() if not r.ok}
         if failed:
+            shown = sorted(failed.items())[:5]
+            more = f" (and {len(failed) - len(shown)} more nodes)" if len(failed) > len(shown) else ""
             raise BackendError(f"{what} failed on " + "; ".join(
-                f"{n}: {r.stderr.strip() or r.stdout.strip()}" for n, r in sorted(failed.items())))
+                f"{n}: {r.stderr.strip() or r.stdout.strip()}" for n, r in shown) + more)
 
     def _configure_addresses(self) -> None:
         self._run_scripts({n: self._address_script(n) for n in self._l3_nodes()}, "address configuration")
@@ -382,7 +408,7 @@ class EmulationBackend:
         pending = [n for n in self._l3_nodes() if self.plan.addresses(n, Family.IPV6)]
         deadline = time.monotonic() + self.dad_timeout_s
         while pending:
-            results = self.run_many({n: ["ip", "-6", "-o", "addr", "show"] for n in pending}, timeout=10)
+            results = self.run_in_shells({n: "ip -6 -o addr show\n" for n in pending})
             failed = {n: r.stdout for n, r in results.items() if "dadfailed" in r.stdout}
             if failed:
                 raise BackendError("IPv6 duplicate address detection failed on " + "; ".join(
@@ -410,8 +436,8 @@ class EmulationBackend:
                 scripts[node] = "set -e\n" + "\n".join(parts) + "\n"
         self._run_scripts(scripts, "route installation")
 
-    def _delegate_prefixes(self, timeout_s: float = 30.0) -> None:
-        """Kea on each BNG, dhclient on each CPE; wait until every CPE holds its prefix."""
+    def _start_prefix_delegation(self) -> list:
+        """Kea on each BNG, dhclient on each CPE; returns (client, prefix) to wait for."""
         from simulator.daemons.dhcpv6 import PrefixDelegationClient, PrefixDelegationServer
         servers: dict[str, dict[str, tuple[str, str, list]]] = {}
         clients = []
@@ -431,6 +457,10 @@ class EmulationBackend:
             self.start_daemon(PrefixDelegationServer(server, list(links.values())))
         for client, _ in clients:
             self.start_daemon(client)
+        return clients
+
+    def _wait_delegation(self, clients: list, timeout_s: float = 30.0) -> None:
+        """Until every CPE's lease holds the prefix the plan reserved for it."""
         deadline = time.monotonic() + timeout_s
         pending = clients
         while pending:
@@ -466,8 +496,7 @@ class EmulationBackend:
         deadline = time.monotonic() + timeout_s
         pending = sorted(expected)
         while pending:
-            results = self.run_many({n: ["ip", "-6", "-o", "addr", "show", "scope", "global"] for n in pending},
-                                    timeout=10)
+            results = self.run_in_shells({n: "ip -6 -o addr show scope global\n" for n in pending})
             waiting = []
             for node in pending:
                 lines = results[node].stdout.splitlines()
@@ -486,6 +515,15 @@ class EmulationBackend:
                     f"see the radvd logs under {self.workdir}")
             if pending:
                 time.sleep(0.2)
+
+    def warm_up(self) -> None:
+        """Bring neighbour caches and the controller's MAC tables up (see _warm_up);
+        the runner calls it before measuring. Not part of start(): the network is
+        ready without it."""
+        mark = time.monotonic()
+        with self.progress.step("warming up neighbour caches and the controller's MAC tables"):
+            self._warm_up()
+        self.timings["warm_up_s"] = time.monotonic() - mark
 
     def _warm_up(self) -> None:
         """Every node pings the routers on its segments, and routers ping every member.
@@ -515,7 +553,7 @@ class EmulationBackend:
                 scripts[node] = "".join(f"ping -n -q -c 1 -W 1 {t} >/dev/null 2>&1 &\n" for t in sorted(targets)) \
                     + "wait\n"
         # Pings that fail here are not errors: the matrix measures and reports them.
-        self.run_many({n: ["sh", "-c", s] for n, s in scripts.items()}, timeout=30)
+        self.run_in_shells(scripts)
 
     # --- faults ----------------------------------------------------------------------
 
@@ -555,7 +593,7 @@ class EmulationBackend:
                     lines.append(f"ip {flag} " + " ".join(route.ip_args()))
             if lines:
                 scripts[node] = "\n".join(lines) + "\ntrue\n"
-        self.run_many({n: ["sh", "-c", s] for n, s in scripts.items()}, timeout=30)
+        self.run_in_shells(scripts)
         self.routes = new
         return new
 
