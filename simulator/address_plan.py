@@ -107,14 +107,6 @@ class AddressPlan:
                     return interface
         return None
 
-    def owner(self, address) -> Interface | None:
-        address = ipaddress.ip_address(address)
-        for interface in self.interfaces.values():
-            for family in Family:
-                own = interface.address(family)
-                if own is not None and own.ip == address:
-                    return interface
-        return None
 
 
 def ports(graph: nx.Graph, node: str) -> dict[str, int]:

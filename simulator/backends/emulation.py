@@ -26,7 +26,7 @@ from simulator.backends.base import CommandResult
 from simulator.daemons import Daemon
 from simulator.errors import BackendError, DaemonError
 from simulator.progress import Progress
-from simulator.routing import Route
+from simulator.routing import Route, compute_routes
 from topologies.spec import Family, Kind, Role, link_spec, node_spec
 
 OPENFLOW_VERSION = "OpenFlow13"
@@ -197,12 +197,12 @@ class EmulationBackend:
     def _start_controller(self) -> None:
         self.controller_port = free_port()
         self.stats_path = self.workdir / "controller-stats.json"
-        log = open(self.workdir / "controller.log", "w")
-        self.controller = subprocess.Popen(
-            [sys.executable, "-m", "controllers.launcher", "--app", self.controller_app,
-             "--host", "127.0.0.1", "--port", str(self.controller_port),
-             "--stats-file", str(self.stats_path), "--stats-interval", "0.5"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with open(self.workdir / "controller.log", "w") as log:
+            self.controller = subprocess.Popen(
+                [sys.executable, "-m", "controllers.launcher", "--app", self.controller_app,
+                 "--host", "127.0.0.1", "--port", str(self.controller_port),
+                 "--stats-file", str(self.stats_path), "--stats-interval", "0.5"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.controller.poll() is not None:
@@ -403,24 +403,36 @@ class EmulationBackend:
     def _configure_addresses(self) -> None:
         self._run_scripts({n: self._address_script(n) for n in self._l3_nodes()}, "address configuration")
 
+    def _poll(self, pending: list, still_pending, timeout_s: float, interval_s: float, failure) -> None:
+        """Ask ``still_pending(pending)`` again until it returns nothing; past the
+        timeout raise a BackendError saying ``failure(pending)``."""
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            pending = still_pending(pending)
+            if pending and time.monotonic() > deadline:
+                raise BackendError(failure(pending))
+            if pending:
+                time.sleep(interval_s)
+
+    @staticmethod
+    def _some(names: list[str], limit: int = 8) -> str:
+        return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
     def _wait_dad(self) -> None:
         """Wait until no IPv6 address is tentative; a failed DAD is an error."""
-        pending = [n for n in self._l3_nodes() if self.plan.addresses(n, Family.IPV6)]
-        deadline = time.monotonic() + self.dad_timeout_s
-        while pending:
-            results = self.run_in_shells({n: "ip -6 -o addr show\n" for n in pending})
-            failed = {n: r.stdout for n, r in results.items() if "dadfailed" in r.stdout}
+        def still_pending(nodes):
+            results = self.run_in_shells({n: "ip -6 -o addr show\n" for n in nodes})
+            failed = [f"{n}: {line.split()[3]}" for n, r in results.items()
+                      for line in r.stdout.splitlines() if "dadfailed" in line]
             if failed:
-                raise BackendError("IPv6 duplicate address detection failed on " + "; ".join(
-                    f"{n}: {line.split()[3]}" for n, out in failed.items()
-                    for line in out.splitlines() if "dadfailed" in line)
-                    + ": two interfaces share an address; check the address plan")
-            pending = [n for n, r in results.items() if "tentative" in r.stdout]
-            if pending and time.monotonic() > deadline:
-                raise BackendError(f"IPv6 addresses still tentative after {self.dad_timeout_s:g} s on "
-                                   f"{', '.join(pending)}")
-            if pending:
-                time.sleep(0.1)
+                raise BackendError("IPv6 duplicate address detection failed on " + "; ".join(failed)
+                                   + ": two interfaces share an address; check the address plan")
+            return [n for n, r in results.items() if "tentative" in r.stdout]
+
+        self._poll([n for n in self._l3_nodes() if self.plan.addresses(n, Family.IPV6)], still_pending,
+                   self.dad_timeout_s, 0.1,
+                   lambda nodes: f"IPv6 addresses still tentative after {self.dad_timeout_s:g} s on "
+                                 f"{self._some(nodes)}")
 
     def _install_routes(self) -> None:
         # One `ip -batch` per family and node: a router of a city has hundreds of
@@ -461,18 +473,14 @@ class EmulationBackend:
 
     def _wait_delegation(self, clients: list, timeout_s: float = 30.0) -> None:
         """Until every CPE's lease holds the prefix the plan reserved for it."""
-        deadline = time.monotonic() + timeout_s
-        pending = clients
-        while pending:
-            pending = [(c, p) for c, p in pending if f"iaprefix {p} " not in _read(
-                c.lease_file(self.workdir / c.node / c.NAME))]
-            if pending and time.monotonic() > deadline:
-                raise BackendError(
-                    f"{len(pending)} CPEs got no delegated prefix within {timeout_s:g} s "
-                    f"({', '.join(c.node for c, _ in pending[:8])}); see the kea-dhcp6 and dhclient logs "
-                    f"under {self.workdir}")
-            if pending:
-                time.sleep(0.2)
+        self._poll(
+            clients,
+            lambda pending: [(c, p) for c, p in pending
+                             if f"iaprefix {p} " not in _read(c.lease_file(self.workdir / c.node / c.NAME))],
+            timeout_s, 0.2,
+            lambda pending: f"{len(pending)} CPEs got no delegated prefix within {timeout_s:g} s "
+                            f"({self._some([c.node for c, _ in pending])}); see the kea-dhcp6 and dhclient "
+                            f"logs under {self.workdir}")
 
     def _start_router_advertisements(self) -> None:
         from simulator.daemons.radvd import RouterAdvertisements
@@ -488,33 +496,30 @@ class EmulationBackend:
 
     def _wait_slaac(self, timeout_s: float = 20.0) -> None:
         """Until every SLAAC host has the address the plan predicts, past DAD."""
-        expected = {}
+        expected: dict[str, list[tuple[str, str]]] = {}
         for interface in self.plan.interfaces.values():
             if interface.slaac:
                 expected.setdefault(interface.node, []).append(
                     (self.interface_name(interface.node, interface.peer), str(interface.ipv6.ip)))
-        deadline = time.monotonic() + timeout_s
-        pending = sorted(expected)
-        while pending:
-            results = self.run_in_shells({n: "ip -6 -o addr show scope global\n" for n in pending})
+
+        def still_pending(nodes):
+            results = self.run_in_shells({n: "ip -6 -o addr show scope global\n" for n in nodes})
             waiting = []
-            for node in pending:
+            for node in nodes:
                 lines = results[node].stdout.splitlines()
                 for name, address in expected[node]:
                     line = next((l for l in lines if f" {name} " in f" {l} " and f" {address}/64 " in l), None)
+                    # A failed address also reads "tentative": look for the failure first.
+                    if line is not None and "dadfailed" in line:
+                        raise BackendError(f"{node}: SLAAC address {address} failed duplicate address detection")
                     if line is None or "tentative" in line:
                         waiting.append(node)
                         break
-                    if "dadfailed" in line:
-                        raise BackendError(f"{node}: SLAAC address {address} failed duplicate address detection")
-            pending = waiting
-            if pending and time.monotonic() > deadline:
-                raise BackendError(
-                    f"{len(pending)} hosts have no SLAAC address after {timeout_s:g} s "
-                    f"({', '.join(pending[:8])}{', ...' if len(pending) > 8 else ''}); "
-                    f"see the radvd logs under {self.workdir}")
-            if pending:
-                time.sleep(0.2)
+            return waiting
+
+        self._poll(sorted(expected), still_pending, timeout_s, 0.2,
+                   lambda nodes: f"{len(nodes)} hosts have no SLAAC address after {timeout_s:g} s "
+                                 f"({self._some(nodes)}); see the radvd logs under {self.workdir}")
 
     def warm_up(self) -> None:
         """Bring neighbour caches and the controller's MAC tables up (see _warm_up);
@@ -576,7 +581,6 @@ class EmulationBackend:
                 result = self.run(node, ["ip", "link", "set", "dev", name, state])
                 if not result.ok:
                     raise BackendError(f"{node}: could not set {name} {state}: {result.stderr.strip()}")
-        from simulator.routing import compute_routes
         new = compute_routes(self.graph, self.plan, self.down)
         scripts = {}
         for node in sorted(new):
@@ -643,10 +647,11 @@ class EmulationBackend:
             if result.returncode != 0:
                 raise DaemonError(f"{daemon}: configuration check '{' '.join(check)}' failed:\n"
                                   f"{(result.stderr or result.stdout).strip()}")
-        log = open(folder / "daemon.log", "w")
-        process = self.popen(daemon.node, daemon.start_command(folder), stdout=log,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env={**os.environ, **daemon.environment(folder)})
+        # The daemon keeps its own descriptor for the log; ours closes at once.
+        with open(folder / "daemon.log", "w") as log:
+            process = self.popen(daemon.node, daemon.start_command(folder), stdout=log,
+                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 env={**os.environ, **daemon.environment(folder)})
         self.daemons.append((daemon, process))
         deadline = time.monotonic() + ready_timeout_s
         while not self._listening(daemon):
@@ -659,6 +664,8 @@ class EmulationBackend:
             time.sleep(0.1)
 
     def _listening(self, daemon: Daemon) -> bool:
+        if not daemon.LISTENS:
+            return True
         out = self.run(daemon.node, ["ss", "-Hlntu"]).stdout
         ports = {(line.split()[0], line.split()[4].rsplit(":", 1)[-1]) for line in out.splitlines() if line.strip()}
         return all((proto, str(port)) in ports for proto, port in daemon.LISTENS)

@@ -122,11 +122,11 @@ def test_primary_and_addresses(plan):
     assert plan.primary("a1", Family.IPV4) is None
 
 
-def test_owner(plan):
-    assert plan.owner("10.64.0.1") == plan.interfaces[("bng1", "a1")]
-    assert plan.owner("2001:db8:64:4::2") == plan.interfaces[("idcgw", "m3")]
-    assert plan.owner("10.64.0.4") is None
-    assert plan.owner("2001:db8:64:1::4") is None
+def test_on_segment(plan):
+    assert plan.on_segment("a1", "10.64.0.1") == plan.interfaces[("bng1", "a1")]
+    assert plan.on_segment("m3", "2001:db8:64:4::2") == plan.interfaces[("idcgw", "m3")]
+    assert plan.on_segment("a1", "10.64.0.4") is None
+    assert plan.on_segment("dc1", "2001:db8:64:1::4") is None
 
 
 def test_all_addresses_unique(plan):
