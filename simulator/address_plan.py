@@ -13,6 +13,12 @@ infrastructure links, /56 delegated prefixes for CPEs from the next /48s; public
 IPv4 blocks per site sized to their segments; RFC 1918 LANs behind CPEs, which
 masquerade them (NAT44), so the LANs are never routed; the outside networks from
 prefixes of their own.
+
+Transition mechanisms add what they translate to and from: a public IPv4 pool for
+each translator (NAT64, AFTR, carrier-grade NAT on an access router), shared space
+(RFC 6598) for the subscriber segments behind a CGN, a /64 of the metro's
+infrastructure prefix for each translator's own endpoint, and the NAT64 prefix.
+Those are *originated* by their node: every router routes them towards it.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from simulator.errors import TopologyError
-from topologies.spec import CityPrefixes, Family, Kind, Role, link_spec, node_spec
+from topologies.spec import AccessMode, CityPrefixes, Family, Kind, Role, link_spec, node_spec
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,31 @@ class AddressPlan:
     segments: dict[str, Segment]
     interfaces: dict[tuple[str, str], Interface]   # (node, peer) -> Interface
     delegated: dict[str, ipaddress.IPv6Network] = field(default_factory=dict)   # CPE -> its prefix
+    # Node -> prefixes routed to it besides its segments (pools, NAT64 prefix, endpoints).
+    originated: dict[str, tuple] = field(default_factory=dict)
+    pools: dict[str, ipaddress.IPv4Network] = field(default_factory=dict)       # translator -> IPv4 pool
+    endpoints: dict[str, ipaddress.IPv6Network] = field(default_factory=dict)   # translator -> its own /64
+    nat64_prefix: ipaddress.IPv6Network | None = None
+
+    def originator(self, address) -> str | None:
+        """The node an address is originated by (longest match), or None."""
+        address = ipaddress.ip_address(address)
+        found = [(prefix.prefixlen, node) for node, prefixes in self.originated.items()
+                 for prefix in prefixes if prefix.version == address.version and address in prefix]
+        return max(found)[1] if found else None
+
+    def softwire_endpoint(self, node: str) -> ipaddress.IPv6Address:
+        """Where a softwire ends on an AFTR (the first address of its /64) or on a B4
+        (the first address of the second /64 of the CPE's delegated prefix)."""
+        if node in self.endpoints:
+            return self.endpoints[node][1]
+        return list(itertools.islice(self.delegated[node].subnets(new_prefix=64), 2))[1][1]
+
+    def clat_prefix(self, cpe: str) -> ipaddress.IPv6Network:
+        """The /120 a CPE's CLAT maps its /24 LAN into: the third /64 of its
+        delegated prefix, dedicated to the CLAT as RFC 6877 section 6.3 asks."""
+        return next(list(itertools.islice(self.delegated[cpe].subnets(new_prefix=64), 3))[2].subnets(
+            new_prefix=120))
 
     def interfaces_of(self, node: str) -> list[Interface]:
         return sorted((i for (n, _), i in self.interfaces.items() if n == node), key=lambda i: i.port)
@@ -239,6 +270,42 @@ def _lan_gateway(graph, attachments) -> str | None:
     return None
 
 
+def _cgn_router(graph, attachments) -> str | None:
+    """The access router that translates this segment's IPv4 (carrier-grade NAT): a
+    router with ``cgn`` whose other members are all CPEs or subscribers."""
+    routers = [n for n, _ in attachments if node_spec(graph, n).cgn]
+    others = [n for n, _ in attachments if n not in routers]
+    if len(routers) == 1 and others and all(
+            node_spec(graph, n).role in (Role.CPE, Role.SUBSCRIBER) for n in others):
+        return routers[0]
+    return None
+
+
+# The fewest public IPv4 addresses in a translator's pool.
+POOL_ADDRESSES = {Role.NAT64: 8, Role.AFTR: 8}
+# Port blocks of NAT44 (RFC 7422 deterministic NAT): each subscriber of a CGN, and
+# each B4 of an AFTR, has 2048 ports of one public address, from port 1024 on.
+FIRST_PORT, PORTS_PER_SUBSCRIBER = 1024, 2048
+SUBSCRIBERS_PER_ADDRESS = (65536 - FIRST_PORT) // PORTS_PER_SUBSCRIBER
+
+
+def port_block(pool: ipaddress.IPv4Network, index: int) -> tuple[ipaddress.IPv4Address, int, int]:
+    """The public address and port range of subscriber ``index`` (0-based) in ``pool``."""
+    capacity = pool.num_addresses * SUBSCRIBERS_PER_ADDRESS
+    if not 0 <= index < capacity:
+        raise TopologyError(f"NAT pool {pool} holds {capacity} subscribers of {PORTS_PER_SUBSCRIBER} ports; "
+                            f"subscriber {index + 1} has no port block: give the pool more addresses")
+    address = pool[index // SUBSCRIBERS_PER_ADDRESS]
+    first = FIRST_PORT + (index % SUBSCRIBERS_PER_ADDRESS) * PORTS_PER_SUBSCRIBER
+    return address, first, first + PORTS_PER_SUBSCRIBER - 1
+
+
+def _pool_length(graph, node, subscribers: int) -> int:
+    wanted = max(POOL_ADDRESSES.get(node_spec(graph, node).role, 2),
+                 math.ceil(subscribers / SUBSCRIBERS_PER_ADDRESS))
+    return 32 - math.ceil(math.log2(wanted))
+
+
 def _advertiser(graph, attachments) -> str | None:
     """The router of an access LAN: one router, every other member a subscriber."""
     routers = [n for n, _ in attachments if node_spec(graph, n).kind is Kind.ROUTER]
@@ -311,19 +378,39 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
     site_prefixes = list(itertools.islice(city6.subnets(new_prefix=prefixes.site_length), len(inside)))
 
     segments, interfaces, delegated = {}, {}, {}
-    # IPv4: one public block per site, sized to its routed segments.
-    site_sizes, segment_sizes = {}, {}
+    nat64 = ipaddress.IPv6Network(prefixes.nat64)
+    for site6 in site_prefixes + [outside6]:
+        if nat64.overlaps(site6):
+            raise TopologyError(f"prefixes.nat64: {nat64} overlaps {site6}, which the plan gives to a site; "
+                                "use 64:ff9b::/96 or a network-specific prefix outside the sites")
+    # IPv4: one public block per site, sized to its routed segments; shared space
+    # behind carrier-grade NAT; a pool for each translator.
+    site_sizes, segment_sizes, cgn_sizes, served = {}, {}, {}, {}
     for site, segs in by_site.items():
         for name, _, attachments in segs:
-            if _lan_gateway(graph, attachments) is None and any(
-                    Family.IPV4 in f for f in _carried(graph, attachments).values()):
+            if not any(Family.IPV4 in f for f in _carried(graph, attachments).values()):
+                continue
+            cgn = _cgn_router(graph, attachments)
+            if cgn is not None:
+                cgn_sizes[name] = _ipv4_length(len(attachments))
+                served[cgn] = served.get(cgn, 0) + len(attachments) - 1
+            elif _lan_gateway(graph, attachments) is None:
                 segment_sizes[name] = _ipv4_length(len(attachments))
         total = sum(2 ** (32 - segment_sizes[n]) for n, _, _ in segs if n in segment_sizes)
         if total:
             site_sizes[site] = 32 - math.ceil(math.log2(total))
     fix = "give a larger ipv4_public (or ipv4_outside) prefix"
-    blocks = _allocate(public4, [(s, length) for s, length in site_sizes.items() if s != OUTSIDE_SITE],
-                       "prefixes.ipv4_public", fix)
+    translators = sorted(n for n in graph if node_spec(graph, n).role in POOL_ADDRESSES)
+    for aftr in (n for n in translators if node_spec(graph, n).role is Role.AFTR):
+        served[aftr] = sum(1 for n in graph if node_spec(graph, n).role is Role.CPE
+                           and node_spec(graph, n).mode is AccessMode.DS_LITE)
+    pool_sizes = [(f"pool:{n}", _pool_length(graph, n, served.get(n, 0))) for n in sorted(set(translators) | set(served))]
+    blocks = _allocate(public4, [(s, length) for s, length in site_sizes.items() if s != OUTSIDE_SITE]
+                       + pool_sizes, "prefixes.ipv4_public", fix)
+    pools = {name.split(":", 1)[1]: blocks.pop(name) for name, _ in pool_sizes}
+    cgn_nets = _allocate(cgn4, list(cgn_sizes.items()), "prefixes.ipv4_cgn",
+                         "give a larger ipv4_cgn prefix") if cgn_sizes else {}
+    endpoints: dict[str, ipaddress.IPv6Network] = {}
     if OUTSIDE_SITE in site_sizes:
         blocks[OUTSIDE_SITE] = _allocate(outside4, [(OUTSIDE_SITE, site_sizes[OUTSIDE_SITE])],
                                          "prefixes.ipv4_outside", fix)[OUTSIDE_SITE]
@@ -344,10 +431,14 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                           f"site {site}", fix) if site in blocks else {}
         for name, switches, attachments in sorted(segs, key=lambda s: _natural(s[0])):
             carried = _carried(graph, attachments)
-            gateway = _lan_gateway(graph, attachments)
+            gateway = _lan_gateway(graph, attachments) or (_cgn_router(graph, attachments)
+                                                            if name in cgn_nets else None)
             carries = {f for fams in carried.values() for f in fams}
             net4 = net6 = None
-            if gateway is not None:
+            if name in cgn_nets:
+                net4 = cgn_nets[name]
+                net6 = next(links6, None) if Family.IPV6 in carries else None
+            elif gateway is not None:
                 if Family.IPV4 in carries:
                     net4 = next(lan_subnets, None)
                     if net4 is None:
@@ -370,4 +461,24 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
             advertiser = _advertiser(graph, attachments) if net6 is not None else None
             _number(graph, name, switches, attachments, carried, net4, net6, segments, interfaces,
                     site, gateway, advertiser)
-    return AddressPlan(public4, city6, segments, interfaces, delegated)
+        if site == METRO_SITE:
+            for translator in translators:
+                endpoints[translator] = next(links6, None)
+                if endpoints[translator] is None:
+                    raise TopologyError(f"site {site}: infrastructure prefix {infra6} has no /64 left for "
+                                        f"{translator}'s endpoint")
+    originated: dict[str, list] = {}
+    for node, pool in pools.items():
+        originated.setdefault(node, []).append(pool)
+    for node, endpoint in endpoints.items():
+        originated.setdefault(node, []).append(endpoint)
+    nat64_nodes = [n for n in translators if node_spec(graph, n).role is Role.NAT64]
+    if nat64_nodes:
+        originated[nat64_nodes[0]].append(nat64)
+    # CPEs whose mechanism uses their delegated prefix beyond the LAN /64.
+    for cpe, prefix in delegated.items():
+        if node_spec(graph, cpe).mode in (AccessMode.DS_LITE, AccessMode.XLAT464):
+            originated.setdefault(cpe, []).append(prefix)
+    return AddressPlan(public4, city6, segments, interfaces, delegated,
+                       {n: tuple(p) for n, p in originated.items()}, pools, endpoints,
+                       nat64 if nat64_nodes else None)

@@ -288,6 +288,24 @@ _KERNEL_PROBES = (
         "the SRv6 DS-Lite softwire",
         "a kernel with CONFIG_IPV6_SEG6_LWTUNNEL (seg6)"),
     _KernelProbe(
+        "seg6local",
+        f"{_VETH} && ip -6 route add 2001:db8:9::1/128 encap seg6local action End.DX4 nh4 0.0.0.0 dev d0",
+        "seg6local End.DX4 routes",
+        "the AFTR and B4 ends of the SRv6 DS-Lite softwire",
+        "a kernel with CONFIG_IPV6_SEG6_LWTUNNEL (seg6local)"),
+    _KernelProbe(
+        "nf-hooks-lwtunnel",
+        # Global and one-way: the backend sets it to 1 when a city runs DS-Lite.
+        "test -w /proc/sys/net/netfilter/nf_hooks_lwtunnel",
+        "net.netfilter.nf_hooks_lwtunnel (netfilter sees decapsulated softwire packets)",
+        "NAT44 at an SRv6 DS-Lite AFTR",
+        "a kernel with CONFIG_LWTUNNEL and nf_conntrack (kernel 5.15 or later)"),
+    _KernelProbe(
+        "tun", "ip tuntap add mode tun name t0",
+        "TUN devices",
+        "NAT64 and 464XLAT (TAYGA translates on a TUN device)",
+        "a kernel with CONFIG_TUN"),
+    _KernelProbe(
         "vxlan",
         "ip link add vx0 type vxlan id 42 dstport 4789 local 2001:db8::2 remote 2001:db8::1",
         "VXLAN over IPv6",

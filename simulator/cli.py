@@ -15,8 +15,12 @@ from simulator.errors import ConfigError, TestbedError
 
 def _doctor(args) -> int:
     from simulator.capabilities import format_report, probe_host
+    from simulator.transition import host_support
     caps = probe_host()
     print(format_report(caps))
+    print("transition mechanisms:")
+    for name, (ok, why) in host_support(caps).items():
+        print(f"  {'OK' if ok else 'NO':<8} {name:<8} {why}")
     return 0 if caps.can_emulate else 1
 
 

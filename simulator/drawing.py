@@ -18,6 +18,7 @@ from topologies.spec import DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Kind, Role, node_s
 # Layer (row, top to bottom) of each role.
 LAYERS = {
     Role.CORE_ROUTER: 0, Role.TRANSIT_ROUTER: 1, Role.IDC_GATEWAY: 1, Role.SPINE: 1,
+    Role.NAT64: 1, Role.AFTR: 1,
     Role.METRO_SWITCH: 1, Role.AGGREGATION_ROUTER: 2, Role.LEAF: 2,
     Role.ACCESS_ROUTER: 3, Role.MOBILE_GATEWAY: 3, Role.IDC_SWITCH: 3,
     Role.ACCESS_SWITCH: 4, Role.CPE: 5, Role.SERVER: 4, Role.SUBSCRIBER: 6,
@@ -29,7 +30,7 @@ ROLE_COLORS = {
     Role.SPINE: "#7570b3", Role.LEAF: "#984ea3", Role.METRO_SWITCH: "#ff7f00",
     Role.AGGREGATION_ROUTER: "#a65628", Role.ACCESS_ROUTER: "#377eb8", Role.MOBILE_GATEWAY: "#4daf4a",
     Role.ACCESS_SWITCH: "#999999", Role.IDC_SWITCH: "#999999", Role.CPE: "#377eb8",
-    Role.SUBSCRIBER: "#f781bf", Role.SERVER: "#e7298a",
+    Role.SUBSCRIBER: "#f781bf", Role.SERVER: "#e7298a", Role.NAT64: "#66a61e", Role.AFTR: "#d95f02",
 }
 FAMILY_EDGES = {DUAL_STACK: ("#222222", "dual-stack"), IPV4_ONLY: ("#377eb8", "IPv4 only"),
                 IPV6_ONLY: ("#4daf4a", "IPv6 only")}

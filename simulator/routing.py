@@ -78,6 +78,15 @@ def compute_routes(graph: nx.Graph, plan: AddressPlan, down: frozenset = frozens
                 routes[node].append(Route(
                     family, plan.segments[target[1]].network(family),
                     _address_on(plan, next_router, first_segment, family)))
+            # Prefixes a node originates (translator pools, the NAT64 prefix, softwire
+            # endpoints, delegated prefixes) go towards that node.
+            for owner, prefixes in sorted(plan.originated.items()):
+                path = paths.get(owner)
+                if owner == node or path is None:
+                    continue
+                via = _address_on(plan, path[2], path[1][1], family)
+                routes[node].extend(Route(family, prefix, via) for prefix in prefixes
+                                    if prefix.version == (4 if family is Family.IPV4 else 6))
     return routes
 
 
@@ -105,7 +114,8 @@ def forward_path(plan: AddressPlan, routes: dict[str, list[Route]], source: str,
         return None
     node, visited = source, [source]
     for _ in range(max_hops):
-        if any(a.ip == destination for a in plan.addresses(node, family)):
+        if any(a.ip == destination for a in plan.addresses(node, family)) or (
+                visited[1:] and plan.originator(destination) == node):
             return visited
         next_hop = None
         for interface in plan.interfaces_of(node):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator import connectivity, plots, reachability
+from simulator import connectivity, plots, reachability, transition
 from simulator.address_plan import AddressPlan, plan_addresses, plan_city_addresses
 from simulator.backends import backend_class
 from simulator.capabilities import HostCapabilities, probe_host
@@ -24,7 +24,7 @@ from simulator.routing import compute_routes
 from simulator.scenario import Scenario
 from simulator.throughput import measure_throughput, totals_by_family, traffic_delta
 from topologies import GENERATORS
-from topologies.spec import Family, Kind, ServiceKind, link_spec, node_spec, validate
+from topologies.spec import Family, Kind, Role, ServiceKind, link_spec, node_spec, validate
 
 CONNECTIVITY_COLUMNS = ["client", "district", "service", "server", "family", "method", "target",
                         "expected", "ok", "as_expected", "rtt_ms", "dns_ms", "connect_ms", "http_ms",
@@ -114,6 +114,11 @@ def service_daemons(graph: nx.Graph, plan: AddressPlan, zone: str) -> list:
                 daemons.append(DnsServer(node, zone, listen, records))
             elif service.kind is ServiceKind.HTTP:
                 daemons.append(WebServer(node, f"{service.name}.{zone}"))
+    nat64 = transition.translator(graph, Role.NAT64)
+    if nat64 is not None:
+        # The DNS64 serves the same zone, and synthesizes AAAA records from A records.
+        daemons.append(DnsServer(nat64, zone, [str(a.ip) for a in plan.addresses(nat64, Family.IPV6)], records,
+                                 dns64_prefix=str(plan.nat64_prefix)))
     return daemons
 
 
@@ -148,6 +153,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
     check_host_supports(graph, capabilities, scenario.source)
+    transition.check_host(graph, capabilities, scenario.source)
     if scenario.measurements.all_pairs and not capabilities.has("fping"):
         raise HostError("fping is not installed, and measurements.all_pairs needs it; run 'sudo scripts/setup.sh'")
     if plan.delegated and not (capabilities.has("kea-dhcp6") and capabilities.has("dhclient")):
@@ -177,7 +183,8 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                       progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
                       controller_app=scenario.controller.app,
                       dns_servers=tuple(str(a.ip) for a in plan.addresses(resolver, Family.IPV6)) if resolver else (),
-                      dns_search=scenario.zone)
+                      dns_search=scenario.zone,
+                      dns64_servers=tuple(str(a) for a in [transition.dns64_address(graph, plan)] if a))
         with net:
             with progress.step("starting services (DNS, HTTP, iperf3)"):
                 for daemon in service_daemons(graph, plan, scenario.zone):

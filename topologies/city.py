@@ -16,6 +16,7 @@ Names are short because they become Linux interface names:
     <d>uN           UEs
     <i>sN, <i>lN    IDC spines and leaves; <i>rN rack switches; <i>vN servers
     xm, tr1, xs, xN the metro egress switch, transit router, outside switch, content servers
+    n64, aftr       the NAT64 (with DNS64) and the DS-Lite AFTR, each on a core router
 """
 
 from __future__ import annotations
@@ -30,10 +31,15 @@ import networkx as nx
 
 from simulator.errors import ConfigError
 from simulator.validation import Problems, check_keys, fraction, load_yaml, network, suggest, typed
+from simulator.rfc6052 import check_prefix
 from topologies.spec import (
-    CityPrefixes, DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, LinkSpec, NodeSpec, Role, ServiceKind, ServiceSpec, validate)
+    AccessMode, CityPrefixes, DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, LinkSpec, NodeSpec, Role, ServiceKind,
+    ServiceSpec, validate)
 
 METRO_LAYOUTS = ("ring", "dual-ring", "mesh")
+# Mechanisms a city may name that v6lab does not build (doctor says what they need).
+UNBUILT_MODES = {"6rd": "RFC 5969, needs sit tunnels", "map-e": "RFC 7597, needs ip6tnl and a MAP border relay",
+                 "map-t": "RFC 7599, needs a MAP-T translator such as Jool's kernel module"}
 FAMILY_MODES = {"dual-stack": DUAL_STACK, "ipv4-only": IPV4_ONLY, "ipv6-only": IPV6_ONLY}
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,2}$")
 LABEL_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -54,6 +60,8 @@ class MobileAccess:
     subscribers: int
     emulated_hosts: int      # UEs emulated (CPEs for fixed access)
     ipv6_capable: float = 0.0
+    mode: AccessMode = AccessMode.DUAL_STACK
+    cgn: bool = False        # IPv4 from shared space behind carrier-grade NAT
 
     @property
     def represents(self) -> int:
@@ -87,6 +95,17 @@ class Idc:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """Where the city's translators sit: core routers, or None when absent."""
+
+    nat64: str | None = None
+    aftr: str | None = None
+
+
+TRANSLATOR_NAMES = {Role.NAT64: "n64", Role.AFTR: "aftr"}
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     at: str                  # an IDC id, or "outside"
@@ -106,6 +125,7 @@ class CitySpec:
     services: tuple[Service, ...] = ()
     transit_core: str = "c1"
     prefixes: CityPrefixes = CityPrefixes()
+    transition: Transition = Transition()
     source: str = "<string>"
 
     @property
@@ -158,7 +178,20 @@ def _parse_access(cls, data, path, problems, max_hosts):
                      f"{hosts} emulated hosts for {subscribers} subscriber{'s' if subscribers != 1 else ''}: "
                      "each host stands for at least one subscriber; lower emulated_hosts")
     fields = {"subscribers": subscribers, "emulated_hosts": hosts,
-              "ipv6_capable": typed(data, "ipv6_capable", float, 0.0, path, problems, fraction)}
+              "ipv6_capable": typed(data, "ipv6_capable", float, 0.0, path, problems, fraction),
+              "cgn": typed(data, "cgn", bool, False, path, problems)}
+    modes = [m.value for m in AccessMode]
+    mode = typed(data, "mode", str, AccessMode.DUAL_STACK.value, path, problems)
+    if mode in UNBUILT_MODES:
+        problems.add(f"{path}.mode", f"{mode} is not built by v6lab ({UNBUILT_MODES[mode]}); "
+                     f"available modes: {', '.join(modes)}. 'v6lab doctor' shows what this host lacks")
+    elif mode not in modes:
+        problems.add(f"{path}.mode", f"unknown mode {mode!r}{suggest(mode, modes, 'modes')}")
+    elif mode == AccessMode.DS_LITE.value and cls is MobileAccess:
+        problems.add(f"{path}.mode", "ds-lite is a fixed broadband mechanism (the B4 is the CPE, RFC 6333); "
+                     "IPv6-only mobile access uses 464xlat")
+    else:
+        fields["mode"] = AccessMode(mode)
     if cls is FixedAccess:
         fields["olts"] = _count(data, "olts", 1, path, problems, maximum=9)
         fields["lan_hosts_per_cpe"] = _count(data, "lan_hosts_per_cpe", 1, path, problems, maximum=MAX_LAN_HOSTS)
@@ -188,7 +221,7 @@ def parse_city(data, source: str = "<string>") -> CitySpec:
     """Validate a loaded city spec; raise one ConfigError listing every problem."""
     problems = Problems(source)
     data = check_keys(data, ["name", "description", "seed", "metro", "districts", "idcs", "services",
-                             "transit_core", "prefixes"], "", problems)
+                             "transit_core", "prefixes", "transition"], "", problems)
     if not data and not problems.items:
         problems.add("", "empty city spec: it needs a name, districts and services")
         raise ConfigError(problems.items)
@@ -238,13 +271,41 @@ def parse_city(data, source: str = "<string>") -> CitySpec:
     description = typed(data, "description", str, "", "", problems)
     seed = typed(data, "seed", int, 1, "", problems)
     prefixes = _parse_prefixes(data.get("prefixes"), problems)
+    transition = _parse_transition(data.get("transition"), cores, problems)
+    _check_translators(districts, transition, problems)
     if problems.items:
         raise ConfigError(problems.items)
     spec = CitySpec(name=name, description=description, seed=seed, metro=metro, districts=tuple(districts),
                     idcs=tuple(idcs), services=services, transit_core=transit, prefixes=prefixes,
-                    source=source)
+                    transition=transition, source=source)
     _check_names(spec)
     return spec
+
+
+def _parse_transition(data, cores, problems) -> Transition:
+    keys = {"nat64": Role.NAT64, "aftr": Role.AFTR}
+    data = check_keys(data, list(keys), "transition", problems)
+    placed = {}
+    for key in keys:
+        if key not in data:
+            continue
+        item = check_keys(data[key] if data[key] is not None else {}, ["core"], f"transition.{key}", problems)
+        placed[key] = _parse_core(item, f"transition.{key}", problems, cores[0], cores)
+    return Transition(**placed)
+
+
+def _check_translators(districts, transition: Transition, problems) -> None:
+    """A mode that needs a translator the city does not have is refused here."""
+    have = {Role.NAT64: transition.nat64, Role.AFTR: transition.aftr}
+    for index, district in enumerate(districts):
+        for kind in ("fixed", "mobile"):
+            access = getattr(district, kind)
+            needed = access.mode.translator if access else None
+            if needed is not None and have[needed] is None:
+                key = "nat64" if needed is Role.NAT64 else "aftr"
+                problems.add(f"districts[{index}].{kind}.mode",
+                             f"{access.mode.value} needs a {'NAT64' if key == 'nat64' else 'DS-Lite AFTR'}, "
+                             f"and the city has none; add 'transition: {{{key}: {{core: c1}}}}'")
 
 
 def _check_names(spec: CitySpec) -> None:
@@ -268,6 +329,9 @@ def _names(spec: CitySpec):
     outside = sum(1 for s in spec.services if s.at == OUTSIDE)
     for name in ["xm", "tr1", "xs"] + [f"x{k}" for k in range(1, outside + 1)]:
         yield name, "the outside network"
+    for role, name in TRANSLATOR_NAMES.items():
+        if getattr(spec.transition, role.value):
+            yield name, "the translators"
     for index, d in enumerate(spec.districts):
         owner = f"districts[{index}] (id {d.id!r})"
         yield from ((f"{d.id}{suffix}", owner) for suffix in ("m", "agg"))
@@ -296,6 +360,7 @@ def _parse_prefixes(data, problems) -> CityPrefixes:
     values = {}
     for key in ("ipv6", "ipv6_outside"):
         values[key] = typed(data, key, str, getattr(default, key), "prefixes", problems, network(6))
+    values["nat64"] = typed(data, "nat64", str, default.nat64, "prefixes", problems, check_prefix)
     for key in ("ipv4_public", "ipv4_outside", "ipv4_lan", "ipv4_cgn"):
         values[key] = typed(data, key, str, getattr(default, key), "prefixes", problems, network(4))
     for key, longest in (("ipv4_lan", 24), ("ipv6_outside", 48)):
@@ -388,6 +453,12 @@ def city_graph(spec: CitySpec) -> nx.Graph:
         node(core, Role.CORE_ROUTER)
     for a, b in _core_links(spec.metro, rng):
         link(a, b)
+    # Translators hang off a core router, where operators centralise them.
+    for role, name in TRANSLATOR_NAMES.items():
+        core = getattr(spec.transition, role.value)
+        if core:
+            node(name, role)
+            link(core, name)
 
     for district in spec.districts:
         d = district.id
@@ -418,41 +489,63 @@ def city_graph(spec: CitySpec) -> nx.Graph:
     return graph
 
 
+# Per mode: the families of (the CPE, its WAN link, its LAN and LAN hosts) or of a UE.
+# 464XLAT and DS-Lite CPEs have an IPv6-only WAN and still give their LAN IPv4,
+# which the CLAT translates or the B4 puts into a softwire.
+_FIXED_FAMILIES = {
+    AccessMode.IPV4_ONLY: (IPV4_ONLY, IPV4_ONLY, IPV4_ONLY),
+    AccessMode.DUAL_STACK: (DUAL_STACK, DUAL_STACK, DUAL_STACK),
+    AccessMode.IPV6_ONLY: (IPV6_ONLY, IPV6_ONLY, IPV6_ONLY),
+    AccessMode.XLAT464: (DUAL_STACK, IPV6_ONLY, DUAL_STACK),
+    AccessMode.DS_LITE: (DUAL_STACK, IPV6_ONLY, DUAL_STACK),
+}
+_MOBILE_FAMILIES = {AccessMode.IPV4_ONLY: IPV4_ONLY, AccessMode.DUAL_STACK: DUAL_STACK,
+                    AccessMode.IPV6_ONLY: IPV6_ONLY, AccessMode.XLAT464: IPV6_ONLY}
+
+
+def _host_mode(mode: AccessMode, capable: bool) -> AccessMode:
+    """A host that cannot do IPv6 stays IPv4-only whatever its access network offers."""
+    return mode if capable else AccessMode.IPV4_ONLY
+
+
 def _fixed_access(graph, node, link, d, fixed: FixedAccess, rng):
-    node(f"{d}bng", Role.ACCESS_ROUTER, district=d)
+    node(f"{d}bng", Role.ACCESS_ROUTER, district=d, cgn=fixed.cgn)
     link(f"{d}agg", f"{d}bng")
     for olt in range(1, fixed.olts + 1):
         node(f"{d}o{olt}", Role.ACCESS_SWITCH, district=d)
         link(f"{d}bng", f"{d}o{olt}")
     capable = _capable(fixed.emulated_hosts, fixed.ipv6_capable, rng)
     for n in range(1, fixed.emulated_hosts + 1):
-        families = DUAL_STACK if n in capable else IPV4_ONLY
+        mode = _host_mode(fixed.mode, n in capable)
+        families, wan, lan = _FIXED_FAMILIES[mode]
         cpe = f"{d}f{n}"
-        node(cpe, Role.CPE, families, district=d, subscriber_class="fixed", represents=fixed.represents)
-        link(f"{d}o{(n - 1) % fixed.olts + 1}", cpe, families)
+        node(cpe, Role.CPE, families, district=d, subscriber_class="fixed", represents=fixed.represents,
+             mode=mode)
+        link(f"{d}o{(n - 1) % fixed.olts + 1}", cpe, wan)
         hosts = [f"{cpe}h{k}" for k in range(1, fixed.lan_hosts_per_cpe + 1)]
         attach = cpe
         if len(hosts) > 1:
             # More than one host on the LAN needs a switch; one host plugs in directly.
             attach = f"{cpe}l"
-            node(attach, Role.ACCESS_SWITCH, families, district=d)
-            link(cpe, attach, families)
+            node(attach, Role.ACCESS_SWITCH, lan, district=d)
+            link(cpe, attach, lan)
         for host in hosts:
-            node(host, Role.SUBSCRIBER, families, district=d, subscriber_class="fixed",
-                 represents=fixed.represents)
-            link(attach, host, families)
+            node(host, Role.SUBSCRIBER, lan, district=d, subscriber_class="fixed",
+                 represents=fixed.represents, mode=mode)
+            link(attach, host, lan)
 
 
 def _mobile_access(node, link, d, mobile: MobileAccess, rng):
-    node(f"{d}gw", Role.MOBILE_GATEWAY, district=d)
+    node(f"{d}gw", Role.MOBILE_GATEWAY, district=d, cgn=mobile.cgn)
     node(f"{d}r", Role.ACCESS_SWITCH, district=d)
     link(f"{d}agg", f"{d}gw")
     link(f"{d}gw", f"{d}r")
     capable = _capable(mobile.emulated_hosts, mobile.ipv6_capable, rng)
     for n in range(1, mobile.emulated_hosts + 1):
-        families = DUAL_STACK if n in capable else IPV4_ONLY
+        mode = _host_mode(mobile.mode, n in capable)
+        families = _MOBILE_FAMILIES[mode]
         node(f"{d}u{n}", Role.SUBSCRIBER, families, district=d, subscriber_class="mobile",
-             represents=mobile.represents)
+             represents=mobile.represents, mode=mode)
         link(f"{d}r", f"{d}u{n}", families)
 
 

@@ -53,6 +53,8 @@ class Role(str, enum.Enum):
     SPINE = "spine"
     LEAF = "leaf"
     TRANSIT_ROUTER = "transit-router"           # the city's way to outside networks
+    NAT64 = "nat64"                             # NAT64 (RFC 6146) + DNS64 (RFC 6147); PLAT of 464XLAT
+    AFTR = "aftr"                               # DS-Lite address family transition router (RFC 6333)
     METRO_SWITCH = "metro-switch"
     ACCESS_SWITCH = "access-switch"             # OLT or radio access aggregation
     IDC_SWITCH = "idc-switch"                   # rack (top of rack) switch
@@ -69,6 +71,26 @@ class Role(str, enum.Enum):
 
 
 _SWITCH_ROLES = frozenset({Role.METRO_SWITCH, Role.ACCESS_SWITCH, Role.IDC_SWITCH})
+
+
+class AccessMode(str, enum.Enum):
+    """How an access network serves a subscriber: the stage of its migration.
+
+    The mode of an access class applies to its IPv6-capable hosts; hosts that cannot
+    do IPv6 stay IPv4-only (legacy terminals and CPEs) in every mode.
+    """
+
+    IPV4_ONLY = "ipv4-only"
+    DUAL_STACK = "dual-stack"      # native IPv4 and IPv6 (RFC 4213)
+    IPV6_ONLY = "ipv6-only"        # IPv6 only; IPv4 content by name through DNS64 + NAT64
+    XLAT464 = "464xlat"            # IPv6 only + a CLAT, so IPv4 literals work too (RFC 6877)
+    DS_LITE = "ds-lite"            # IPv6-only access; IPv4 in a softwire to an AFTR (RFC 6333)
+
+    @property
+    def translator(self) -> "Role | None":
+        """The translator role this mode needs in the city."""
+        return {AccessMode.IPV6_ONLY: Role.NAT64, AccessMode.XLAT464: Role.NAT64,
+                AccessMode.DS_LITE: Role.AFTR}.get(self)
 
 
 class ServiceKind(str, enum.Enum):
@@ -95,6 +117,11 @@ class NodeSpec:
     # Real subscribers this emulated host stands for (a city has far more than can
     # be emulated); reports and the model tier weight by it.
     represents: int = 0
+    # Subscribers and their CPEs: how their access network serves them.
+    mode: AccessMode | None = None
+    # Access routers (BNG, mobile gateway): their subscribers' IPv4 is shared space
+    # (RFC 6598) translated to a public pool here, carrier-grade NAT (RFC 6888).
+    cgn: bool = False
 
     @property
     def kind(self) -> Kind:
@@ -119,6 +146,8 @@ class CityPrefixes:
     # Shared address space for carrier-grade NAT (RFC 6598); reserved here, used by
     # the NAT44/CGN mechanism between CPE WANs and the public pool.
     ipv4_cgn: str = "100.64.0.0/10"
+    # NAT64 prefix (RFC 6052): the well-known prefix or a network-specific one.
+    nat64: str = "64:ff9b::/96"
     site_length: int = 40
     delegated_length: int = 56
 

@@ -27,9 +27,12 @@ from simulator.daemons import Daemon
 from simulator.errors import BackendError, DaemonError
 from simulator.progress import Progress
 from simulator.routing import Route, compute_routes
-from topologies.spec import Family, Kind, Role, link_spec, node_spec
+from simulator import transition
+from simulator.daemons.translators import DsLiteAftr
+from topologies.spec import AccessMode, Family, Kind, Role, link_spec, node_spec
 
 OPENFLOW_VERSION = "OpenFlow13"
+LWTUNNEL_HOOKS = "/proc/sys/net/netfilter/nf_hooks_lwtunnel"
 
 
 def free_port() -> int:
@@ -44,7 +47,8 @@ class EmulationBackend:
     def __init__(self, graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]], *,
                  prefix: str, datapath: str, progress: Progress | None = None,
                  connect_timeout_s: float = 30.0, controller_app: str = "dual-stack",
-                 dad_timeout_s: float = 10.0, dns_servers: tuple[str, ...] = (), dns_search: str = ""):
+                 dad_timeout_s: float = 10.0, dns_servers: tuple[str, ...] = (), dns_search: str = "",
+                 dns64_servers: tuple[str, ...] = ()):
         if datapath not in ("kernel", "user"):
             raise BackendError(f"datapath {datapath!r}: use 'kernel' or 'user' (v6lab doctor tells which works)")
         self.graph, self.plan, self.routes = graph, plan, routes
@@ -55,6 +59,8 @@ class EmulationBackend:
         self.controller_app = controller_app
         self.dad_timeout_s = dad_timeout_s
         self.dns_servers, self.dns_search = tuple(dns_servers), dns_search
+        # RDNSS of access LANs whose subscribers are IPv6-only: the DNS64.
+        self.dns64_servers = tuple(dns64_servers)
         self.down: frozenset = frozenset()
         self.workdir = cleanup.workdir_for(prefix)
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
@@ -134,6 +140,13 @@ class EmulationBackend:
                         self._wait_slaac()
                     self._wait_delegation(leases)
             self.timings["address_s"] = time.monotonic() - mark
+            mechanisms = transition.deployment(self.graph, self.plan, self.interface_name)
+            if mechanisms:
+                mark = time.monotonic()
+                names = sorted({m.NAME for m in mechanisms})
+                with self.progress.step(f"starting transition mechanisms ({', '.join(names)})"):
+                    self._start_mechanisms(mechanisms)
+                self.timings["mechanisms_s"] = time.monotonic() - mark
         except BaseException:
             self.stop()
             raise
@@ -328,9 +341,12 @@ class EmulationBackend:
         if spec.kind is Kind.ROUTER:
             lines += [f"echo 1 > {sysctl}/ipv4/ip_forward",
                       f"echo 1 > {sysctl}/ipv6/conf/all/forwarding"]
-        for segment in self.plan.segments.values():
-            if segment.nat_gateway == node and segment.ipv4 is not None:
-                lines.append(self._nat44_rules(node, segment))
+        # A CPE masquerades its LAN, unless its mechanism carries the LAN's IPv4 on
+        # (a DS-Lite B4 into its softwire, a 464XLAT CLAT by stateless translation).
+        if spec.role is Role.CPE and spec.mode not in (AccessMode.DS_LITE, AccessMode.XLAT464):
+            for segment in self.plan.segments.values():
+                if segment.nat_gateway == node and segment.ipv4 is not None:
+                    lines.append(self._nat44_rules(node, segment))
         for interface in interfaces:
             name = self.interface_name(node, interface.peer)
             # Only IPv4: flushing IPv6 would take the link-local address too, and a
@@ -484,15 +500,18 @@ class EmulationBackend:
 
     def _start_router_advertisements(self) -> None:
         from simulator.daemons.radvd import RouterAdvertisements
-        links: dict[str, list[tuple[str, str]]] = {}
+        links: dict[str, list[tuple[str, str, list[str]]]] = {}
         for segment in sorted(self.plan.segments.values(), key=lambda s: s.name):
             if segment.advertiser:
                 peer = next(i.peer for i in self.plan.interfaces_of(segment.advertiser)
                             if i.segment == segment.name)
+                ipv6_only = any(node_spec(self.graph, m).mode in (AccessMode.IPV6_ONLY, AccessMode.XLAT464)
+                                for m in segment.members)
+                dns = self.dns64_servers if ipv6_only and self.dns64_servers else self.dns_servers
                 links.setdefault(segment.advertiser, []).append(
-                    (self.interface_name(segment.advertiser, peer), str(segment.ipv6)))
+                    (self.interface_name(segment.advertiser, peer), str(segment.ipv6), list(dns)))
         for router, router_links in sorted(links.items()):
-            self.start_daemon(RouterAdvertisements(router, router_links, list(self.dns_servers), self.dns_search))
+            self.start_daemon(RouterAdvertisements(router, router_links, self.dns_search))
 
     def _wait_slaac(self, timeout_s: float = 20.0) -> None:
         """Until every SLAAC host has the address the plan predicts, past DAD."""
@@ -520,6 +539,18 @@ class EmulationBackend:
         self._poll(sorted(expected), still_pending, timeout_s, 0.2,
                    lambda nodes: f"{len(nodes)} hosts have no SLAAC address after {timeout_s:g} s "
                                  f"({self._some(nodes)}); see the radvd logs under {self.workdir}")
+
+    def _start_mechanisms(self, mechanisms: list) -> None:
+        if any(isinstance(m, DsLiteAftr) for m in mechanisms):
+            # Without it, IPv4 taken out of a softwire skips netfilter, so the AFTR
+            # could not translate it. Host-wide and one-way (the kernel refuses 0
+            # again); it only makes netfilter see decapsulated packets.
+            try:
+                Path(LWTUNNEL_HOOKS).write_text("1\n")
+            except OSError as error:
+                raise BackendError(f"DS-Lite needs {LWTUNNEL_HOOKS} = 1 and it could not be set: {error}") from None
+        for mechanism in mechanisms:
+            self.start_daemon(mechanism)
 
     def warm_up(self) -> None:
         """Bring neighbour caches and the controller's MAC tables up (see _warm_up);
@@ -635,6 +666,7 @@ class EmulationBackend:
         folder.mkdir(parents=True, exist_ok=True)
         for name, content in daemon.render(folder).items():
             (folder / name).write_text(content)
+        command = daemon.start_command(folder)
         check = daemon.check_command(folder)
         if check is not None:
             try:
@@ -647,9 +679,16 @@ class EmulationBackend:
             if result.returncode != 0:
                 raise DaemonError(f"{daemon}: configuration check '{' '.join(check)}' failed:\n"
                                   f"{(result.stderr or result.stdout).strip()}")
+        setup = daemon.setup_script(folder)
+        if setup:
+            result = self.run_in_shells({daemon.node: setup})[daemon.node]
+            if not result.ok:
+                raise DaemonError(f"{daemon}: setting up failed: {(result.stderr or result.stdout).strip()}")
+        if command is None:
+            return
         # The daemon keeps its own descriptor for the log; ours closes at once.
         with open(folder / "daemon.log", "w") as log:
-            process = self.popen(daemon.node, daemon.start_command(folder), stdout=log,
+            process = self.popen(daemon.node, command, stdout=log,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  env={**os.environ, **daemon.environment(folder)})
         self.daemons.append((daemon, process))

@@ -33,7 +33,14 @@ class Daemon:
         """A dry run of the configuration (``unbound-checkconf``, ...), or None."""
         return None
 
-    def start_command(self, folder: Path) -> list[str]:
+    def setup_script(self, folder: Path) -> str | None:
+        """Shell commands run in the node after the check and before the start
+        (tunnel devices, routes, nftables rules), or None."""
+        return None
+
+    def start_command(self, folder: Path) -> list[str] | None:
+        """The daemon's command line; None for a function of the node's kernel alone
+        (routes and rules), which has no process and ends with the node."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -33,11 +33,17 @@ class DnsServer(Daemon):
     BINARIES = ("unbound", "unbound-checkconf")
     LISTENS = (("udp", 53), ("tcp", 53))
 
-    def __init__(self, node: str, zone: str, listen: list[str], records: dict[str, list[str]]):
+    def __init__(self, node: str, zone: str, listen: list[str], records: dict[str, list[str]],
+                 dns64_prefix: str | None = None):
+        """With ``dns64_prefix`` it is a DNS64 (RFC 6147): names with no AAAA record
+        get one synthesized from their A record under that prefix (RFC 6052)."""
         super().__init__(node)
         self.zone = zone.rstrip(".")
         self.listen = list(listen)
         self.records = records
+        self.dns64_prefix = dns64_prefix
+        if dns64_prefix:
+            self.NAME = "dns64"
 
     def render(self, folder: Path) -> dict[str, str]:
         zone_file = f"{self.zone}.zone"
@@ -60,7 +66,8 @@ class DnsServer(Daemon):
             "    num-threads: 1\n"
             "    access-control: 0.0.0.0/0 allow\n"
             "    access-control: ::/0 allow\n"
-            "    module-config: \"iterator\"\n"
+            + (f"    module-config: \"dns64 iterator\"\n    dns64-prefix: {self.dns64_prefix}\n"
+               if self.dns64_prefix else "    module-config: \"iterator\"\n") +
             # test. is one of Unbound's built-in empty zones; let ours through.
             f"    local-zone: \"{self.zone.split('.')[-1]}.\" nodefault\n"
             "auth-zone:\n"

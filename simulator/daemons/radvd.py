@@ -14,14 +14,15 @@ class RouterAdvertisements(Daemon):
     BINARIES = ("radvd",)
     LISTENS = ()   # a raw ICMPv6 socket; readiness is the hosts' addresses
 
-    def __init__(self, node: str, links: list[tuple[str, str]], dns: list[str], search: str = ""):
-        """``links``: (interface name, /64 prefix) pairs; ``dns``: RDNSS addresses."""
+    def __init__(self, node: str, links: list[tuple[str, str, list[str]]], search: str = ""):
+        """``links``: (interface name, /64 prefix, RDNSS addresses) for each LAN; the
+        resolver is per LAN because IPv6-only LANs are told of the DNS64."""
         super().__init__(node)
-        self.links, self.dns, self.search = links, list(dns), search
+        self.links, self.search = links, search
 
     def render(self, folder: Path) -> dict[str, str]:
         blocks = []
-        for interface, prefix in self.links:
+        for interface, prefix, dns in self.links:
             lines = [
                 f"interface {interface} {{",
                 "    AdvSendAdvert on;",
@@ -33,8 +34,8 @@ class RouterAdvertisements(Daemon):
                 "        AdvAutonomous on;",
                 "    };",
             ]
-            if self.dns:
-                lines += [f"    RDNSS {' '.join(self.dns)} {{", "    };"]
+            if dns:
+                lines += [f"    RDNSS {' '.join(dns)} {{", "    };"]
             if self.search:
                 lines += [f"    DNSSL {self.search} {{", "    };"]
             lines.append("};")

@@ -289,7 +289,7 @@ def test_defaults_of_a_small_spec():
     spec = parse_city(small(), "small.yaml")
     assert spec == CitySpec(
         name="small", description="", seed=1, metro=Metro("ring", 3, 1),
-        districts=(District("d1", "d1", "c1", FixedAccess(100, 4, 0.0, 1, 1), None),),
+        districts=(District("d1", "d1", "c1", FixedAccess(100, 4, 0.0, olts=1, lan_hosts_per_cpe=1), None),),
         idcs=(Idc("i1", "i1", "c3", 2, 2, 2),),
         services=(Service("www", "i1", ServiceKind.HTTP, DUAL_STACK, 0.0),),
         transit_core="c1", source="small.yaml")

@@ -64,6 +64,7 @@ def test_role_decides_kind():
         Role.CORE_ROUTER: Kind.ROUTER, Role.ACCESS_ROUTER: Kind.ROUTER, Role.IDC_GATEWAY: Kind.ROUTER,
         Role.AGGREGATION_ROUTER: Kind.ROUTER, Role.MOBILE_GATEWAY: Kind.ROUTER, Role.CPE: Kind.ROUTER,
         Role.SPINE: Kind.ROUTER, Role.LEAF: Kind.ROUTER, Role.TRANSIT_ROUTER: Kind.ROUTER,
+        Role.NAT64: Kind.ROUTER, Role.AFTR: Kind.ROUTER,
         Role.METRO_SWITCH: Kind.SWITCH, Role.ACCESS_SWITCH: Kind.SWITCH, Role.IDC_SWITCH: Kind.SWITCH,
         Role.SUBSCRIBER: Kind.HOST, Role.SERVER: Kind.HOST,
     }

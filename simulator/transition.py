@@ -1,0 +1,145 @@
+"""Which transition mechanisms a city runs, where, and whether this host can run them.
+
+``deployment`` reads the graph (access modes, translator roles, CGN flags) and the
+address plan and returns the mechanism objects of ``simulator.daemons.translators``
+for every node that needs one; the backend only starts them. ``host_support`` says,
+before anything starts, which mechanisms this host can run and why not.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Callable
+
+import networkx as nx
+
+from simulator.address_plan import AddressPlan, eui64_address, mac_address
+from simulator.capabilities import HostCapabilities
+from simulator.daemons.translators import CLAT_HOST, CarrierGradeNat, Clat, DsLiteAftr, DsLiteB4, Nat64
+from simulator.errors import ConfigError
+from topologies.spec import AccessMode, Family, Kind, Role, node_spec
+
+# Mechanism name -> (what it needs on the host, in doctor's check names; what it is).
+MECHANISMS = {
+    "nat64": (("tayga", "tun", "nft-nat"), "NAT64 (RFC 6146) with TAYGA and nftables"),
+    "dns64": (("unbound",), "DNS64 (RFC 6147) with Unbound"),
+    "464xlat": (("tayga", "tun", "nft-nat"), "464XLAT (RFC 6877): a TAYGA CLAT, the NAT64 as PLAT"),
+    # The softwire is always the SRv6 encapsulation (the same packets on the wire as
+    # ip4ip6), so one data path is tested everywhere; an ip6tnl variant is not built.
+    "ds-lite": (("srv6", "seg6local", "nf-hooks-lwtunnel", "nft-nat"),
+                "DS-Lite (RFC 6333): the ip4ip6 softwire as an SRv6 encapsulation"),
+    "cgn": (("nft-nat",), "NAT44 / carrier-grade NAT (RFC 6888) with nftables"),
+    "6rd": (("sit",), "6rd (RFC 5969) needs sit tunnels"),
+    "map-e": (("ip6tnl", "map-e-implementation"), "MAP-E (RFC 7597) needs ip6tnl and a MAP CE/BR"),
+    "map-t": (("map-t-implementation",), "MAP-T (RFC 7599) needs a MAP-T translator"),
+}
+# No MAP translator is packaged for this kind of host: Jool's MAP-T and the MAP-E
+# border relays are kernel modules, and these kernels load none.
+NOT_IMPLEMENTED = {"map-e-implementation": "no MAP-E CE/BR in Debian that runs without a kernel module",
+                   "map-t-implementation": "MAP-T needs Jool's kernel module (no loadable modules here)"}
+
+
+def host_support(capabilities: HostCapabilities) -> dict[str, tuple[bool, str]]:
+    """Mechanism -> (can run here, why not)."""
+    found = {}
+    for name, (needs, what) in MECHANISMS.items():
+        missing = [NOT_IMPLEMENTED.get(n, n) for n in needs if n in NOT_IMPLEMENTED or not capabilities.has(n)]
+        found[name] = (not missing, f"{what}: missing {', '.join(missing)}" if missing else what)
+    return found
+
+
+def mechanisms_used(graph: nx.Graph) -> list[str]:
+    used = set()
+    for node in graph:
+        spec = node_spec(graph, node)
+        if spec.mode is AccessMode.DS_LITE or spec.role is Role.AFTR:
+            used.add("ds-lite")
+        if spec.mode in (AccessMode.IPV6_ONLY, AccessMode.XLAT464) or spec.role is Role.NAT64:
+            used |= {"nat64", "dns64"}
+        if spec.mode is AccessMode.XLAT464:
+            used.add("464xlat")
+        if spec.cgn:
+            used.add("cgn")
+    return sorted(used)
+
+
+def check_host(graph: nx.Graph, capabilities: HostCapabilities, source: str) -> None:
+    """Refuse, before anything starts, a city whose mechanisms this host cannot run."""
+    support = host_support(capabilities)
+    problems = [f"{source}: {name}: {support[name][1]}" for name in mechanisms_used(graph) if not support[name][0]]
+    if problems:
+        raise ConfigError(problems + ["'v6lab doctor' lists what this host has"])
+
+
+def translator(graph: nx.Graph, role: Role) -> str | None:
+    return next((n for n in sorted(graph) if node_spec(graph, n).role is role), None)
+
+
+def dns64_address(graph: nx.Graph, plan: AddressPlan):
+    """Where IPv6-only subscribers send their DNS questions: the NAT64 node's DNS64."""
+    node = translator(graph, Role.NAT64)
+    return plan.primary(node, Family.IPV6) if node else None
+
+
+def _wan_and_lan(plan: AddressPlan, cpe: str):
+    wan = lan = None
+    for interface in plan.interfaces_of(cpe):
+        if plan.segments[interface.segment].nat_gateway == cpe:
+            lan = interface
+        elif wan is None:
+            wan = interface
+    return wan, lan
+
+
+def clat_address(plan: AddressPlan, ue: str) -> ipaddress.IPv6Address:
+    """The IPv6 address a UE's CLAT translates its IPv4 address to: one of the UE's
+    /64 (RFC 6877 section 6.3), from a MAC the UE does not use."""
+    interface = plan.interfaces_of(ue)[0]
+    return eui64_address(plan.segments[interface.segment].ipv6, mac_address(ue, "clat"))
+
+
+def _behind_cpe(graph, plan, host) -> bool:
+    return any(plan.segments[i.segment].nat_gateway not in (None, host) and
+               node_spec(graph, plan.segments[i.segment].nat_gateway).role is Role.CPE
+               for i in plan.interfaces_of(host))
+
+
+def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str], str]) -> list:
+    """The mechanism objects to start, translators first; ``interface(node, peer)``
+    names a node's interface towards a neighbour."""
+    nat64, aftr = translator(graph, Role.NAT64), translator(graph, Role.AFTR)
+    found = []
+    if nat64:
+        found.append(Nat64(nat64, plan.nat64_prefix, plan.pools[nat64], plan.endpoints[nat64]))
+    b4s = sorted(n for n in graph if node_spec(graph, n).role is Role.CPE
+                 and node_spec(graph, n).mode is AccessMode.DS_LITE)
+    if aftr:
+        uplink = plan.interfaces_of(aftr)[0]
+        softwires = [(str(plan.softwire_endpoint(cpe)), str(_wan_and_lan(plan, cpe)[1].ipv4.network))
+                     for cpe in b4s]
+        found.append(DsLiteAftr(aftr, interface(aftr, uplink.peer), plan.softwire_endpoint(aftr),
+                                plan.pools[aftr], softwires))
+    for router in sorted(n for n in graph if node_spec(graph, n).cgn):
+        served = sorted((i.ipv4.ip for s in plan.segments.values() if s.nat_gateway == router
+                         for m in s.members if m != router for i in plan.interfaces_of(m)
+                         if i.segment == s.name and i.ipv4), key=int)
+        found.append(CarrierGradeNat(router, plan.pools[router], [str(a) for a in served]))
+    for cpe in b4s:
+        wan, lan = _wan_and_lan(plan, cpe)
+        found.append(DsLiteB4(cpe, interface(cpe, wan.peer), interface(cpe, lan.peer), wan.ipv6.ip,
+                              plan.softwire_endpoint(cpe), plan.softwire_endpoint(aftr)))
+    for node in sorted(graph):
+        spec = node_spec(graph, node)
+        if spec.mode is not AccessMode.XLAT464:
+            continue
+        if spec.role is Role.CPE:
+            _, lan = _wan_and_lan(plan, node)
+            found.append(Clat(node, plan.nat64_prefix, lan.ipv4.network, plan.clat_prefix(node)))
+        elif spec.kind is Kind.HOST and not _behind_cpe(graph, plan, node):
+            own = plan.interfaces_of(node)[0]
+            segment = plan.segments[own.segment]
+            gateway = plan.on_segment(segment.name, next(
+                i.ipv6.ip for i in plan.interfaces_of(segment.advertiser) if i.segment == segment.name))
+            found.append(Clat(node, plan.nat64_prefix, f"{CLAT_HOST}/32", f"{clat_address(plan, node)}/128",
+                              interface(node, own.peer), gateway.ipv6.ip))
+    return found
