@@ -17,7 +17,7 @@ import networkx as nx
 from simulator.address_plan import AddressPlan
 from simulator.daemons import page_marker
 from simulator.routing import Route, forward_path
-from topologies.spec import Family, Role, ServiceKind, node_spec
+from topologies.spec import AccessMode, Family, Role, ServiceKind, node_spec
 
 METHODS = {ServiceKind.HTTP: "http", ServiceKind.DNS: "dns"}
 
@@ -59,7 +59,8 @@ def dns_server(graph: nx.Graph) -> str | None:
 
 def resolver_for(plan: AddressPlan, client: str, server: str | None):
     """The resolver address a client uses: IPv6 when it has IPv6, like RDNSS on a
-    dual-stack access network, else IPv4."""
+    dual-stack access network, else IPv4. (This matrix asks the city's own DNS from
+    every client; the transition matrix asks the DNS64 from IPv6-only clients.)"""
     if server is None:
         return None
     for family in (Family.IPV6, Family.IPV4):
@@ -103,6 +104,33 @@ def reachable(plan, routes, client, server, family) -> tuple[bool, str]:
     return True, f"{family.label} path {' > '.join(forward_path(plan, routes, client, there))}"
 
 
+# IPv4 from hosts without native IPv4 goes through a translator: the softwire of a
+# DS-Lite B4 to the AFTR (RFC 6333), or a CLAT to the NAT64 as PLAT (RFC 6877).
+_IPV4_THROUGH = {AccessMode.DS_LITE: Role.AFTR, AccessMode.XLAT464: Role.NAT64}
+
+
+def reachable_in(graph: nx.Graph, plan, routes, client, server, family) -> tuple[bool, str]:
+    """``reachable`` for any client, whatever its access mode: IPv4 of a DS-Lite or
+    464XLAT client is carried over IPv6 from its B4 or CLAT (the CPE, or the UE
+    itself) to the translator, which reaches the server over IPv4."""
+    mode = node_spec(graph, client).mode
+    if family is Family.IPV6 or mode not in _IPV4_THROUGH:
+        return reachable(plan, routes, client, server, family)
+    role = _IPV4_THROUGH[mode]
+    translator = next((n for n in sorted(graph) if node_spec(graph, n).role is role), None)
+    if translator is None:
+        return False, f"{client} is {mode.value} and the city has no {role.value}"
+    gateways = [plan.segments[i.segment].nat_gateway for i in plan.interfaces_of(client)]
+    origin = next((g for g in gateways if g and g != client), client)
+    ok, why = reachable(plan, routes, origin, translator, Family.IPV6)
+    if not ok:
+        return False, f"{mode.value}: {why}"
+    ok, why = reachable(plan, routes, translator, server, Family.IPV4)
+    if not ok:
+        return False, f"{mode.value}: {why}"
+    return True, f"IPv4 over IPv6 from {origin} to {translator} ({mode.value}), then {why}"
+
+
 def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]], cell: Cell) -> tuple[bool, str]:
     """The expected outcome of a cell and why.
 
@@ -114,19 +142,19 @@ def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
       a translator (NAT64/DNS64, added later) nothing crosses between families.
     """
     if cell.method in ("ping", "dns"):
-        return reachable(plan, routes, cell.client, cell.server, cell.family)
+        return reachable_in(graph, plan, routes, cell.client, cell.server, cell.family)
     resolver_node = dns_server(graph)
     if cell.resolver is None or resolver_node is None:
         return False, f"{cell.client} has no DNS server it can reach"
     resolver_family = Family.IPV6 if ":" in cell.resolver else Family.IPV4
-    ok, why = reachable(plan, routes, cell.client, resolver_node, resolver_family)
+    ok, why = reachable_in(graph, plan, routes, cell.client, resolver_node, resolver_family)
     if not ok:
         return False, f"resolver unreachable: {why}"
     published = next(s.families for s in node_spec(graph, cell.server).services
                      if cell.service.split(".", 1)[0] == s.name)
     if cell.family not in published:
         return False, f"{cell.service} publishes no {'AAAA' if cell.family is Family.IPV6 else 'A'} record"
-    return reachable(plan, routes, cell.client, cell.server, cell.family)
+    return reachable_in(graph, plan, routes, cell.client, cell.server, cell.family)
 
 
 def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:

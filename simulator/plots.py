@@ -80,3 +80,47 @@ def family_comparison(throughput: list[dict], traffic_totals: dict[str, int],
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+CLIENT_KIND_ORDER = ["ipv4-only", "dual-stack", "ipv6-only", "464xlat", "ds-lite"]
+SERVICE_KIND_ORDER = ["ipv4-only", "dual-stack", "ipv6-only"]
+CLIENT_KIND_LABELS = {"ipv4-only": "IPv4-only", "dual-stack": "dual-stack", "ipv6-only": "IPv6-only\n(DNS64+NAT64)",
+                      "464xlat": "IPv6-only\n+ 464XLAT", "ds-lite": "DS-Lite\nLAN host"}
+
+
+def transition_heatmap(records: list[dict], title: str = "Transition matrix") -> plt.Figure:
+    """Client kinds against service kinds by name and by IPv4 literal; each square
+    says how many cells worked and is red if any cell differs from its RFC rule."""
+    rows = [k for k in CLIENT_KIND_ORDER if any(r["client_kind"] == k for r in records)]
+    columns = [(s, a) for s in SERVICE_KIND_ORDER for a in ("name", "ipv4-literal")
+               if any(r["service_kind"] == s for r in records)]
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(columns) + 2.5), max(3, 0.8 * len(rows) + 2)))
+    if not rows or not columns:
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no cells measured", ha="center", va="center")
+        ax.set_title(title)
+        return fig
+    codes = [[0] * len(columns) for _ in rows]
+    for r, kind in enumerate(rows):
+        for c, (service, access) in enumerate(columns):
+            group = [x for x in records if x["client_kind"] == kind and x["service_kind"] == service
+                     and x["access"] == access]
+            if not group or group[0]["expected"] is None:
+                codes[r][c], label = 3, "n/a"
+            else:
+                worked = sum(bool(x.get("ok")) for x in group)
+                surprises = sum(not x["as_expected"] for x in group)
+                codes[r][c] = 2 if surprises else (1 if worked else 0)
+                label = f"{worked}/{len(group)}" + (f"\n{surprises} unexpected" if surprises else "")
+            ax.text(c, r, label, ha="center", va="center", fontsize=8)
+    ax.imshow(codes, cmap=ListedColormap(OUTCOME_COLORS + ["#ffffff"]), vmin=0, vmax=3, aspect="auto")
+    ax.set_xticks(range(len(columns)), [f"{s} service\nby {'name' if a == 'name' else 'IPv4 literal'}"
+                                        for s, a in columns], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), [CLIENT_KIND_LABELS[k] for k in rows], fontsize=9)
+    ax.legend(handles=[Patch(color=OUTCOME_COLORS[1], label="works, as the RFCs say"),
+                       Patch(color=OUTCOME_COLORS[0], label="fails, as the RFCs say"),
+                       Patch(color=OUTCOME_COLORS[2], label="differs from the RFC rule")],
+              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

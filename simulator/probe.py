@@ -72,6 +72,35 @@ def dns_check(check: dict) -> dict:
             "error": "" if answers else f"no answer (rcode {response.rcode()})"}
 
 
+def _get(address: str, name: str, marker: str, timeout: float, port: int = 80) -> dict:
+    """TCP connect to ``address`` and GET / for ``name``; ok when the page is the service's own."""
+    result = {"ok": False, "connect_ms": None, "http_ms": None, "error": ""}
+    started = time.monotonic()
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect((address, port))
+            result["connect_ms"] = _ms(started)
+            started = time.monotonic()
+            sock.sendall(f"GET / HTTP/1.0\r\nHost: {name}\r\n\r\n".encode())
+            body = b""
+            while chunk := sock.recv(65536):
+                body += chunk
+            result["http_ms"] = _ms(started)
+    except OSError as error:
+        result["error"] = f"TCP: {error.strerror or error}"
+        return result
+    status = body.split(b"\r\n", 1)[0].decode(errors="replace")
+    if " 200 " not in status + " ":
+        result["error"] = f"HTTP: {status}"
+    elif marker.encode() not in body:
+        result["error"] = "HTTP: 200 but not the service's page"
+    else:
+        result["ok"] = True
+    return result
+
+
 def http(check: dict) -> dict:
     family = check["family"]
     result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None, "error": ""}
@@ -86,33 +115,46 @@ def http(check: dict) -> dict:
     if not answers:
         result["error"] = f"DNS: no {RECORD_TYPE[family]} record for {check['name']}"
         return result
-    address = result["address"] = answers[0]
-    started = time.monotonic()
-    try:
-        with socket.socket(socket.AF_INET6 if family == 6 else socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(check.get("timeout", 3.0))
-            sock.connect((address, check.get("port", 80)))
-            result["connect_ms"] = _ms(started)
-            started = time.monotonic()
-            sock.sendall(f"GET / HTTP/1.0\r\nHost: {check['name']}\r\n\r\n".encode())
-            body = b""
-            while chunk := sock.recv(65536):
-                body += chunk
-            result["http_ms"] = _ms(started)
-    except OSError as error:
-        result["error"] = f"TCP: {error.strerror or error}"
-        return result
-    status = body.split(b"\r\n", 1)[0].decode(errors="replace")
-    if " 200 " not in status + " ":
-        result["error"] = f"HTTP: {status}"
-    elif check["marker"].encode() not in body:
-        result["error"] = "HTTP: 200 but not the service's page"
-    else:
-        result["ok"] = True
+    result["address"] = answers[0]
+    result.update(_get(answers[0], check["name"], check["marker"], check.get("timeout", 3.0), check.get("port", 80)))
     return result
 
 
-CHECKS = {"ping": ping, "dns": dns_check, "http": http}
+def fetch(check: dict) -> dict:
+    """Reach a service as an application does: by name (ask the families the host
+    has, IPv6 first, then try each address in turn) or by an address literal."""
+    result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None,
+              "error": "", "attempts": []}
+    if "address" in check:
+        candidates = [check["address"]]
+    else:
+        candidates, problems = [], []
+        started = time.monotonic()
+        for family in check["families"]:
+            try:
+                found = _addresses(_query(check["name"], family, check["server"], check.get("timeout", 2.0)), family)
+            except (dns.exception.DNSException, OSError) as error:
+                problems.append(f"{RECORD_TYPE[family]}: {type(error).__name__}: {error}")
+                continue
+            candidates += found[:1]
+            if not found:
+                problems.append(f"no {RECORD_TYPE[family]} record")
+        result["dns_ms"] = _ms(started)
+        if not candidates:
+            result["error"] = f"DNS: {'; '.join(problems)} for {check['name']}"
+            return result
+    for address in candidates:
+        outcome = _get(address, check["host"], check["marker"], check.get("timeout", 3.0), check.get("port", 80))
+        result["attempts"].append({"address": address, **outcome})
+        result.update(outcome, address=address)
+        if outcome["ok"]:
+            break
+    if not result["ok"]:
+        result["error"] = "; ".join(f"{a['address']}: {a['error']}" for a in result["attempts"])
+    return result
+
+
+CHECKS = {"ping": ping, "dns": dns_check, "http": http, "fetch": fetch}
 
 
 def main(argv=None) -> int:

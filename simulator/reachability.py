@@ -12,7 +12,7 @@ import re
 import networkx as nx
 
 from simulator.address_plan import AddressPlan
-from simulator.connectivity import reachable
+from simulator.connectivity import reachable_in
 from topologies.spec import Family, Kind, node_spec
 
 FPING_LINE = re.compile(r"^(\S+)\s+: xmt/rcv/%loss = (\d+)/(\d+)/")
@@ -33,7 +33,7 @@ def pairs(graph: nx.Graph, plan: AddressPlan, routes) -> list[dict]:
                 address = plan.primary(destination, family)
                 if address is None:
                     continue
-                want, why = reachable(plan, routes, source, destination, family)
+                want, why = reachable_in(graph, plan, routes, source, destination, family)
                 found.append({"source": source, "destination": destination, "family": family.value,
                               "address": str(address), "expected": want, "expected_reason": why})
     return found

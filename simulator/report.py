@@ -35,10 +35,36 @@ def matrix_table(cells: list[dict]) -> str:
     return _table(header + ["family", "ping", "dns", "http", "as expected"], rows)
 
 
+def transition_table(records: list[dict]) -> str:
+    """The transition matrix per client kind: cells that worked / cells, per service
+    kind and access, with a mark where a cell differs from its RFC rule."""
+    from simulator.matrix import ACCESS, summary_table
+    from simulator.plots import CLIENT_KIND_ORDER, SERVICE_KIND_ORDER
+    table = summary_table(records)
+    columns = [(s, a) for s in SERVICE_KIND_ORDER for a in ACCESS if any(k[1] == s for k in table)]
+    rows = []
+    for kind in CLIENT_KIND_ORDER:
+        if not any(k[0] == kind for k in table):
+            continue
+        row = [kind]
+        for service, access in columns:
+            entry = table.get((kind, service, access))
+            if entry is None or entry["expected"] is None:
+                row.append("n/a")
+            else:
+                row.append(f"{entry['ok']}/{entry['cells']}" + (f" ({entry['unexpected']}!)" if entry["unexpected"] else ""))
+        rows.append(row)
+    header = ["transition matrix"] + [f"{s} {'name' if a == 'name' else 'v4-literal'}" for s, a in columns]
+    return _table(header, rows)
+
+
 def summary(result: RunResult) -> str:
     parts = [f"Scenario {result.scenario}, run {result.run_id}", ""]
     parts.append(matrix_table(result.cells))
     parts.append("")
+    if result.transition:
+        parts.append(transition_table(result.transition))
+        parts.append("")
     if result.throughput:
         parts.append(_table(["throughput", "family", "Gbit/s", "note"], [
             [f"{r['client']} -> {r['server']}", r["family"],
@@ -61,16 +87,19 @@ def summary(result: RunResult) -> str:
     parts.append("times: " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in timings.items()))
     parts.append("")
     unexpected = result.unexpected
-    measured = len(result.cells) + len(result.pairs)
+    measured = len(result.cells) + len(result.pairs) + len(result.transition)
     if unexpected:
-        parts.append(f"{len(unexpected)} of {measured} cells and pairs differ from what the graph predicts:")
+        parts.append(f"{len(unexpected)} of {measured} cells and pairs differ from what the graph and the RFCs "
+                     "predict:")
         for item in unexpected[:20]:
             name = item.get("id") or f"{item['source']} -> {item['destination']} {item['family']}"
+            reason = item.get("expected_reason") or f"{item.get('expected_via')}; {item.get('reference')}"
+            verdict = item.get("verdict") or ("ok" if item["ok"] else "fail")
             parts.append(f"  {name}: expected {'ok' if item['expected'] else 'fail'} "
-                         f"({item['expected_reason']}), measured {'ok' if item['ok'] else 'fail'} "
-                         f"{item.get('error') or ''}".rstrip())
+                         f"({reason}), measured {verdict} {item.get('error') or ''}".rstrip())
     else:
-        what = f"all {len(result.cells)} cells" + (f" and {len(result.pairs)} pairs" if result.pairs else "")
+        what = f"all {len(result.cells)} cells" + (f" and {len(result.pairs)} pairs" if result.pairs else "") + (
+            f" and {len(result.transition)} transition-matrix cells" if result.transition else "")
         parts.append(f"{what} as expected")
     parts.append(f"results: {result.path}")
     return "\n".join(parts)

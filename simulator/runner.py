@@ -12,7 +12,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator import connectivity, plots, reachability, transition
+from simulator import connectivity, matrix, plots, reachability, transition
 from simulator.address_plan import AddressPlan, plan_addresses, plan_city_addresses
 from simulator.backends import backend_class
 from simulator.capabilities import HostCapabilities, probe_host
@@ -30,6 +30,10 @@ CONNECTIVITY_COLUMNS = ["client", "district", "service", "server", "family", "me
                         "expected", "ok", "as_expected", "rtt_ms", "dns_ms", "connect_ms", "http_ms",
                         "error", "expected_reason"]
 
+TRANSITION_COLUMNS = ["client", "client_kind", "district", "service", "service_kind", "access", "expected",
+                      "ok", "as_expected", "verdict", "address", "dns_ms", "connect_ms", "http_ms", "error",
+                      "expected_via", "reference"]
+
 
 @dataclass
 class RunResult:
@@ -41,11 +45,12 @@ class RunResult:
     traffic: dict[str, int] = field(default_factory=dict)
     learned_flows: dict[str, int] = field(default_factory=dict)
     pairs: list[dict] = field(default_factory=list)
+    transition: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def unexpected(self) -> list[dict]:
-        return [c for c in self.cells if not c["as_expected"]] + [p for p in self.pairs if not p["as_expected"]]
+        return [r for r in self.cells + self.pairs + self.transition if not r["as_expected"]]
 
 
 def build_graph(scenario: Scenario) -> nx.Graph:
@@ -200,6 +205,11 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
             with progress.step(f"measuring the connectivity matrix ({len(cells)} cells)"):
                 result.cells = connectivity.measure(net, graph, plan, routes, cells,
                                                     scenario.measurements.ping_count)
+            if transition.mechanisms_used(graph):
+                matrix_cells = matrix.build_cells(graph, scenario.zone)
+                with progress.step(f"measuring the transition matrix ({len(matrix_cells)} cells: client kinds "
+                                   "x service kinds, by name and by IPv4 literal)"):
+                    result.transition = matrix.measure(net, graph, plan, matrix_cells)
             if scenario.measurements.all_pairs:
                 count = len(reachability.pairs(graph, plan, routes))
                 with progress.step(f"all-pairs reachability ({count} host pairs and families, fping)"):
@@ -229,6 +239,11 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
             folder.write_json("addresses.json", {
                 f"{i.node}:{i.peer}": {"segment": i.segment, "ipv4": i.ipv4, "ipv6": i.ipv6}
                 for i in sorted(plan.interfaces.values(), key=lambda i: (i.node, i.port))})
+            if result.transition:
+                folder.write_jsonl("transition-matrix.jsonl", result.transition)
+                folder.write_csv("transition-matrix.csv", result.transition, TRANSITION_COLUMNS)
+                folder.write_figure("transition-matrix.png", plots.transition_heatmap(
+                    result.transition, f"{scenario.name}: transition matrix ({run_id})"))
             folder.write_figure("connectivity.png", plots.connectivity_heatmap(
                 result.cells, f"{scenario.name}: connectivity matrix ({run_id})"))
             folder.write_figure("families.png", plots.family_comparison(

@@ -73,7 +73,9 @@ class DnsServer(Daemon):
             "auth-zone:\n"
             f"    name: \"{self.zone}.\"\n"
             f"    zonefile: \"{folder / zone_file}\"\n"
-            "    for-downstream: yes\n"
+            # A DNS64 answers through its modules (dns64, then the zone as an
+            # upstream); answered straight from the zone, nothing is synthesized.
+            f"    for-downstream: {'no' if self.dns64_prefix else 'yes'}\n"
             "    for-upstream: yes\n"
             "remote-control:\n"
             "    control-enable: no\n"

@@ -181,8 +181,13 @@ class Clat(_Translator):
         return ["tayga", "--nodetach", "-c", str(folder / "tayga.conf"), "--pidfile", str(folder / "tayga.pid")]
 
 
-def _seg6_sysctls(interfaces: list[str]) -> list[str]:
-    return [f"echo 1 > /proc/sys/net/ipv6/conf/{name}/seg6_enabled" for name in ["all", *interfaces]]
+def _softwire_link(interfaces: list[str]) -> list[str]:
+    """SRv6 on, and checksums computed before encapsulation: a TCP or UDP packet put
+    into the softwire with its checksum left to offload would cross the userspace
+    switch, which does not complete checksums inside a tunnel, and be dropped at
+    the far end (ping works, TCP and UDP silently do not)."""
+    return ([f"echo 1 > /proc/sys/net/ipv6/conf/{name}/seg6_enabled" for name in ["all", *interfaces]]
+            + [f"ethtool -K {name} tx off >/dev/null" for name in interfaces])
 
 
 class DsLiteB4(_Translator):
@@ -190,7 +195,7 @@ class DsLiteB4(_Translator):
     comes back out of the softwire goes onto the LAN. No NAT here (RFC 6333 section 5)."""
 
     NAME = "b4"
-    BINARIES = ("ip", "nft")
+    BINARIES = ("ip", "nft", "ethtool")
 
     def __init__(self, node: str, wan: str, lan: str, source, endpoint, aftr):
         super().__init__(node)
@@ -203,7 +208,7 @@ class DsLiteB4(_Translator):
         return {self.RULES: _mss_clamp("v6lab_b4", SOFTWIRE_MSS)}
 
     def setup_script(self, folder: Path) -> str:
-        return "\n".join(["set -e", *_seg6_sysctls([self.wan]),
+        return "\n".join(["set -e", *_softwire_link([self.wan]),
                           f"ip sr tunsrc set {self.source}",
                           f"ip -4 route replace default encap seg6 mode encap.red segs {self.aftr} dev {self.wan}",
                           f"ip -6 route replace {self.endpoint}/128 encap seg6local action End.DX4 nh4 0.0.0.0 "
@@ -219,7 +224,7 @@ class DsLiteAftr(_Translator):
     block of the public pool, and sends replies back into that B4's softwire."""
 
     NAME = "aftr"
-    BINARIES = ("ip", "nft")
+    BINARIES = ("ip", "nft", "ethtool")
 
     def __init__(self, node: str, uplink: str, endpoint, pool, softwires: list[tuple[str, str]]):
         """``softwires``: (B4 endpoint, B4 LAN /24) for each B4."""
@@ -235,7 +240,7 @@ class DsLiteAftr(_Translator):
                 + _mss_clamp("v6lab_aftr_mss", SOFTWIRE_MSS)}
 
     def setup_script(self, folder: Path) -> str:
-        lines = ["set -e", *_seg6_sysctls([self.uplink]),
+        lines = ["set -e", *_softwire_link([self.uplink]),
                  f"ip sr tunsrc set {self.endpoint}",
                  f"ip -6 route replace {self.endpoint}/128 encap seg6local action End.DX4 nh4 0.0.0.0 "
                  f"dev {self.uplink}"]

@@ -1,0 +1,223 @@
+"""The transition connectivity matrix: each kind of client against each kind of
+service, by name and by IPv4 literal, with the expected value of every cell taken
+from the RFCs.
+
+Rows are client kinds (the access mode of the host: IPv4-only, dual-stack,
+IPv6-only with DNS64/NAT64, IPv6-only with 464XLAT, a DS-Lite LAN host); columns are
+service kinds (IPv4-only, dual-stack, IPv6-only) reached by name or by an IPv4
+literal. ``RULES`` is the table; each rule says whether the cell works, over which
+family the client connects, whether a NAT64 is on the path, and which RFC says so.
+A measured cell (``simulator.probe`` "fetch") is a DNS lookup as a stub resolver
+does it, a TCP connect and an HTTP GET of the service's own page.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+from dataclasses import asdict, dataclass
+
+import networkx as nx
+
+from simulator import connectivity, transition
+from simulator.address_plan import AddressPlan
+from simulator.daemons import page_marker
+from topologies.spec import DUAL_STACK, IPV4_ONLY, IPV6_ONLY, AccessMode, Family, ServiceKind, node_spec
+
+SERVICE_KINDS = {"ipv4-only": IPV4_ONLY, "dual-stack": DUAL_STACK, "ipv6-only": IPV6_ONLY}
+ACCESS = ("name", "ipv4-literal")
+
+
+@dataclass(frozen=True)
+class Rule:
+    expected: bool | None      # None: no such cell (an IPv6-only service has no IPv4 literal)
+    family: Family | None      # the family the client's connection uses
+    via: str                   # what carries it, in words
+    reference: str
+    nat64: bool = False        # the connection goes to an address under the NAT64 prefix
+
+
+_V4, _V6 = Family.IPV4, Family.IPV6
+_NO_LITERAL = Rule(None, None, "", "an IPv6-only service has no IPv4 address to write as a literal")
+_A_ONLY = "RFC 1035 / RFC 3596: the service publishes only an A record"
+_LITERAL_NO_V4 = ("RFC 6877 section 1: on IPv6-only access without a CLAT, IPv4 literals fail: the host "
+                  "has no IPv4, and a literal never asks the DNS64")
+
+RULES: dict[tuple[AccessMode, str, str], Rule] = {
+    # An IPv4-only host: A records and IPv4 only (its IPv4 may cross NAT44 or a CGN).
+    (AccessMode.IPV4_ONLY, "ipv4-only", "name"): Rule(True, _V4, "IPv4", _A_ONLY),
+    (AccessMode.IPV4_ONLY, "dual-stack", "name"): Rule(True, _V4, "IPv4", "RFC 1035: the A record"),
+    (AccessMode.IPV4_ONLY, "ipv6-only", "name"): Rule(
+        False, None, "", "RFC 3596: only a AAAA record, which an IPv4-only host cannot use"),
+    (AccessMode.IPV4_ONLY, "ipv4-only", "ipv4-literal"): Rule(True, _V4, "IPv4", "RFC 791"),
+    (AccessMode.IPV4_ONLY, "dual-stack", "ipv4-literal"): Rule(True, _V4, "IPv4", "RFC 791"),
+    (AccessMode.IPV4_ONLY, "ipv6-only", "ipv4-literal"): _NO_LITERAL,
+    # Dual-stack (RFC 4213): IPv6 preferred where both exist (RFC 6724 section 10.3, RFC 8305).
+    (AccessMode.DUAL_STACK, "ipv4-only", "name"): Rule(True, _V4, "IPv4", _A_ONLY),
+    (AccessMode.DUAL_STACK, "dual-stack", "name"): Rule(
+        True, _V6, "IPv6", "RFC 6724 section 2.1: the default policy prefers IPv6 over IPv4"),
+    (AccessMode.DUAL_STACK, "ipv6-only", "name"): Rule(True, _V6, "IPv6", "RFC 3596: the AAAA record"),
+    (AccessMode.DUAL_STACK, "ipv4-only", "ipv4-literal"): Rule(True, _V4, "IPv4", "RFC 4213: native IPv4"),
+    (AccessMode.DUAL_STACK, "dual-stack", "ipv4-literal"): Rule(True, _V4, "IPv4", "RFC 4213: native IPv4"),
+    (AccessMode.DUAL_STACK, "ipv6-only", "ipv4-literal"): _NO_LITERAL,
+    # IPv6-only with DNS64 + NAT64.
+    (AccessMode.IPV6_ONLY, "ipv4-only", "name"): Rule(
+        True, _V6, "IPv6 to a synthesized AAAA, NAT64 to IPv4",
+        "RFC 6147 section 5.1.7: DNS64 synthesizes a AAAA from the A record; RFC 6146 translates", nat64=True),
+    (AccessMode.IPV6_ONLY, "dual-stack", "name"): Rule(
+        True, _V6, "IPv6", "RFC 6147 section 5.1.1: a real AAAA record is returned, nothing synthesized"),
+    (AccessMode.IPV6_ONLY, "ipv6-only", "name"): Rule(True, _V6, "IPv6", "RFC 3596: the AAAA record"),
+    (AccessMode.IPV6_ONLY, "ipv4-only", "ipv4-literal"): Rule(False, None, "", _LITERAL_NO_V4),
+    (AccessMode.IPV6_ONLY, "dual-stack", "ipv4-literal"): Rule(False, None, "", _LITERAL_NO_V4),
+    (AccessMode.IPV6_ONLY, "ipv6-only", "ipv4-literal"): _NO_LITERAL,
+    # IPv6-only with 464XLAT: as above by name, and IPv4 literals through CLAT and PLAT.
+    (AccessMode.XLAT464, "ipv4-only", "name"): Rule(
+        True, _V6, "IPv6 to a synthesized AAAA, NAT64 to IPv4",
+        "RFC 6147 section 5.1.7 synthesizes a AAAA, which RFC 6724 section 2.1 prefers to the CLAT's "
+        "IPv4 (RFC 6877 leaves such traffic to NAT64)", nat64=True),
+    (AccessMode.XLAT464, "dual-stack", "name"): Rule(
+        True, _V6, "IPv6", "RFC 6147 section 5.1.1 and RFC 6724 section 2.1: the real AAAA, over IPv6"),
+    (AccessMode.XLAT464, "ipv6-only", "name"): Rule(True, _V6, "IPv6", "RFC 3596: the AAAA record"),
+    (AccessMode.XLAT464, "ipv4-only", "ipv4-literal"): Rule(
+        True, _V4, "IPv4 through the CLAT, then the PLAT (NAT64)",
+        "RFC 6877 section 6: the CLAT translates IPv4 to IPv6 (RFC 7915), the PLAT back to IPv4"),
+    (AccessMode.XLAT464, "dual-stack", "ipv4-literal"): Rule(
+        True, _V4, "IPv4 through the CLAT, then the PLAT (NAT64)",
+        "RFC 6877 section 6: the CLAT translates IPv4 to IPv6 (RFC 7915), the PLAT back to IPv4"),
+    (AccessMode.XLAT464, "ipv6-only", "ipv4-literal"): _NO_LITERAL,
+    # A host on a DS-Lite CPE's LAN: native IPv6, IPv4 in the softwire to the AFTR.
+    (AccessMode.DS_LITE, "ipv4-only", "name"): Rule(
+        True, _V4, "IPv4 in the softwire, NAT44 at the AFTR",
+        "RFC 6333 sections 5.2 and 6.7: the B4 carries the LAN's IPv4 to the AFTR, which translates it"),
+    (AccessMode.DS_LITE, "dual-stack", "name"): Rule(
+        True, _V6, "IPv6", "RFC 6333 section 1: DS-Lite keeps native IPv6; RFC 6724 section 2.1 prefers it"),
+    (AccessMode.DS_LITE, "ipv6-only", "name"): Rule(True, _V6, "IPv6", "RFC 6333 section 1: native IPv6"),
+    (AccessMode.DS_LITE, "ipv4-only", "ipv4-literal"): Rule(
+        True, _V4, "IPv4 in the softwire, NAT44 at the AFTR", "RFC 6333 sections 5.2 and 6.7"),
+    (AccessMode.DS_LITE, "dual-stack", "ipv4-literal"): Rule(
+        True, _V4, "IPv4 in the softwire, NAT44 at the AFTR", "RFC 6333 sections 5.2 and 6.7"),
+    (AccessMode.DS_LITE, "ipv6-only", "ipv4-literal"): _NO_LITERAL,
+}
+
+# What a stub resolver asks (getaddrinfo with AI_ADDRCONFIG, RFC 3493): only the
+# families the host has an address of, IPv6 first. A 464XLAT host has the CLAT's IPv4.
+ASKS = {AccessMode.IPV4_ONLY: [4], AccessMode.DUAL_STACK: [6, 4], AccessMode.IPV6_ONLY: [6],
+        AccessMode.XLAT464: [6, 4], AccessMode.DS_LITE: [6, 4]}
+
+
+def service_kind(families) -> str:
+    return next(name for name, fams in SERVICE_KINDS.items() if fams == frozenset(families))
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    client: str
+    client_kind: str
+    service: str       # fully qualified name
+    server: str
+    service_kind: str
+    access: str        # "name" or "ipv4-literal"
+
+    @property
+    def id(self) -> str:
+        return f"{self.client}|{self.service}|{self.access}"
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[(AccessMode(self.client_kind), self.service_kind, self.access)]
+
+
+def clients(graph: nx.Graph) -> list[str]:
+    return [n for n in connectivity.subscribers(graph) if node_spec(graph, n).mode is not None]
+
+
+def build_cells(graph: nx.Graph, zone: str) -> list[MatrixCell]:
+    cells = []
+    web = [(fqdn, server, s) for fqdn, server, s in connectivity.services(graph, zone) if s.kind is ServiceKind.HTTP]
+    for client in clients(graph):
+        for fqdn, server, service in web:
+            for access in ACCESS:
+                cells.append(MatrixCell(client, node_spec(graph, client).mode.value, fqdn, server,
+                                        service_kind(service.families), access))
+    return cells
+
+
+def resolver(graph: nx.Graph, plan: AddressPlan, client: str):
+    """The resolver a client's access network announces: the DNS64 to IPv6-only
+    clients, the city's DNS to the others (over IPv6 where the client has it)."""
+    if node_spec(graph, client).mode in (AccessMode.IPV6_ONLY, AccessMode.XLAT464):
+        return transition.dns64_address(graph, plan)
+    return connectivity.resolver_for(plan, client, connectivity.dns_server(graph))
+
+
+def probe_checks(graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) -> dict[str, list[dict]]:
+    per_client: dict[str, list[dict]] = {}
+    for cell in cells:
+        if cell.rule.expected is None:
+            continue
+        check = {"id": cell.id, "method": "fetch", "host": cell.service, "marker": page_marker(cell.service)}
+        if cell.access == "name":
+            check.update(name=cell.service, server=str(resolver(graph, plan, cell.client)),
+                         families=ASKS[AccessMode(cell.client_kind)])
+        else:
+            check.update(address=str(plan.primary(cell.server, Family.IPV4)))
+        per_client.setdefault(cell.client, []).append(check)
+    return per_client
+
+
+def judge(cell: MatrixCell, outcome: dict, nat64_prefix) -> tuple[bool, str]:
+    """Whether a measured outcome is what the rule expects: success or failure as
+    the rule says, and on success the family (and NAT64 or not) the rule names."""
+    rule = cell.rule
+    if outcome.get("ok") != rule.expected:
+        return False, "works" if outcome.get("ok") else "fails"
+    if not rule.expected:
+        return True, "fails, as expected"
+    address = ipaddress.ip_address(outcome["address"])
+    family = Family.IPV4 if address.version == 4 else Family.IPV6
+    through_nat64 = nat64_prefix is not None and address.version == 6 and address in nat64_prefix
+    if family is not rule.family or through_nat64 != rule.nat64:
+        used = f"{family.label}{' via NAT64' if through_nat64 else ''} ({address})"
+        return False, f"works, but over {used} instead of {rule.via}"
+    return True, f"works over {rule.via}"
+
+
+def measure(backend, graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) -> list[dict]:
+    checks = probe_checks(graph, plan, cells)
+    commands = {client: [sys.executable, "-m", "simulator.probe", json.dumps(items)]
+                for client, items in checks.items()}
+    results = backend.run_many(commands, timeout=60 + 15 * max((len(c) for c in checks.values()), default=0))
+    outcomes = {}
+    for result in results.values():
+        for line in result.stdout.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            outcomes[record.pop("id")] = record
+    records = []
+    for cell in cells:
+        rule = cell.rule
+        record = {**asdict(cell), "id": cell.id, "district": node_spec(graph, cell.client).district,
+                  "expected": rule.expected, "expected_via": rule.via, "reference": rule.reference}
+        if rule.expected is None:
+            record.update(ok=None, as_expected=True, verdict="no such cell")
+        else:
+            outcome = outcomes.get(cell.id, {"ok": False, "error": "probe gave no result"})
+            record.update(outcome)
+            record["as_expected"], record["verdict"] = judge(cell, outcome, plan.nat64_prefix)
+        records.append(record)
+    return records
+
+
+def summary_table(records: list[dict]) -> dict[tuple[str, str, str], dict]:
+    """(client kind, service kind, access) -> counts of cells, successes and surprises."""
+    table: dict[tuple[str, str, str], dict] = {}
+    for r in records:
+        entry = table.setdefault((r["client_kind"], r["service_kind"], r["access"]),
+                                 {"cells": 0, "ok": 0, "unexpected": 0, "expected": r["expected"]})
+        entry["cells"] += 1
+        entry["ok"] += bool(r.get("ok"))
+        entry["unexpected"] += not r["as_expected"]
+    return table
