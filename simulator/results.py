@@ -122,6 +122,13 @@ class RunFolder:
         self._add(name)
         return target
 
+    def reserve(self, name: str) -> Path:
+        """A path in the folder for a file something else writes (a capture)."""
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._add(name)
+        return target
+
     def _add(self, name: str) -> None:
         if name not in self.files:
             self.files.append(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
@@ -92,6 +93,25 @@ def check_host_supports(graph: nx.Graph, capabilities: HostCapabilities, source:
             raise HostError(f"{binary} is not installed; run 'sudo scripts/setup.sh'")
 
 
+def links_to_capture(graph: nx.Graph, scenario: Scenario) -> list[tuple[str, str]]:
+    """(a, b) for each link of measurements.capture; 'translators' is the link of
+    each NAT64 and AFTR, captured at the translator."""
+    found = []
+    for index, item in enumerate(scenario.measurements.capture):
+        if item == "translators":
+            found += [(n, next(iter(sorted(graph.neighbors(n))))) for n in sorted(graph)
+                      if node_spec(graph, n).role in (Role.NAT64, Role.AFTR)]
+            continue
+        a, b = item.split("--")
+        if not graph.has_edge(a, b) or node_spec(graph, a).kind is Kind.SWITCH:
+            links = sorted(f"{x}--{y}" for x, y in graph.edges(a)) if a in graph else []
+            raise ConfigError(f"{scenario.source}: measurements.capture[{index}]: {item!r} is not a link from a "
+                              "host or router of this topology" + (f" ({a}'s links: {', '.join(links)})"
+                                                                   if links else ""))
+        found.append((a, b))
+    return list(dict.fromkeys(found))
+
+
 def new_run_id() -> tuple[str, str]:
     """(run id, resource prefix). The prefix (v + 3 base-36 characters) tags everything."""
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -159,6 +179,9 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
         capabilities = capabilities or probe_host()
     check_host_supports(graph, capabilities, scenario.source)
     transition.check_host(graph, capabilities, scenario.source)
+    capture_links = links_to_capture(graph, scenario)
+    if capture_links and not capabilities.has("tcpdump"):
+        raise HostError("tcpdump is not installed, and measurements.capture needs it; run 'sudo scripts/setup.sh'")
     if scenario.measurements.all_pairs and not capabilities.has("fping"):
         raise HostError("fping is not installed, and measurements.all_pairs needs it; run 'sudo scripts/setup.sh'")
     if plan.delegated and not (capabilities.has("kea-dhcp6") and capabilities.has("dhclient")):
@@ -199,17 +222,19 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
             if fail_after_start:
                 raise TestbedError("failing on purpose after start (fail_after_start)")
             net.warm_up()
-            before = net.counters()
-            cells = connectivity.build_cells(graph, plan, scenario.zone,
-                                             scenario.measurements.http, scenario.measurements.dns)
-            with progress.step(f"measuring the connectivity matrix ({len(cells)} cells)"):
-                result.cells = connectivity.measure(net, graph, plan, routes, cells,
-                                                    scenario.measurements.ping_count)
-            if transition.mechanisms_used(graph):
-                matrix_cells = matrix.build_cells(graph, scenario.zone)
-                with progress.step(f"measuring the transition matrix ({len(matrix_cells)} cells: client kinds "
-                                   "x service kinds, by name and by IPv4 literal)"):
-                    result.transition = matrix.measure(net, graph, plan, matrix_cells)
+            captures = [(a, b, folder.reserve(f"captures/{a}--{b}.pcap")) for a, b in capture_links]
+            with net.capture(captures) if captures else contextlib.nullcontext():
+                before = net.counters()
+                cells = connectivity.build_cells(graph, plan, scenario.zone,
+                                                 scenario.measurements.http, scenario.measurements.dns)
+                with progress.step(f"measuring the connectivity matrix ({len(cells)} cells)"):
+                    result.cells = connectivity.measure(net, graph, plan, routes, cells,
+                                                        scenario.measurements.ping_count)
+                if transition.mechanisms_used(graph):
+                    matrix_cells = matrix.build_cells(graph, scenario.zone)
+                    with progress.step(f"measuring the transition matrix ({len(matrix_cells)} cells: client "
+                                       "kinds x service kinds, by name and by IPv4 literal)"):
+                        result.transition = matrix.measure(net, graph, plan, matrix_cells)
             if scenario.measurements.all_pairs:
                 count = len(reachability.pairs(graph, plan, routes))
                 with progress.step(f"all-pairs reachability ({count} host pairs and families, fping)"):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -49,6 +50,9 @@ class Measurements:
     dns: bool = True
     iperf: Iperf | None = Iperf()
     all_pairs: bool = False     # every host pings every other host, per family (fping)
+    # Links ("a--b") to capture on while the matrices are measured, one pcap each,
+    # taken at a's end; "translators" stands for the link of each NAT64 and AFTR.
+    capture: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ def parse_scenario(data, source: str = "<string>") -> Scenario:
             http=typed(measurements, "http", bool, True, "measurements", problems),
             dns=typed(measurements, "dns", bool, True, "measurements", problems),
             all_pairs=typed(measurements, "all_pairs", bool, False, "measurements", problems),
+            capture=_parse_capture(measurements.get("capture", []), problems),
             iperf=_parse_iperf(measurements.get("iperf", {}), problems)),
         controller=Controller(
             app=typed(controller, "app", str, "dual-stack", "controller", problems,
@@ -177,6 +182,21 @@ def parse_scenario(data, source: str = "<string>") -> Scenario:
     if problems.items:
         raise ConfigError(problems.items)
     return scenario
+
+
+CAPTURE_LINK = re.compile(r"^[a-z][a-z0-9]*--[a-z][a-z0-9]*$")
+
+
+def _parse_capture(raw, problems) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        problems.add("measurements.capture", f"expected a list of links such as 'c2--n64' or 'translators', "
+                     f"got {raw!r}")
+        return ()
+    for index, item in enumerate(raw):
+        if item != "translators" and not CAPTURE_LINK.match(item):
+            problems.add(f"measurements.capture[{index}]", f"{item!r} is not a link: write 'a--b' (captured "
+                         "at a's end) or 'translators'")
+    return tuple(raw)
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:

@@ -8,6 +8,7 @@ Ctrl-C, and also when called twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -539,6 +540,36 @@ class EmulationBackend:
         self._poll(sorted(expected), still_pending, timeout_s, 0.2,
                    lambda nodes: f"{len(nodes)} hosts have no SLAAC address after {timeout_s:g} s "
                                  f"({self._some(nodes)}); see the radvd logs under {self.workdir}")
+
+    @contextlib.contextmanager
+    def capture(self, links: list[tuple[str, str, Path]], snaplen: int = 256):
+        """tcpdump at a's end of each link (a, b, pcap path) while the block runs.
+        Headers are what captures are for here, so packets are cut at ``snaplen``."""
+        running = []
+        try:
+            for a, b, path in links:
+                process = self.popen(a, ["tcpdump", "-n", "-U", "-s", str(snaplen), "-i",
+                                         self.interface_name(a, b), "-w", str(path)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                running.append((a, b, process))
+                # tcpdump says "listening on" once its socket is open.
+                line = process.stderr.readline().decode(errors="replace")
+                if "listening on" not in line:
+                    process.wait(2)
+                    raise BackendError(f"capture on {a}--{b} did not start: {line.strip()} "
+                                       f"{process.stderr.read().decode(errors='replace').strip()}")
+            yield
+        finally:
+            for _, _, process in running:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGINT)
+            for _, _, process in running:
+                try:
+                    process.wait(5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                process.stderr.close()
 
     def _start_mechanisms(self, mechanisms: list) -> None:
         if any(isinstance(m, DsLiteAftr) for m in mechanisms):
