@@ -19,11 +19,12 @@ from os_ken.lib.packet import ethernet, icmpv6, ipv6, packet
 from os_ken.ofproto import ofproto_v1_3
 
 from controllers.policy import (
-    FLOOD, LEARNED_PRIORITY, Counter, FlowSpec, LearningSwitchPolicy, PacketInfo, family_of)
+    CLASSIFY_TABLE, FLOOD, FORWARD_TABLE, LEARNED_PRIORITY, Counter, FlowSpec, LearningSwitchPolicy, Mechanisms,
+    PacketInfo, family_of, mechanism_of)
 from controllers.wire import with_valid_checksums
 
 # Set by the launcher before the app starts (os-ken builds apps without arguments).
-SETTINGS = {"stats_path": None, "stats_interval": 1.0}
+SETTINGS = {"stats_path": None, "stats_interval": 1.0, "mechanisms": {}}
 
 
 class DualStackController(app_manager.OSKenApp):
@@ -31,10 +32,11 @@ class DualStackController(app_manager.OSKenApp):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.policy = LearningSwitchPolicy()
+        self.policy = LearningSwitchPolicy(Mechanisms.from_dict(SETTINGS["mechanisms"]))
         self.datapaths = {}
         self.flow_counters = {}   # dpid -> family -> Counter, from the latest stats reply
         self.flow_counts = {}     # dpid -> family -> number of learned flows
+        self.mechanism_counters = {}   # dpid -> mechanism -> Counter
         self.snapshot_seq = 0
         if SETTINGS["stats_path"]:
             self.stats_thread = hub.spawn(self._stats_loop)
@@ -71,9 +73,12 @@ class DualStackController(app_manager.OSKenApp):
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     def flow_stats(self, ev):
-        counters, counts = {}, {}
+        counters, counts, mechanisms = {}, {}, {}
         for stat in ev.msg.body:
-            if stat.priority != LEARNED_PRIORITY:
+            if stat.table_id == CLASSIFY_TABLE and mechanism_of(stat.cookie):
+                mechanisms.setdefault(mechanism_of(stat.cookie), Counter()).add(stat.packet_count, stat.byte_count)
+                continue
+            if stat.table_id != FORWARD_TABLE or stat.priority != LEARNED_PRIORITY:
                 continue
             family = family_of(stat.match.get("eth_type", 0))
             counters.setdefault(family, Counter()).add(stat.packet_count, stat.byte_count)
@@ -81,6 +86,7 @@ class DualStackController(app_manager.OSKenApp):
         dpid = ev.msg.datapath.id
         self.flow_counters[dpid] = counters
         self.flow_counts[dpid] = counts
+        self.mechanism_counters[dpid] = mechanisms
 
     def _install(self, datapath, flow: FlowSpec):
         ofproto, parser = datapath.ofproto, datapath.ofproto_parser
@@ -90,10 +96,12 @@ class DualStackController(app_manager.OSKenApp):
                 actions.append(parser.OFPActionOutput(value))
             elif kind == "controller":
                 actions.append(parser.OFPActionOutput(ofproto.OFPP_CONTROLLER, value))
+        instructions = [parser.OFPInstructionActions(ofproto.OFPIT_APPLY_ACTIONS, actions)] if actions else []
+        if flow.goto_table is not None:
+            instructions.append(parser.OFPInstructionGotoTable(flow.goto_table))
         datapath.send_msg(parser.OFPFlowMod(
-            datapath=datapath, priority=flow.priority, match=parser.OFPMatch(**flow.match_dict),
-            idle_timeout=flow.idle_timeout,
-            instructions=[parser.OFPInstructionActions(ofproto.OFPIT_APPLY_ACTIONS, actions)]))
+            datapath=datapath, table_id=flow.table_id, cookie=flow.cookie, priority=flow.priority,
+            match=parser.OFPMatch(**flow.match_dict), idle_timeout=flow.idle_timeout, instructions=instructions))
 
     # --- counters for the runner ----------------------------------------------------
 
@@ -125,6 +133,8 @@ class DualStackController(app_manager.OSKenApp):
                 "connected": dpid in self.datapaths,
                 "families": families,
                 "learned_flows": self.flow_counts.get(dpid, {}),
+                "mechanisms": {name: {"packets": c.packets, "bytes": c.bytes}
+                               for name, c in self.mechanism_counters.get(dpid, {}).items()},
                 "neighbor_discovery": {"packets": nd.packets, "bytes": nd.bytes},
             }
         return {"time": time.time(), "seq": self.snapshot_seq, "switches": switches}

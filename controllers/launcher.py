@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--stats-file", help="where the app writes its counters (JSON)")
     parser.add_argument("--stats-interval", type=float, default=1.0)
+    parser.add_argument("--mechanisms", help="JSON file: what the transition mechanisms put on the wire")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -36,6 +37,10 @@ def main(argv=None) -> int:
         settings = __import__(module, fromlist=["SETTINGS"]).SETTINGS
         settings["stats_path"] = args.stats_file
         settings["stats_interval"] = args.stats_interval
+        if args.mechanisms:
+            import json
+            with open(args.mechanisms) as source:
+                settings["mechanisms"] = json.load(source)
     # The runner stops the controller with SIGTERM; os-ken's own shutdown path
     # fails on native threads (HubThread has no kill), so leave at once.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))

@@ -8,10 +8,17 @@ Forwarding is L2 learning per switch: routing between segments belongs to the
 router nodes of the graph, as in a real metro where BNGs and core routers route
 and the aggregation layer switches. Every learned flow matches the EtherType as well
 as the destination MAC so that its counters are per address family.
+
+Two tables. Table 0 classifies what transition mechanisms carry (``Mechanisms``):
+packets to or from the NAT64 prefix, CLAT addresses (464XLAT), IPv4-in-IPv6
+softwires (DS-Lite, next header 4) and shared address space behind a CGN each hit
+a flow of their own, whose counters are the traffic per mechanism, then go on to
+table 1, where the learned flows forward them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 ETH_TYPE_IPV4 = 0x0800
@@ -25,6 +32,12 @@ ND_TYPES = frozenset({133, 134, 135, 136, 137})
 FLOOD = "flood"
 TABLE_MISS_PRIORITY = 0
 LEARNED_PRIORITY = 10
+MECHANISM_PRIORITY = 20
+CLAT_PRIORITY = 30          # a CLAT's packets also go to the NAT64 prefix: count them first
+CLASSIFY_TABLE, FORWARD_TABLE = 0, 1
+IPPROTO_IPIP = 4            # IPv4 in IPv6: the DS-Lite softwire (RFC 6333)
+# Each mechanism's flows carry its cookie, so flow statistics name the mechanism.
+MECHANISM_COOKIES = {"464xlat": 1, "nat64": 2, "ds-lite": 3, "cgn": 4}
 
 
 @dataclass(frozen=True)
@@ -44,9 +57,12 @@ class PacketInfo:
 @dataclass(frozen=True)
 class FlowSpec:
     priority: int
-    match: tuple[tuple[str, object], ...]   # sorted (field, value) pairs, OXM names
+    match: tuple[tuple[str, object], ...]   # sorted (field, value) pairs, OXM names; (value, mask) for prefixes
     actions: tuple[tuple[str, object], ...]  # ("output", port) or ("controller", max_len)
     idle_timeout: int = 0
+    table_id: int = FORWARD_TABLE
+    goto_table: int | None = None
+    cookie: int = 0
 
     @property
     def match_dict(self) -> dict:
@@ -116,6 +132,51 @@ def is_neighbor_discovery(packet: PacketInfo) -> bool:
             and packet.icmpv6_type in ND_TYPES)
 
 
+def _masked(prefix: str) -> tuple[str, str]:
+    network = ipaddress.ip_network(prefix)
+    return str(network.network_address), str(network.netmask)
+
+
+@dataclass(frozen=True)
+class Mechanisms:
+    """What the city's transition mechanisms put on the wire, for table 0."""
+
+    nat64_prefix: str | None = None
+    clat: tuple[str, ...] = ()            # CLAT prefixes: a UE's /128, a CPE's /120
+    softwire: bool = False                # DS-Lite is deployed
+    shared_space: str | None = None       # 100.64.0.0/10 when a CGN runs
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Mechanisms":
+        return cls(data.get("nat64_prefix"), tuple(data.get("clat", ())), bool(data.get("softwire")),
+                   data.get("shared_space"))
+
+    def flows(self) -> tuple[FlowSpec, ...]:
+        """Table 0: one counting flow per (mechanism, direction), then table 1."""
+        rules = []
+        for prefix in self.clat:
+            for side in ("ipv6_src", "ipv6_dst"):
+                rules.append(("464xlat", CLAT_PRIORITY, {"eth_type": ETH_TYPE_IPV6, side: _masked(prefix)}))
+        if self.nat64_prefix:
+            for side in ("ipv6_src", "ipv6_dst"):
+                rules.append(("nat64", MECHANISM_PRIORITY,
+                              {"eth_type": ETH_TYPE_IPV6, side: _masked(self.nat64_prefix)}))
+        if self.softwire:
+            rules.append(("ds-lite", MECHANISM_PRIORITY, {"eth_type": ETH_TYPE_IPV6, "ip_proto": IPPROTO_IPIP}))
+        if self.shared_space:
+            for side in ("ipv4_src", "ipv4_dst"):
+                rules.append(("cgn", MECHANISM_PRIORITY, {"eth_type": ETH_TYPE_IPV4, side: _masked(self.shared_space)}))
+        flows = [FlowSpec(priority, tuple(sorted(match.items())), (), table_id=CLASSIFY_TABLE,
+                          goto_table=FORWARD_TABLE, cookie=MECHANISM_COOKIES[name])
+                 for name, priority, match in rules]
+        flows.append(FlowSpec(TABLE_MISS_PRIORITY, (), (), table_id=CLASSIFY_TABLE, goto_table=FORWARD_TABLE))
+        return tuple(flows)
+
+
+def mechanism_of(cookie: int) -> str | None:
+    return next((name for name, value in MECHANISM_COOKIES.items() if value == cookie), None)
+
+
 @dataclass
 class Counter:
     packets: int = 0
@@ -130,6 +191,7 @@ class Counter:
 class LearningSwitchPolicy:
     """MAC learning per switch, one flow per (destination, EtherType)."""
 
+    mechanisms: Mechanisms = field(default_factory=Mechanisms)
     mac_tables: dict[int, dict[str, int]] = field(default_factory=dict)
     # Packets the controller forwarded itself (floods, first packets): flow
     # counters never see them, so they are counted here per family.
@@ -140,9 +202,10 @@ class LearningSwitchPolicy:
         self.mac_tables[dpid] = {}
         self.packet_in[dpid] = {}
         self.neighbor_discovery[dpid] = Counter()
-        # Send whole packets to the controller: it has to forward them itself.
-        return (FlowSpec(priority=TABLE_MISS_PRIORITY, match=(),
-                         actions=(("controller", 0xFFFF),)),)
+        # Table 0 counts per mechanism; in table 1 a miss sends the whole packet to
+        # the controller: it has to forward it itself.
+        return self.mechanisms.flows() + (FlowSpec(priority=TABLE_MISS_PRIORITY, match=(),
+                                                   actions=(("controller", 0xFFFF),)),)
 
     def switch_disconnected(self, dpid: int) -> None:
         self.mac_tables.pop(dpid, None)

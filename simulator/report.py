@@ -81,6 +81,9 @@ def summary(result: RunResult) -> str:
     parts.append(_table(["traffic", "MB", "share"], [
         [family, f"{count / 1e6:.2f}", f"{100 * count / total:.1f}%"]
         for family, count in sorted(result.traffic.items())]))
+    if result.mechanism_traffic:
+        parts.append("through transition mechanisms (MB, summed over the switches crossed): " + ", ".join(
+            f"{name} {count / 1e6:.2f}" for name, count in sorted(result.mechanism_traffic.items())))
     parts.append("learned flows per family: " + ", ".join(
         f"{k} {v}" for k, v in sorted(result.learned_flows.items())))
     timings = result.timings

@@ -47,6 +47,8 @@ class RunResult:
     learned_flows: dict[str, int] = field(default_factory=dict)
     pairs: list[dict] = field(default_factory=list)
     transition: list[dict] = field(default_factory=list)
+    # Bytes the controller's table 0 classified per mechanism, summed over switches.
+    mechanism_traffic: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -246,6 +248,8 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
             after = net.counters(fresh_after=time.time())
             traffic = traffic_delta(before, after)
             result.traffic = totals_by_family(traffic)
+            mechanism_rows = traffic_delta(before, after, "mechanisms")
+            result.mechanism_traffic = totals_by_family(mechanism_rows, "mechanism")
             for switch in after["switches"].values():
                 for family, count in switch["learned_flows"].items():
                     result.learned_flows[family] = result.learned_flows.get(family, 0) + count
@@ -260,6 +264,8 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                                  ["source", "destination", "family", "address", "expected", "ok", "as_expected",
                                   "error", "expected_reason"])
             folder.write_csv("traffic.csv", traffic, ["switch", "family", "packets", "bytes"])
+            if mechanism_rows:
+                folder.write_csv("mechanisms.csv", mechanism_rows, ["switch", "mechanism", "packets", "bytes"])
             folder.write_json("controller.json", after)
             folder.write_json("addresses.json", {
                 f"{i.node}:{i.peer}": {"segment": i.segment, "ipv4": i.ipv4, "ipv6": i.ipv6}

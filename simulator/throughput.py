@@ -38,21 +38,23 @@ def measure_throughput(backend, plan: AddressPlan, client: str, server: str, dur
     return records
 
 
-def traffic_delta(before: dict, after: dict) -> list[dict]:
-    """Bytes and packets per switch and family between two controller snapshots."""
+def traffic_delta(before: dict, after: dict, key: str = "families") -> list[dict]:
+    """Bytes and packets per switch and family (or, with key "mechanisms", per
+    transition mechanism) between two controller snapshots."""
+    label = "family" if key == "families" else "mechanism"
     rows = []
     for switch, now in sorted(after["switches"].items()):
-        earlier = before["switches"].get(switch, {}).get("families", {})
-        for family, counter in sorted(now["families"].items()):
-            old = earlier.get(family, {"packets": 0, "bytes": 0})
-            rows.append({"switch": switch, "family": family,
+        earlier = before["switches"].get(switch, {}).get(key, {})
+        for name, counter in sorted(now.get(key, {}).items()):
+            old = earlier.get(name, {"packets": 0, "bytes": 0})
+            rows.append({"switch": switch, label: name,
                          "packets": counter["packets"] - old["packets"],
                          "bytes": counter["bytes"] - old["bytes"]})
     return rows
 
 
-def totals_by_family(rows: list[dict]) -> dict[str, int]:
+def totals_by_family(rows: list[dict], label: str = "family") -> dict[str, int]:
     totals: dict[str, int] = {}
     for row in rows:
-        totals[row["family"]] = totals.get(row["family"], 0) + row["bytes"]
+        totals[row[label]] = totals.get(row[label], 0) + row["bytes"]
     return totals

@@ -104,6 +104,18 @@ def _behind_cpe(graph, plan, host) -> bool:
                for i in plan.interfaces_of(host))
 
 
+def controller_policy(graph: nx.Graph, plan: AddressPlan) -> dict:
+    """What the controller's table 0 classifies (``controllers.policy.Mechanisms``)."""
+    used = mechanisms_used(graph)
+    clat = []
+    for mechanism in deployment(graph, plan, lambda node, peer: ""):
+        if isinstance(mechanism, Clat):
+            clat.append(str(mechanism.ipv6))
+    return {"nat64_prefix": str(plan.nat64_prefix) if plan.nat64_prefix else None, "clat": clat,
+            "softwire": "ds-lite" in used,
+            "shared_space": str(graph.graph["prefixes"].ipv4_cgn) if "cgn" in used else None}
+
+
 def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str], str]) -> list:
     """The mechanism objects to start, translators first; ``interface(node, peer)``
     names a node's interface towards a neighbour."""

@@ -211,11 +211,14 @@ class EmulationBackend:
     def _start_controller(self) -> None:
         self.controller_port = free_port()
         self.stats_path = self.workdir / "controller-stats.json"
+        mechanisms = self.workdir / "controller-mechanisms.json"
+        mechanisms.write_text(json.dumps(transition.controller_policy(self.graph, self.plan)))
         with open(self.workdir / "controller.log", "w") as log:
             self.controller = subprocess.Popen(
                 [sys.executable, "-m", "controllers.launcher", "--app", self.controller_app,
                  "--host", "127.0.0.1", "--port", str(self.controller_port),
-                 "--stats-file", str(self.stats_path), "--stats-interval", "0.5"],
+                 "--stats-file", str(self.stats_path), "--stats-interval", "0.5",
+                 "--mechanisms", str(mechanisms)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -3,7 +3,8 @@
 import pytest
 
 from controllers.policy import (
-    ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, FAMILIES, FLOOD, LEARNED_PRIORITY, TABLE_MISS_PRIORITY,
+    ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, FAMILIES, FLOOD, LEARNED_PRIORITY, MECHANISM_COOKIES,
+    TABLE_MISS_PRIORITY, Mechanisms, mechanism_of,
     ArpForwarding, Counter, Decision, FamilyForwarding, FlowSpec, IPv4Forwarding, IPv6Forwarding,
     LearningSwitchPolicy, PacketInfo, family_of, is_group_address, is_neighbor_discovery)
 
@@ -27,8 +28,12 @@ def policy():
 
 def test_table_miss_flow_on_connect():
     policy = LearningSwitchPolicy()
+    # Table 0 (no mechanisms to count) passes everything to table 1, whose miss
+    # sends the packet to the controller.
     assert policy.switch_connected(7) == (
-        FlowSpec(priority=TABLE_MISS_PRIORITY, match=(), actions=(("controller", 0xFFFF),), idle_timeout=0),)
+        FlowSpec(priority=0, match=(), actions=(), table_id=0, goto_table=1),
+        FlowSpec(priority=TABLE_MISS_PRIORITY, match=(), actions=(("controller", 0xFFFF),), idle_timeout=0,
+                 table_id=1),)
     assert TABLE_MISS_PRIORITY == 0
     assert policy.mac_tables == {7: {}}
     assert policy.packet_in == {7: {}}
@@ -177,3 +182,33 @@ def test_learned_flow_of_each_family():
         10, (("eth_dst", H2), ("eth_type", 0x86DD)), (("output", 5),), 0)
     assert IPv4Forwarding().handles(ETH_TYPE_IPV4) is True
     assert IPv4Forwarding().handles(ETH_TYPE_IPV6) is False
+
+
+def test_mechanism_flows_count_each_mechanism_in_table_0():
+    mechanisms = Mechanisms(nat64_prefix="64:ff9b::/96", clat=("2001:db8:301:200::/120",), softwire=True,
+                            shared_space="100.64.0.0/10")
+    flows = mechanisms.flows()
+    six = ETH_TYPE_IPV6
+    by_cookie = {}
+    for flow in flows:
+        by_cookie.setdefault(flow.cookie, []).append((flow.priority, flow.match_dict))
+        assert (flow.table_id, flow.goto_table, flow.actions) == (0, 1, ())
+    clat_mask = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00"
+    assert by_cookie[MECHANISM_COOKIES["464xlat"]] == [
+        (30, {"eth_type": six, "ipv6_src": ("2001:db8:301:200::", clat_mask)}),
+        (30, {"eth_type": six, "ipv6_dst": ("2001:db8:301:200::", clat_mask)})]
+    wkp = ("64:ff9b::", "ffff:ffff:ffff:ffff:ffff:ffff::")
+    assert by_cookie[MECHANISM_COOKIES["nat64"]] == [(20, {"eth_type": six, "ipv6_src": wkp}),
+                                                     (20, {"eth_type": six, "ipv6_dst": wkp})]
+    assert by_cookie[MECHANISM_COOKIES["ds-lite"]] == [(20, {"eth_type": six, "ip_proto": 4})]
+    assert by_cookie[MECHANISM_COOKIES["cgn"]] == [
+        (20, {"eth_type": ETH_TYPE_IPV4, "ipv4_src": ("100.64.0.0", "255.192.0.0")}),
+        (20, {"eth_type": ETH_TYPE_IPV4, "ipv4_dst": ("100.64.0.0", "255.192.0.0")})]
+    assert flows[-1] == FlowSpec(0, (), (), table_id=0, goto_table=1)
+    assert [mechanism_of(c) for c in (1, 2, 3, 4, 0)] == ["464xlat", "nat64", "ds-lite", "cgn", None]
+
+
+def test_mechanisms_from_the_runners_file():
+    assert Mechanisms.from_dict({"nat64_prefix": "64:ff9b::/96", "clat": ["2001:db8::1/128"], "softwire": True,
+                                 "shared_space": None}) == Mechanisms("64:ff9b::/96", ("2001:db8::1/128",), True, None)
+    assert Mechanisms.from_dict({}).flows() == (FlowSpec(0, (), (), table_id=0, goto_table=1),)
