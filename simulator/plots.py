@@ -124,3 +124,34 @@ def transition_heatmap(records: list[dict], title: str = "Transition matrix") ->
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def mechanism_comparison(summary: list[dict], title: str = "Mechanisms against native IPv6",
+                         note: str = "") -> plt.Figure:
+    """One panel per metric; for each client, its mechanism's bar beside its native
+    IPv6 bar, mean with a one-standard-deviation error bar."""
+    from simulator.comparison import METRICS
+    clients = list(dict.fromkeys(r["client"] for r in summary))
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 4.5))
+    for ax, (metric, label) in zip(axes, METRICS.items()):
+        rows = {(r["client"], r["label"] == "native IPv6"): r for r in summary if r["metric"] == metric}
+        for offset, native, color in ((-0.2, False, "#e41a1c"), (0.2, True, "#377eb8")):
+            xs, means, errors = [], [], []
+            for index, client in enumerate(clients):
+                row = rows.get((client, native))
+                if row and row["mean"] is not None:
+                    xs.append(index + offset)
+                    means.append(row["mean"])
+                    errors.append(row["stdev"] or 0)
+            ax.bar(xs, means, width=0.4, yerr=errors, capsize=3, color=color,
+                   label="native IPv6" if native else "through the mechanism")
+        names = [next((r["label"] for r in summary if r["client"] == c and r["label"] != "native IPv6"), "")
+                 + f"\n{c}" for c in clients]
+        ax.set_xticks(range(len(clients)), names, fontsize=8, rotation=30, ha="right")
+        ax.set_title(label, fontsize=10)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    if note:
+        fig.text(0.01, -0.02, note, fontsize=8, ha="left", va="top", wrap=True)
+    return fig

@@ -154,7 +154,39 @@ def fetch(check: dict) -> dict:
     return result
 
 
-CHECKS = {"ping": ping, "dns": dns_check, "http": http, "fetch": fetch}
+def timing(check: dict) -> dict:
+    """``count`` samples each of RTT (ping), TCP connect time and DNS resolution
+    time, for the mechanism comparison; a failed sample is left out and counted."""
+    count = check.get("count", 5)
+    out = subprocess.run(["ping", "-n", "-c", str(count), "-i", "0.05", "-W", "1", check["address"]],
+                         capture_output=True, text=True)
+    rtts = [float(m) for m in re.findall(r"time=([\d.]+) ms", out.stdout)]
+    connects, failed = [], 0
+    for _ in range(count):
+        started = time.monotonic()
+        family = socket.AF_INET6 if ":" in check["address"] else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(3.0)
+                sock.connect((check["address"], check.get("port", 80)))
+                connects.append(_ms(started))
+        except OSError:
+            failed += 1
+    lookups = []
+    for _ in range(count):
+        started = time.monotonic()
+        try:
+            if _addresses(_query(check["name"], check["record"], check["server"], 2.0), check["record"]):
+                lookups.append(_ms(started))
+            else:
+                failed += 1
+        except (dns.exception.DNSException, OSError):
+            failed += 1
+    return {"ok": bool(rtts and connects and lookups), "rtt_ms": rtts, "connect_ms": connects, "dns_ms": lookups,
+            "failed": failed + count - len(rtts)}
+
+
+CHECKS = {"ping": ping, "dns": dns_check, "http": http, "fetch": fetch, "timing": timing}
 
 
 def main(argv=None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator import connectivity, matrix, plots, reachability, transition
+from simulator import comparison, connectivity, matrix, plots, reachability, transition
 from simulator.address_plan import AddressPlan, plan_addresses, plan_city_addresses
 from simulator.backends import backend_class
 from simulator.capabilities import HostCapabilities, probe_host
@@ -35,6 +35,8 @@ TRANSITION_COLUMNS = ["client", "client_kind", "district", "service", "service_k
                       "ok", "as_expected", "verdict", "address", "dns_ms", "connect_ms", "http_ms", "error",
                       "expected_via", "reference"]
 
+COMPARISON_COLUMNS = ["label", "client", "client_kind", "server", "address", "metric", "repeat", "value"]
+
 
 @dataclass
 class RunResult:
@@ -49,6 +51,7 @@ class RunResult:
     transition: list[dict] = field(default_factory=list)
     # Bytes the controller's table 0 classified per mechanism, summed over switches.
     mechanism_traffic: dict[str, int] = field(default_factory=dict)
+    comparison: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -177,6 +180,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     plan = address_plan(graph, scenario)
     routes = compute_routes(graph, plan)
     pair = iperf_pair(graph, plan, scenario)
+    comparison_paths = comparison.paths(graph, plan, scenario.zone) if scenario.measurements.comparison else []
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
     check_host_supports(graph, capabilities, scenario.source)
@@ -245,6 +249,14 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                 with progress.step(f"measuring throughput {pair[0]} -> {pair[1]} per family (iperf3)"):
                     result.throughput = measure_throughput(net, plan, pair[0], pair[1],
                                                            scenario.measurements.iperf.duration_s)
+            if scenario.measurements.comparison and comparison_paths:
+                settings = scenario.measurements.comparison
+                if comparison_paths[0].server != (pair[1] if pair else None):
+                    net.start_daemon(IperfServer(comparison_paths[0].server))
+                with progress.step(f"comparing {len(comparison_paths)} paths, mechanisms against native IPv6 "
+                                   f"({settings.repeats} repeats)"):
+                    result.comparison = comparison.measure(net, comparison_paths, settings.repeats,
+                                                           settings.duration_s, settings.samples, progress)
             after = net.counters(fresh_after=time.time())
             traffic = traffic_delta(before, after)
             result.traffic = totals_by_family(traffic)
@@ -275,6 +287,14 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                 folder.write_csv("transition-matrix.csv", result.transition, TRANSITION_COLUMNS)
                 folder.write_figure("transition-matrix.png", plots.transition_heatmap(
                     result.transition, f"{scenario.name}: transition matrix ({run_id})"))
+            if result.comparison:
+                folder.write_csv("comparison.csv", result.comparison, COMPARISON_COLUMNS)
+                summary_rows = comparison.summarise(result.comparison)
+                folder.write_csv("comparison-summary.csv", summary_rows,
+                                 ["label", "client", "client_kind", "metric", "n", "failed", "mean", "stdev", "median"])
+                folder.write_figure("comparison.png", plots.mechanism_comparison(
+                    summary_rows, f"{scenario.name}: mechanisms against native IPv6 ({run_id})",
+                    comparison.caveats(result.comparison)))
             folder.write_figure("connectivity.png", plots.connectivity_heatmap(
                 result.cells, f"{scenario.name}: connectivity matrix ({run_id})"))
             folder.write_figure("families.png", plots.family_comparison(

@@ -44,6 +44,13 @@ class Iperf:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    repeats: int = 3            # iperf3 runs per path; timing samples = repeats x samples
+    duration_s: float = 1.0
+    samples: int = 5
+
+
+@dataclass(frozen=True)
 class Measurements:
     ping_count: int = 3
     http: bool = True
@@ -53,6 +60,8 @@ class Measurements:
     # Links ("a--b") to capture on while the matrices are measured, one pcap each,
     # taken at a's end; "translators" stands for the link of each NAT64 and AFTR.
     capture: tuple[str, ...] = ()
+    # Each transition mechanism against the native path (simulator.comparison).
+    comparison: Comparison | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,7 @@ def parse_scenario(data, source: str = "<string>") -> Scenario:
             dns=typed(measurements, "dns", bool, True, "measurements", problems),
             all_pairs=typed(measurements, "all_pairs", bool, False, "measurements", problems),
             capture=_parse_capture(measurements.get("capture", []), problems),
+            comparison=_parse_comparison(measurements.get("comparison"), problems),
             iperf=_parse_iperf(measurements.get("iperf", {}), problems)),
         controller=Controller(
             app=typed(controller, "app", str, "dual-stack", "controller", problems,
@@ -182,6 +192,16 @@ def parse_scenario(data, source: str = "<string>") -> Scenario:
     if problems.items:
         raise ConfigError(problems.items)
     return scenario
+
+
+def _parse_comparison(raw, problems) -> Comparison | None:
+    if raw is None or raw is False:
+        return None
+    data = check_keys({} if raw is True else raw, _dataclass_keys(Comparison), "measurements.comparison", problems)
+    path = "measurements.comparison"
+    return Comparison(repeats=typed(data, "repeats", int, 3, path, problems, positive),
+                      duration_s=typed(data, "duration_s", float, 1.0, path, problems, positive),
+                      samples=typed(data, "samples", int, 5, path, problems, positive))
 
 
 CAPTURE_LINK = re.compile(r"^[a-z][a-z0-9]*--[a-z][a-z0-9]*$")
