@@ -174,6 +174,9 @@ def main() -> int:
           " bare: 2 hosts, 1 switch)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory of this process: {peak:.0f} MiB")
+    if "--no-translators" not in sys.argv:
+        from benchmarks import translators
+        translators.run(datapath)
     if "--no-cities" not in sys.argv:
         from benchmarks.city_scale import run
         run(datapath)
