@@ -83,6 +83,13 @@ class AddressPlan:
     endpoints: dict[str, ipaddress.IPv6Network] = field(default_factory=dict)   # translator -> its own /64
     nat64_prefix: ipaddress.IPv6Network | None = None
 
+    def translated_by(self, router: str) -> list:
+        """The IPv4 addresses a CGN router translates, in the order of their port
+        blocks in its pool (RFC 7422): the members of its shared-space segments."""
+        return sorted((i.ipv4.ip for s in self.segments.values() if s.nat_gateway == router
+                       for m in s.members if m != router for i in self.interfaces_of(m)
+                       if i.segment == s.name and i.ipv4), key=int)
+
     def originator(self, address) -> str | None:
         """The node an address is originated by (longest match), or None."""
         address = ipaddress.ip_address(address)
@@ -122,6 +129,10 @@ class AddressPlan:
             if interface.address(family) is None:
                 continue
             if family is Family.IPV4 and segment.nat_gateway and segment.nat_gateway != node:
+                if segment.nat_gateway in self.pools:
+                    # Behind a CGN: the address of this subscriber's port block.
+                    index = self.translated_by(segment.nat_gateway).index(interface.ipv4.ip)
+                    return port_block(self.pools[segment.nat_gateway], index)[0]
                 return self.public_address(segment.nat_gateway, family)
             if segment.routed(family):
                 return interface.address(family).ip

@@ -43,8 +43,10 @@ def host_support(capabilities: HostCapabilities) -> dict[str, tuple[bool, str]]:
     """Mechanism -> (can run here, why not)."""
     found = {}
     for name, (needs, what) in MECHANISMS.items():
-        missing = [NOT_IMPLEMENTED.get(n, n) for n in needs if n in NOT_IMPLEMENTED or not capabilities.has(n)]
-        found[name] = (not missing, f"{what}: missing {', '.join(missing)}" if missing else what)
+        missing = [n for n in needs if n not in NOT_IMPLEMENTED and not capabilities.has(n)]
+        unbuilt = [NOT_IMPLEMENTED[n] for n in needs if n in NOT_IMPLEMENTED]
+        reasons = ([f"missing {', '.join(missing)}"] if missing else []) + unbuilt
+        found[name] = (not reasons, f"{what}: {'; '.join(reasons)}" if reasons else what)
     return found
 
 
@@ -132,10 +134,8 @@ def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str
         found.append(DsLiteAftr(aftr, interface(aftr, uplink.peer), plan.softwire_endpoint(aftr),
                                 plan.pools[aftr], softwires))
     for router in sorted(n for n in graph if node_spec(graph, n).cgn):
-        served = sorted((i.ipv4.ip for s in plan.segments.values() if s.nat_gateway == router
-                         for m in s.members if m != router for i in plan.interfaces_of(m)
-                         if i.segment == s.name and i.ipv4), key=int)
-        found.append(CarrierGradeNat(router, plan.pools[router], [str(a) for a in served]))
+        found.append(CarrierGradeNat(router, plan.pools[router], [str(a) for a in plan.translated_by(router)],
+                                     graph.graph["prefixes"].ipv4_cgn))
     for cpe in b4s:
         wan, lan = _wan_and_lan(plan, cpe)
         found.append(DsLiteB4(cpe, interface(cpe, wan.peer), interface(cpe, lan.peer), wan.ipv6.ip,

@@ -272,7 +272,7 @@ def parse_city(data, source: str = "<string>") -> CitySpec:
     seed = typed(data, "seed", int, 1, "", problems)
     prefixes = _parse_prefixes(data.get("prefixes"), problems)
     transition = _parse_transition(data.get("transition"), cores, problems)
-    _check_translators(districts, transition, problems)
+    _check_translators(districts, transition, problems, cores[0])
     if problems.items:
         raise ConfigError(problems.items)
     spec = CitySpec(name=name, description=description, seed=seed, metro=metro, districts=tuple(districts),
@@ -294,7 +294,7 @@ def _parse_transition(data, cores, problems) -> Transition:
     return Transition(**placed)
 
 
-def _check_translators(districts, transition: Transition, problems) -> None:
+def _check_translators(districts, transition: Transition, problems, core: str = "c1") -> None:
     """A mode that needs a translator the city does not have is refused here."""
     have = {Role.NAT64: transition.nat64, Role.AFTR: transition.aftr}
     for index, district in enumerate(districts):
@@ -305,7 +305,7 @@ def _check_translators(districts, transition: Transition, problems) -> None:
                 key = "nat64" if needed is Role.NAT64 else "aftr"
                 problems.add(f"districts[{index}].{kind}.mode",
                              f"{access.mode.value} needs a {'NAT64' if key == 'nat64' else 'DS-Lite AFTR'}, "
-                             f"and the city has none; add 'transition: {{{key}: {{core: c1}}}}'")
+                             f"and the city has none; add 'transition: {{{key}: {{core: {core}}}}}'")
 
 
 def _check_names(spec: CitySpec) -> None:

@@ -59,10 +59,12 @@ def _nat_rules(table: str, sources: list[tuple[str, ipaddress.IPv4Network | None
 
 
 def _mss_clamp(table: str, mss: int | str) -> str:
+    """Clamp the MSS of IPv4 TCP (what the softwire or the CLAT carries); native
+    IPv6 through the same node keeps its own."""
     return (f"table inet {table} {{\n"
             "  chain forward {\n"
             "    type filter hook forward priority mangle; policy accept;\n"
-            f"    tcp flags syn tcp option maxseg size set {mss}\n"
+            f"    meta nfproto ipv4 tcp flags syn tcp option maxseg size set {mss}\n"
             "  }\n"
             "}\n")
 
