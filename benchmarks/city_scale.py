@@ -1,8 +1,9 @@
 """Cities of about 50, 150 and 300 nodes: v6lab against plain Mininet, same graph.
 
-For each size: build (Mininet objects and links), ready (v6lab: switches connected to
-the controller, addresses, DAD, SLAAC, routes, warm-up; plain Mininet: net.start()
-returned, nothing configured) and teardown, and the memory the running network
+For each size: build (Mininet objects and links), ready (all addresses up and all
+switches connected: v6lab with its controller, addresses, routes, DHCPv6-PD and
+SLAAC; plain Mininet with net.start() and the same addresses set by one shell
+command per node, as a script would) and teardown, and the memory the running network
 takes (resident memory of the run's processes plus ovs-vswitchd's growth). The plain script uses the same switch class and
 datapath, standalone switches instead of a controller. Ratios are what to read.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from benchmarks.foundation import add_graph, plain_mininet
+from benchmarks.foundation import add_graph, plain_addresses, plain_mininet
 from simulator.address_plan import plan_city_addresses
 from simulator.backends.emulation import EmulationBackend
 from simulator.routing import compute_routes
@@ -77,14 +78,16 @@ def v6lab(graph, datapath) -> dict:
 
 
 def plain(graph, datapath) -> dict:
+    plan = plan_city_addresses(graph, graph.graph["prefixes"])
     with plain_mininet(datapath) as (prefix, make_net):
         vswitchd = _vswitchd_mib()
         started = time.monotonic()
         net = make_net(build=False, autoSetMacs=False)
-        add_graph(net, graph, prefix)
+        added = add_graph(net, graph, prefix)
         net.build()
         build = time.monotonic() - started
         net.start()
+        plain_addresses(net, graph, plan, added)
         ready = time.monotonic() - started
         memory = run_memory(prefix, vswitchd)
         started = time.monotonic()
