@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from simulator.errors import TopologyError
+from simulator.rfc6052 import WELL_KNOWN_PREFIX
 from topologies.spec import AccessMode, CityPrefixes, Family, Kind, Role, link_spec, node_spec
 
 
@@ -390,6 +391,14 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
 
     segments, interfaces, delegated = {}, {}, {}
     nat64 = ipaddress.IPv6Network(prefixes.nat64)
+    if nat64 == WELL_KNOWN_PREFIX and any(node_spec(graph, n).role is Role.NAT64 for n in graph):
+        for key, block in (("ipv4_public", public4), ("ipv4_outside", outside4)):
+            if not block.is_global:
+                raise TopologyError(
+                    f"prefixes.{key}: {block} is not global IPv4 space, and the NAT64 uses the well-known prefix "
+                    f"{nat64}: RFC 6052 section 3.1 forbids it for non-global addresses and TAYGA refuses to "
+                    "translate them; give global space (the default 11.64.0.0/16 and 11.200.0.0/16 never leave "
+                    "the machine) or a network-specific prefix in prefixes.nat64")
     for site6 in site_prefixes + [outside6]:
         if nat64.overlaps(site6):
             raise TopologyError(f"prefixes.nat64: {nat64} overlaps {site6}, which the plan gives to a site; "

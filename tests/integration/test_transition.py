@@ -117,3 +117,26 @@ def test_nothing_left(run):
     prefix = run.run_id.rsplit("-", 1)[1]
     found = cleanup.find_leftovers(prefix)
     assert found.empty, found.describe()
+
+
+@pytest.fixture(scope="module")
+def nsp_run(capabilities, tmp_path_factory):
+    scenario = load_scenario(REPO_ROOT / "tests" / "fixtures" / "scenarios" / "transition-nsp.yaml")
+    return run_scenario(scenario, results_root=tmp_path_factory.mktemp("results"),
+                        progress=Progress(quiet=True), capabilities=capabilities)
+
+
+def test_network_specific_prefix(nsp_run):
+    """The same city with NAT64 prefix 2001:db8:ff64::/64: TAYGA, Unbound's DNS64 and
+    the address synthesis of RFC 6052 agree on where the IPv4 address goes (bytes
+    9 to 12, after the zero u octet)."""
+    assert [(r["id"], r["verdict"]) for r in nsp_run.transition if not r["as_expected"]] == []
+    shop = cell(nsp_run, "d1u1", "shop", "name")
+    literal = cell(nsp_run, "d1u1", "shop", "ipv4-literal")
+    # shop is x2, 11.200.0.3 = 0b.c8.00.03: 2001:db8:ff64:0:0b:c800:300:0 by figure 1 of RFC 6052.
+    assert shop["ok"] and ipaddress.ip_address(shop["address"]) == ipaddress.ip_address("2001:db8:ff64:0:b:c800:300:0")
+    assert str(rfc6052.extract("2001:db8:ff64::/64", shop["address"])) == "11.200.0.3"
+    assert not literal["ok"]
+    packets = pcap.read(nsp_run.path / "captures" / "n64--c2.pcap")
+    assert any(p.version == 6 and p.destination == ipaddress.ip_address("2001:db8:ff64:0:b:c800:300:0")
+               for p in packets)

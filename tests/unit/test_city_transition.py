@@ -364,3 +364,16 @@ def test_public_address_behind_a_cgn_is_the_port_blocks_address(plan):
     # d3r is 100.64.0.8/29: d3gw .9, d3u1 .10, d3u2 .11; pool 11.64.0.162/31.
     assert plan.translated_by("d3gw") == [ip("100.64.0.10"), ip("100.64.0.11")]
     assert plan.public_address("d3u1", Family.IPV4) == ip("11.64.0.162")
+
+
+def test_well_known_prefix_refuses_non_global_ipv4(graph):
+    # RFC 6052 section 3.1: 64:ff9b::/96 must not stand for non-global IPv4
+    # addresses; TAYGA drops them. Documentation space (RFC 5737) is not global.
+    with pytest.raises(TopologyError, match=r"prefixes.ipv4_outside: 198.51.100.0/24 is not global IPv4 space"):
+        plan_city_addresses(graph, dataclasses.replace(graph.graph["prefixes"], ipv4_outside="198.51.100.0/24"))
+    with pytest.raises(TopologyError, match=r"prefixes.ipv4_public: 10.64.0.0/16 is not global .* network-specific"):
+        plan_city_addresses(graph, dataclasses.replace(graph.graph["prefixes"], ipv4_public="10.64.0.0/16"))
+    # A network-specific prefix may carry them.
+    plan = plan_city_addresses(graph, dataclasses.replace(graph.graph["prefixes"], ipv4_public="10.64.0.0/16",
+                                                          nat64="2001:db8:ff64::/64"))
+    assert plan.pools["n64"].subnet_of(ipaddress.ip_network("10.64.0.0/16"))
