@@ -4,6 +4,14 @@
 address plan and returns the mechanism objects of ``simulator.daemons.translators``
 for every node that needs one; the backend only starts them. ``host_support`` says,
 before anything starts, which mechanisms this host can run and why not.
+
+How a district's mode steers its traffic: its access LANs are told of the DNS64 as
+their resolver (RDNSS) when they are IPv6-only; the NAT64 prefix, the AFTR's
+softwire endpoint and every translator's public pool are originated by their
+translator, so every router routes them there (``simulator.routing``), as an
+operator's IGP would; and the controller's table 0 classifies and counts what each
+mechanism carries (``controller_policy``). Routers, not flows, do the steering,
+because routers are real Linux nodes here (see ``simulator.routing``).
 """
 
 from __future__ import annotations
