@@ -37,13 +37,14 @@ MECHANISMS = {
     "ds-lite": (("srv6", "seg6local", "nf-hooks-lwtunnel", "nft-nat"),
                 "DS-Lite (RFC 6333): the ip4ip6 softwire as an SRv6 encapsulation"),
     "cgn": (("nft-nat",), "NAT44 / carrier-grade NAT (RFC 6888) with nftables"),
-    "6rd": (("sit",), "6rd (RFC 5969) needs sit tunnels"),
+    "6rd": (("sit", "6rd-implementation"), "6rd (RFC 5969) needs sit tunnels"),
     "map-e": (("ip6tnl", "map-e-implementation"), "MAP-E (RFC 7597) needs ip6tnl and a MAP CE/BR"),
     "map-t": (("map-t-implementation",), "MAP-T (RFC 7599) needs a MAP-T translator"),
 }
 # No MAP translator is packaged for this kind of host: Jool's MAP-T and the MAP-E
 # border relays are kernel modules, and these kernels load none.
-NOT_IMPLEMENTED = {"map-e-implementation": "no MAP-E CE/BR in Debian that runs without a kernel module",
+NOT_IMPLEMENTED = {"6rd-implementation": "v6lab builds no 6rd CE or border relay yet",
+                   "map-e-implementation": "no MAP-E CE/BR in Debian that runs without a kernel module",
                    "map-t-implementation": "MAP-T needs Jool's kernel module (no loadable modules here)"}
 
 
