@@ -46,9 +46,15 @@ def _city_summary(spec, graph) -> str:
     for district in spec.districts:
         for kind, access in (("fixed", district.fixed), ("mobile", district.mobile)):
             if access:
+                extra = ("" if access.mode.value == "dual-stack" else f", mode {access.mode.value}") + (
+                    ", IPv4 behind a CGN" if access.cgn else "")
                 lines.append(f"  {district.id} {district.name}: {kind} {access.subscribers:,} subscribers, "
                              f"{access.emulated_hosts} emulated (1 per {access.represents:,}), "
-                             f"{access.ipv6_capable:.0%} IPv6-capable")
+                             f"{access.ipv6_capable:.0%} IPv6-capable{extra}")
+    placed = [f"{what} on {core}" for what, core in (("NAT64 + DNS64", spec.transition.nat64),
+                                                     ("DS-Lite AFTR", spec.transition.aftr)) if core]
+    if placed:
+        lines.append(f"  translators: {', '.join(placed)}; NAT64 prefix {spec.prefixes.nat64}")
     return "\n".join(lines)
 
 

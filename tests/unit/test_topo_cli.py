@@ -190,3 +190,18 @@ def test_topo_needs_a_subcommand(capsys, monkeypatch):
         "usage: v6lab topo [-h] {check,draw,export} ...",
         "v6lab topo: error: the following arguments are required: {check,draw,export}",
     ]
+
+
+def test_check_summarises_modes_and_translators(capsys):
+    city = Path(__file__).resolve().parents[2] / "topologies" / "cities" / "transition.yaml"
+    status, out, _ = run_cli(capsys, "topo", "check", str(city))
+    assert status == 0
+    assert out.splitlines()[1:] == [
+        "  d1 Old Town: fixed 20,000 subscribers, 2 emulated (1 per 10,000), 50% IPv6-capable, IPv4 behind a CGN",
+        "  d1 Old Town: mobile 50,000 subscribers, 2 emulated (1 per 25,000), 100% IPv6-capable, mode ipv6-only",
+        "  d2 Harbour: fixed 30,000 subscribers, 2 emulated (1 per 15,000), 100% IPv6-capable, mode ds-lite",
+        "  d2 Harbour: mobile 60,000 subscribers, 2 emulated (1 per 30,000), 100% IPv6-capable, mode 464xlat",
+        "  d3 Campus: fixed 8,000 subscribers, 1 emulated (1 per 8,000), 100% IPv6-capable, mode 464xlat",
+        "  d3 Campus: mobile 12,000 subscribers, 2 emulated (1 per 6,000), 50% IPv6-capable, IPv4 behind a CGN",
+        "  translators: NAT64 + DNS64 on c2, DS-Lite AFTR on c3; NAT64 prefix 64:ff9b::/96",
+    ]
