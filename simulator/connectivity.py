@@ -174,20 +174,27 @@ def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:
     return per_client
 
 
-def measure(backend, graph, plan, routes, cells: list[Cell], ping_count: int = 3) -> list[dict]:
-    """Run every client's probe at once; return one record per cell."""
-    checks = probe_checks([c for c in cells if c.target or c.method == "http"], ping_count)
+def run_probes(backend, checks: dict[str, list[dict]], seconds_per_check: float = 10) -> dict[str, dict]:
+    """Run ``simulator.probe`` in every client at once with its checks; return the
+    outcome of each check by its id."""
     commands = {client: [sys.executable, "-m", "simulator.probe", json.dumps(items)]
                 for client, items in checks.items()}
-    results = backend.run_many(commands, timeout=60 + 10 * max((len(c) for c in checks.values()), default=0))
+    longest = max((len(c) for c in checks.values()), default=0)
+    results = backend.run_many(commands, timeout=60 + seconds_per_check * longest)
     outcomes = {}
-    for client, result in results.items():
+    for result in results.values():
         for line in result.stdout.splitlines():
             try:
                 record = json.loads(line)
             except ValueError:
                 continue
             outcomes[record.pop("id")] = record
+    return outcomes
+
+
+def measure(backend, graph, plan, routes, cells: list[Cell], ping_count: int = 3) -> list[dict]:
+    """Run every client's probe at once; return one record per cell."""
+    outcomes = run_probes(backend, probe_checks([c for c in cells if c.target or c.method == "http"], ping_count))
     records = []
     for cell in cells:
         want, why = expected(graph, plan, routes, cell)

@@ -14,8 +14,6 @@ does it, a TCP connect and an HTTP GET of the service's own page.
 from __future__ import annotations
 
 import ipaddress
-import json
-import sys
 from dataclasses import asdict, dataclass
 
 import networkx as nx
@@ -184,18 +182,8 @@ def judge(cell: MatrixCell, outcome: dict, nat64_prefix) -> tuple[bool, str]:
 
 
 def measure(backend, graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) -> list[dict]:
-    checks = probe_checks(graph, plan, cells)
-    commands = {client: [sys.executable, "-m", "simulator.probe", json.dumps(items)]
-                for client, items in checks.items()}
-    results = backend.run_many(commands, timeout=60 + 15 * max((len(c) for c in checks.values()), default=0))
-    outcomes = {}
-    for result in results.values():
-        for line in result.stdout.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            outcomes[record.pop("id")] = record
+    # A fetch may try two addresses with 3 s timeouts each.
+    outcomes = connectivity.run_probes(backend, probe_checks(graph, plan, cells), seconds_per_check=15)
     records = []
     for cell in cells:
         rule = cell.rule
