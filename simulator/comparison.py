@@ -82,8 +82,10 @@ MODES = (AccessMode.IPV6_ONLY, AccessMode.XLAT464, AccessMode.DS_LITE, AccessMod
 
 
 def ipv4_path(graph: nx.Graph, plan: AddressPlan, client: str) -> str:
-    """What a native IPv4 client's packets cross: its CPE's NAT44, a CGN, both
-    (NAT444) or nothing, following the translating gateways up from the client."""
+    """What a native IPv4 client's (IPv4-only or dual-stack) packets cross: its CPE's
+    NAT44, a CGN, both (NAT444) or nothing, following the translating gateways up
+    from the client. Not for DS-Lite, 464XLAT or IPv6-only clients, whose IPv4 goes
+    through their mechanism instead."""
     crossed, node = [], client
     while True:
         gateway = next((plan.segments[i.segment].nat_gateway for i in plan.interfaces_of(node)
@@ -94,6 +96,13 @@ def ipv4_path(graph: nx.Graph, plan: AddressPlan, client: str) -> str:
         node = gateway
     return {(): "native IPv4", ("NAT44",): "NAT44", ("CGN",): "CGN",
             ("NAT44", "CGN"): "NAT444"}.get(tuple(crossed), " + ".join(crossed))
+
+
+def _json(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def measure(backend, paths_: list[Path], repeats: int = 3, duration_s: float = 1.0, samples: int = 5,
@@ -108,15 +117,17 @@ def measure(backend, paths_: list[Path], repeats: int = 3, duration_s: float = 1
                      "server": path.resolver, "record": path.record, "count": samples}
             result = backend.run(path.client, [sys.executable, "-m", "simulator.probe", json.dumps([check])],
                                  timeout=60)
-            timing = next((json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")), {})
+            timing = next((found for line in result.stdout.splitlines()
+                           if isinstance(found := _json(line), dict)), {})
             for metric in ("rtt_ms", "connect_ms", "dns_ms"):
-                for value in timing.get(metric, []):
+                # No output at all: every sample of the repeat failed.
+                for value in timing.get(metric, [None] * samples):
                     records.append({**asdict(path), "metric": metric, "repeat": repeat, "value": value})
             iperf = backend.run(path.client, ["iperf3", "--client", path.address, "--time", f"{duration_s:g}",
                                               "--json"], timeout=duration_s + 20)
             try:
-                rate = json.loads(iperf.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
-            except (ValueError, KeyError):
+                rate = _json(iperf.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
+            except (TypeError, KeyError):
                 rate = None
             records.append({**asdict(path), "metric": "throughput_mbps", "repeat": repeat, "value": rate})
     return records

@@ -134,14 +134,14 @@ def fetch(check: dict) -> dict:
             try:
                 found = _addresses(_query(check["name"], family, check["server"], check.get("timeout", 2.0)), family)
             except (dns.exception.DNSException, OSError) as error:
-                problems.append(f"{RECORD_TYPE[family]}: {type(error).__name__}: {error}")
+                problems.append(f"{RECORD_TYPE[family]} query failed ({type(error).__name__}: {error})")
                 continue
             candidates += found[:1]
             if not found:
                 problems.append(f"no {RECORD_TYPE[family]} record")
         result["dns_ms"] = _ms(started)
         if not candidates:
-            result["error"] = f"DNS: {'; '.join(problems)} for {check['name']}"
+            result["error"] = f"DNS for {check['name']}: {'; '.join(problems)}"
             return result
     for address in candidates:
         outcome = _get(address, check["host"], check["marker"], check.get("timeout", 3.0), check.get("port", 80))
@@ -156,12 +156,14 @@ def fetch(check: dict) -> dict:
 
 def timing(check: dict) -> dict:
     """``count`` samples each of RTT (ping), TCP connect time and DNS resolution
-    time, for the mechanism comparison; a failed sample is left out and counted."""
+    time, for the mechanism comparison; a failed sample is a None in its list
+    (never a number), and ``failed`` counts them all."""
     count = check.get("count", 5)
     out = subprocess.run(["ping", "-n", "-c", str(count), "-i", "0.05", "-W", "1", check["address"]],
                          capture_output=True, text=True)
-    rtts = [float(m) for m in re.findall(r"time=([\d.]+) ms", out.stdout)]
-    connects, failed = [], 0
+    rtts = [float(m) for m in re.findall(r"time=([\d.]+) ms", out.stdout)][:count]
+    rtts += [None] * (count - len(rtts))
+    connects = []
     for _ in range(count):
         started = time.monotonic()
         family = socket.AF_INET6 if ":" in check["address"] else socket.AF_INET
@@ -171,19 +173,18 @@ def timing(check: dict) -> dict:
                 sock.connect((check["address"], check.get("port", 80)))
                 connects.append(_ms(started))
         except OSError:
-            failed += 1
+            connects.append(None)
     lookups = []
     for _ in range(count):
         started = time.monotonic()
         try:
-            if _addresses(_query(check["name"], check["record"], check["server"], 2.0), check["record"]):
-                lookups.append(_ms(started))
-            else:
-                failed += 1
+            answered = _addresses(_query(check["name"], check["record"], check["server"], 2.0), check["record"])
         except (dns.exception.DNSException, OSError):
-            failed += 1
-    return {"ok": bool(rtts and connects and lookups), "rtt_ms": rtts, "connect_ms": connects, "dns_ms": lookups,
-            "failed": failed + count - len(rtts)}
+            answered = []
+        lookups.append(_ms(started) if answered else None)
+    samples = rtts + connects + lookups
+    return {"ok": None not in samples, "rtt_ms": rtts, "connect_ms": connects, "dns_ms": lookups,
+            "failed": samples.count(None)}
 
 
 CHECKS = {"ping": ping, "dns": dns_check, "http": http, "fetch": fetch, "timing": timing}

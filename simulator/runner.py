@@ -108,7 +108,11 @@ def links_to_capture(graph: nx.Graph, scenario: Scenario) -> list[tuple[str, str
                       if node_spec(graph, n).role in (Role.NAT64, Role.AFTR)]
             continue
         a, b = item.split("--")
-        if not graph.has_edge(a, b) or node_spec(graph, a).kind is Kind.SWITCH:
+        if graph.has_edge(a, b) and node_spec(graph, a).kind is Kind.SWITCH:
+            raise ConfigError(f"{scenario.source}: measurements.capture[{index}]: {item!r} starts at switch {a}; "
+                              f"a capture is taken at the first end, which must be a host or router: write "
+                              f"'{b}--{a}'")
+        if not graph.has_edge(a, b):
             links = sorted(f"{x}--{y}" for x, y in graph.edges(a)) if a in graph else []
             raise ConfigError(f"{scenario.source}: measurements.capture[{index}]: {item!r} is not a link from a "
                               "host or router of this topology" + (f" ({a}'s links: {', '.join(links)})"

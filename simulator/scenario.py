@@ -208,15 +208,17 @@ CAPTURE_LINK = re.compile(r"^[a-z][a-z0-9]*--[a-z][a-z0-9]*$")
 
 
 def _parse_capture(raw, problems) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
         problems.add("measurements.capture", f"expected a list of links such as 'c2--n64' or 'translators', "
                      f"got {raw!r}")
         return ()
     for index, item in enumerate(raw):
-        if item != "translators" and not CAPTURE_LINK.match(item):
+        if not isinstance(item, str) or (item != "translators" and not CAPTURE_LINK.match(item)):
             problems.add(f"measurements.capture[{index}]", f"{item!r} is not a link: write 'a--b' (captured "
                          "at a's end) or 'translators'")
-    return tuple(raw)
+    return tuple(item for item in raw if isinstance(item, str))
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
