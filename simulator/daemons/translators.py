@@ -80,9 +80,23 @@ class _Translator(Daemon):
         return ["nft", "-c", "-f", str(folder / self.RULES)]
 
 
-class Nat64(_Translator):
+class _Tayga(_Translator):
+    """A TAYGA translator. TAYGA has no dry-run option, so the check has it create its
+    TUN device in a throwaway network namespace: that parses the whole configuration
+    (prefix, map, pool) and touches nothing the run keeps."""
+
+    BINARIES = ("tayga", "nft", "unshare")
+
+    def check_command(self, folder: Path) -> list[str]:
+        return ["sh", "-c", f"nft -c -f {folder / self.RULES} && "
+                f"unshare --net tayga --mktun -c {folder / 'tayga.conf'} >/dev/null"]
+
+    def start_command(self, folder: Path) -> list[str]:
+        return ["tayga", "--nodetach", "-c", str(folder / "tayga.conf"), "--pidfile", str(folder / "tayga.pid")]
+
+
+class Nat64(_Tayga):
     NAME = "nat64"
-    BINARIES = ("tayga", "nft")
     DEVICE = "nat64"
 
     def __init__(self, node: str, prefix, pool, endpoint, internal=NAT64_INTERNAL_POOL):
@@ -120,17 +134,12 @@ class Nat64(_Translator):
             f"nft -f {folder}/{self.RULES}",
         ]) + "\n"
 
-    def start_command(self, folder: Path) -> list[str]:
-        return ["tayga", "--nodetach", "-c", str(folder / "tayga.conf"), "--pidfile", str(folder / "tayga.pid")]
-
-
-class Clat(_Translator):
+class Clat(_Tayga):
     """464XLAT's CLAT. On a UE (``interface`` given): the UE's IPv4 address is
     192.0.0.1 on the CLAT device, mapped to one IPv6 address of its /64 that the UE
     answers neighbour solicitations for. On a CPE: the LAN's /24 maps into a /120."""
 
     NAME = "clat"
-    BINARIES = ("tayga", "nft")
     DEVICE = "clat"
 
     def __init__(self, node: str, plat_prefix, ipv4, ipv6, interface: str | None = None,
@@ -178,10 +187,6 @@ class Clat(_Translator):
             lines.append(f"ip -4 route replace default dev {self.DEVICE}")
         lines.append(f"nft -f {folder}/{self.RULES}")
         return "\n".join(lines) + "\n"
-
-    def start_command(self, folder: Path) -> list[str]:
-        return ["tayga", "--nodetach", "-c", str(folder / "tayga.conf"), "--pidfile", str(folder / "tayga.pid")]
-
 
 def _softwire_link(interfaces: list[str]) -> list[str]:
     """SRv6 on, and checksums computed before encapsulation: a TCP or UDP packet put

@@ -26,6 +26,7 @@ Nothing here runs nft, tayga or ip: ``nft -c`` needs netlink inside a node.
 """
 
 import ipaddress
+import os
 import shutil
 import subprocess
 
@@ -132,10 +133,12 @@ def test_nat64_setup_script(tmp_path):
 
 def test_nat64_commands(tmp_path):
     daemon = nat64()
-    assert daemon.check_command(tmp_path) == ["nft", "-c", "-f", str(tmp_path / "rules.nft")]
+    assert daemon.check_command(tmp_path) == [
+        "sh", "-c", f"nft -c -f {tmp_path}/rules.nft && unshare --net tayga --mktun -c {tmp_path}/tayga.conf "
+        ">/dev/null"]
     assert daemon.start_command(tmp_path) == [
         "tayga", "--nodetach", "-c", str(tmp_path / "tayga.conf"), "--pidfile", str(tmp_path / "tayga.pid")]
-    assert (daemon.NAME, daemon.BINARIES, daemon.CHECK_IN_NODE) == ("nat64", ("tayga", "nft"), True)
+    assert (daemon.NAME, daemon.BINARIES, daemon.CHECK_IN_NODE) == ("nat64", ("tayga", "nft", "unshare"), True)
     assert repr(daemon) == "nat64@n64"
 
 
@@ -234,10 +237,10 @@ def test_clat_on_a_cpe_setup_script(tmp_path):
 
 def test_clat_commands(tmp_path):
     for daemon in (clat_on_ue(), clat_on_cpe()):
-        assert daemon.check_command(tmp_path) == ["nft", "-c", "-f", str(tmp_path / "rules.nft")]
+        assert daemon.check_command(tmp_path) == nat64().check_command(tmp_path)
         assert daemon.start_command(tmp_path) == [
             "tayga", "--nodetach", "-c", str(tmp_path / "tayga.conf"), "--pidfile", str(tmp_path / "tayga.pid")]
-        assert (daemon.NAME, daemon.BINARIES, daemon.CHECK_IN_NODE) == ("clat", ("tayga", "nft"), True)
+        assert (daemon.NAME, daemon.BINARIES, daemon.CHECK_IN_NODE) == ("clat", ("tayga", "nft", "unshare"), True)
     assert repr(clat_on_cpe()) == "clat@d3f1"
 
 
@@ -522,3 +525,16 @@ def test_radvd_commands(tmp_path):
         "--pidfile", str(tmp_path / "radvd.pid"), "--logmethod", "stderr"]
     assert (daemon.NAME, daemon.BINARIES, daemon.LISTENS, daemon.CHECK_IN_NODE) == ("radvd", ("radvd",), (), False)
     assert daemon.setup_script(tmp_path) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="nft -c and a throwaway namespace need root")
+def test_tayga_dry_run_catches_a_bad_configuration(tmp_path):
+    # The check is real: TAYGA parses the file while making its TUN device in a
+    # namespace of its own; a prefix of a length RFC 6052 does not allow fails it.
+    daemon = nat64()
+    for name, content in daemon.render(tmp_path).items():
+        (tmp_path / name).write_text(content)
+    assert subprocess.run(daemon.check_command(tmp_path), capture_output=True).returncode == 0
+    conf = tmp_path / "tayga.conf"
+    conf.write_text(conf.read_text().replace("prefix 64:ff9b::/96", "prefix 64:ff9b::/80"))
+    assert subprocess.run(daemon.check_command(tmp_path), capture_output=True).returncode != 0
