@@ -125,10 +125,9 @@ class EmulationBackend:
                 self._wait_connected()
             self.timings["connect_s"] = time.monotonic() - mark
             mark = time.monotonic()
-            with self.progress.step("assigning addresses, waiting for IPv6 DAD, installing routes"):
+            with self.progress.step("assigning addresses and routes, waiting for IPv6 DAD"):
                 self._configure_addresses()
                 self._wait_dad()
-                self._install_routes()
             delegation = bool(self.plan.delegated)
             advertised = any(s.advertiser for s in self.plan.segments.values())
             if delegation or advertised:
@@ -421,7 +420,11 @@ class EmulationBackend:
                 f"{n}: {r.stderr.strip() or r.stdout.strip()}" for n, r in shown) + more)
 
     def _configure_addresses(self) -> None:
-        self._run_scripts({n: self._address_script(n) for n in self._l3_nodes()}, "address configuration")
+        # Routes go in the same script, right after the addresses: a next hop only
+        # needs the on-link prefix of an address set with nodad, so there is no need
+        # to wait for link-local DAD first (one round through every shell less).
+        self._run_scripts({n: self._address_script(n) + "\n" + self._route_script(n) for n in self._l3_nodes()},
+                          "address and route configuration")
 
     def _poll(self, pending: list, still_pending, timeout_s: float, interval_s: float, failure) -> None:
         """Ask ``still_pending(pending)`` again until it returns nothing; past the
@@ -454,19 +457,15 @@ class EmulationBackend:
                    lambda nodes: f"IPv6 addresses still tentative after {self.dad_timeout_s:g} s on "
                                  f"{self._some(nodes)}")
 
-    def _install_routes(self) -> None:
+    def _route_script(self, node: str) -> str:
         # One `ip -batch` per family and node: a router of a city has hundreds of
         # routes, and a process per route took seconds.
-        scripts = {}
-        for node, routes in self.routes.items():
-            parts = []
-            for family, flag in ((Family.IPV4, "-4"), (Family.IPV6, "-6")):
-                lines = [" ".join(r.ip_args()) for r in routes if r.family is family and not r.from_ra]
-                if lines:
-                    parts.append(f"ip {flag} -batch - <<'ROUTES'\n" + "\n".join(lines) + "\nROUTES")
-            if parts:
-                scripts[node] = "set -e\n" + "\n".join(parts) + "\n"
-        self._run_scripts(scripts, "route installation")
+        parts = []
+        for family, flag in ((Family.IPV4, "-4"), (Family.IPV6, "-6")):
+            lines = [" ".join(r.ip_args()) for r in self.routes.get(node, []) if r.family is family and not r.from_ra]
+            if lines:
+                parts.append(f"ip {flag} -batch - <<'ROUTES'\n" + "\n".join(lines) + "\nROUTES")
+        return "\n".join(parts) + "\n"
 
     def _start_prefix_delegation(self) -> list:
         """Kea on each BNG, dhclient on each CPE; returns (client, prefix) to wait for."""
