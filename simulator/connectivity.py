@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 import networkx as nx
 
+from simulator import transition
 from simulator.address_plan import AddressPlan
 from simulator.daemons import page_marker
 from simulator.routing import Route, forward_path
@@ -117,7 +118,7 @@ def reachable_in(graph: nx.Graph, plan, routes, client, server, family) -> tuple
     if family is Family.IPV6 or mode not in _IPV4_THROUGH:
         return reachable(plan, routes, client, server, family)
     role = _IPV4_THROUGH[mode]
-    translator = next((n for n in sorted(graph) if node_spec(graph, n).role is role), None)
+    translator = transition.translator(graph, role)
     if translator is None:
         return False, f"{client} is {mode.value} and the city has no {role.value}"
     gateways = [plan.segments[i.segment].nat_gateway for i in plan.interfaces_of(client)]

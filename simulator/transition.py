@@ -158,9 +158,8 @@ def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str
             found.append(Clat(node, plan.nat64_prefix, lan.ipv4.network, plan.clat_prefix(node)))
         elif spec.kind is Kind.HOST and not _behind_cpe(graph, plan, node):
             own = plan.interfaces_of(node)[0]
-            segment = plan.segments[own.segment]
-            gateway = plan.on_segment(segment.name, next(
-                i.ipv6.ip for i in plan.interfaces_of(segment.advertiser) if i.segment == segment.name))
+            router = plan.segments[own.segment].advertiser
+            gateway = next(i.ipv6.ip for i in plan.interfaces_of(router) if i.segment == own.segment)
             found.append(Clat(node, plan.nat64_prefix, f"{CLAT_HOST}/32", f"{clat_address(plan, node)}/128",
-                              interface(node, own.peer), gateway.ipv6.ip))
+                              interface(node, own.peer), gateway))
     return found

@@ -134,6 +134,7 @@ class Nat64(_Tayga):
             f"nft -f {folder}/{self.RULES}",
         ]) + "\n"
 
+
 class Clat(_Tayga):
     """464XLAT's CLAT. On a UE (``interface`` given): the UE's IPv4 address is
     192.0.0.1 on the CLAT device, mapped to one IPv6 address of its /64 that the UE
