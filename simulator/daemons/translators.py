@@ -189,21 +189,31 @@ class Clat(_Tayga):
         lines.append(f"nft -f {folder}/{self.RULES}")
         return "\n".join(lines) + "\n"
 
-def _softwire_link(interfaces: list[str]) -> list[str]:
-    """SRv6 on, and checksums computed before encapsulation: a TCP or UDP packet put
-    into the softwire with its checksum left to offload would cross the userspace
-    switch, which does not complete checksums inside a tunnel, and be dropped at
-    the far end (ping works, TCP and UDP silently do not)."""
+def _softwire_link(interfaces: list[str], checksums: bool = True) -> list[str]:
+    """SRv6 on, and (``checksums``) checksums computed in software on these links: a
+    TCP or UDP packet put into the softwire with its checksum left to offload would
+    cross the userspace switch, which does not complete checksums inside a tunnel,
+    and be dropped at the far end (ping works, TCP and UDP silently do not)."""
     return ([f"echo 1 > /proc/sys/net/ipv6/conf/{name}/seg6_enabled" for name in ["all", *interfaces]]
-            + [f"ethtool -K {name} tx off >/dev/null" for name in interfaces])
+            + [f"ethtool -K {name} tx off >/dev/null" for name in interfaces if checksums])
 
 
 class DsLiteB4(_Translator):
     """The B4 on a CPE: its LAN's IPv4 goes into the softwire to the AFTR, and what
-    comes back out of the softwire goes onto the LAN. No NAT here (RFC 6333 section 5)."""
+    comes back out of the softwire goes onto the LAN. No NAT here (RFC 6333 section 5).
+
+    Checksums: the LAN's IPv4 first crosses a veth pair inside the CPE (``b4in`` ->
+    ``b4out``, policy-routed by input interface) whose sending end computes
+    checksums in software; only then is it encapsulated. So the softwire carries
+    complete checksums, while the WAN link keeps its offloads and native IPv6
+    through the CPE its full speed. (The AFTR, a translator only, computes them on
+    its uplink.)"""
 
     NAME = "b4"
     BINARIES = ("ip", "nft", "ethtool")
+    # The CPE-internal hop before the softwire, in link-local IPv4 space (RFC 3927).
+    HOP = ipaddress.IPv4Network("169.254.4.0/30")
+    TABLE = 4
 
     def __init__(self, node: str, wan: str, lan: str, source, endpoint, aftr):
         super().__init__(node)
@@ -216,7 +226,20 @@ class DsLiteB4(_Translator):
         return {self.RULES: _mss_clamp("v6lab_b4", SOFTWIRE_MSS)}
 
     def setup_script(self, folder: Path) -> str:
-        return "\n".join(["set -e", *_softwire_link([self.wan]),
+        near, far = self.HOP[1], self.HOP[2]
+        return "\n".join(["set -e", *_softwire_link([self.wan], checksums=False),
+                          "ip link add b4in type veth peer name b4out",
+                          "ethtool -K b4in tx off >/dev/null",
+                          "echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter",
+                          "echo 0 > /proc/sys/net/ipv4/conf/b4out/rp_filter",
+                          # b4out has no address of its own: a next hop that were a local
+                          # address would never answer ARP from this very namespace.
+                          f"ip -4 addr add {near}/{self.HOP.prefixlen} dev b4in",
+                          "ip link set b4in up", "ip link set b4out up",
+                          f"ip -4 neigh replace {far} lladdr $(cat /sys/class/net/b4out/address) dev b4in "
+                          "nud permanent",
+                          f"ip -4 rule add iif {self.lan} lookup {self.TABLE}",
+                          f"ip -4 route replace default via {far} dev b4in table {self.TABLE}",
                           f"ip sr tunsrc set {self.source}",
                           f"ip -4 route replace default encap seg6 mode encap.red segs {self.aftr} dev {self.wan}",
                           f"ip -6 route replace {self.endpoint}/128 encap seg6local action End.DX4 nh4 0.0.0.0 "

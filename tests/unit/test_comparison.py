@@ -189,7 +189,7 @@ def test_caveats():
     assert caveats([sample("NAT64", "d1u1", "ipv6-only", "rtt_ms", 1.0)]) == ""
     assert caveats([sample("native IPv6", "d2f1h1", "ds-lite", "rtt_ms", 1.0),
                     sample("DS-Lite", "d2f1h1", "ds-lite", "rtt_ms", 1.0)]) == DS_LITE_NOTE
-    assert DS_LITE_NOTE.startswith("DS-Lite CPEs compute checksums in software on their WAN link")
+    assert DS_LITE_NOTE.startswith("DS-Lite: the B4 and the AFTR compute IPv4 checksums in software")
 
 
 def test_metric_names():

@@ -285,13 +285,24 @@ def test_b4_render(tmp_path):
 
 
 def test_b4_setup_script(tmp_path):
-    # Out: the LAN's IPv4 goes into the softwire to the AFTR's endpoint, from the WAN address.
+    # Out: the LAN's IPv4 first crosses the CPE's own veth pair (table 4 for what comes
+    # in from the LAN), whose sending end b4in computes checksums, then goes into the
+    # softwire to the AFTR's endpoint, from the WAN address. The WAN keeps its offloads.
     # In: the B4's own endpoint takes the IPv4 packet out (End.DX4) onto the LAN.
     assert b4().setup_script(tmp_path).splitlines() == [
         "set -e",
         "echo 1 > /proc/sys/net/ipv6/conf/all/seg6_enabled",
         "echo 1 > /proc/sys/net/ipv6/conf/d2f1-d2o1/seg6_enabled",
-        "ethtool -K d2f1-d2o1 tx off >/dev/null",
+        "ip link add b4in type veth peer name b4out",
+        "ethtool -K b4in tx off >/dev/null",
+        "echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter",
+        "echo 0 > /proc/sys/net/ipv4/conf/b4out/rp_filter",
+        "ip -4 addr add 169.254.4.1/30 dev b4in",
+        "ip link set b4in up",
+        "ip link set b4out up",
+        "ip -4 neigh replace 169.254.4.2 lladdr $(cat /sys/class/net/b4out/address) dev b4in nud permanent",
+        "ip -4 rule add iif d2f1-d2f1h1 lookup 4",
+        "ip -4 route replace default via 169.254.4.2 dev b4in table 4",
         "ip sr tunsrc set 2001:db8:200:3::2",
         "ip -4 route replace default encap seg6 mode encap.red segs 2001:db8:0:5::1 dev d2f1-d2o1",
         "ip -6 route replace 2001:db8:201:1::1/128 encap seg6local action End.DX4 nh4 0.0.0.0 dev d2f1-d2f1h1",
