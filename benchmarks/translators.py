@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -49,8 +50,8 @@ def udp_throughput(run, target: str) -> float:
     low, high = 0.0, SEARCH_CEILING_MBPS
     for _ in range(SEARCH_STEPS):
         rate = (low + high) / 2
-        out = run(["iperf3", "--client", target, "--connect-timeout", "3000", "--udp", "--bitrate", f"{rate:.0f}M", "--length",
-                   str(UDP_PAYLOAD), "--time", "1", "--json"])
+        out = run(["iperf3", "--client", target, "--connect-timeout", "3000", "--udp", "--bitrate", f"{rate:.0f}M",
+                   "--length", str(UDP_PAYLOAD), "--time", "1", "--json"])
         try:
             lost = json.loads(out)["end"]["sum"]["lost_packets"]
         except (ValueError, KeyError):
@@ -63,8 +64,8 @@ def udp_throughput(run, target: str) -> float:
 
 
 def latency(run, target: str) -> tuple[float, float]:
-    out = run(["ping", "-n", "-c", str(PINGS), "-i", "0.002", "-W", "1", target], quiet=False)
-    times = [float(x) for x in __import__("re").findall(r"time=([\d.]+) ms", out)]
+    out = run(["ping", "-n", "-c", str(PINGS), "-i", "0.002", "-W", "1", target])
+    times = [float(x) for x in re.findall(r"time=([\d.]+) ms", out)]
     if not times:
         return float("nan"), float("nan")
     return statistics.median(times), _percentile(times, 0.999)
@@ -120,18 +121,12 @@ class BareTayga:
         try:
             subprocess.run(["sh", "-c", BARE_SCRIPT.format(p=self.prefix)], check=True, capture_output=True)
             nat64 = Nat64("bare", "64:ff9b::/96", "11.201.0.0/29", "2001:db8:64::/64")
-            folder = self.folder / "nat64"
-            folder.mkdir()
-            for name, content in nat64.render(folder).items():
-                (folder / name).write_text(content)
+            folder = nat64.write_config(self.folder / "nat64")
             subprocess.run(self.ns("x") + ["sh", "-c", nat64.setup_script(folder)], check=True, capture_output=True)
             self.start("x", nat64.start_command(folder))
             dns = DnsServer("bare", "city.test", ["2001:db8:1::1"], {"shop": ["11.200.9.2"]},
                             dns64_prefix="64:ff9b::/96")
-            folder = self.folder / "dns64"
-            folder.mkdir()
-            for name, content in dns.render(folder).items():
-                (folder / name).write_text(content)
+            folder = dns.write_config(self.folder / "dns64")
             self.start("x", dns.start_command(folder))
             self.start("s", ["iperf3", "--server", "--port", "5201"])
             time.sleep(1.0)
@@ -144,7 +139,7 @@ class BareTayga:
         self.processes.append(subprocess.Popen(self.ns(namespace) + command, env=self.env, stdout=subprocess.DEVNULL,
                                                stderr=subprocess.DEVNULL))
 
-    def run(self, command: list[str], quiet: bool = True) -> str:
+    def run(self, command: list[str]) -> str:
         return subprocess.run(self.ns("c") + command, capture_output=True, text=True, timeout=60,
                               env=self.env).stdout
 
@@ -183,7 +178,7 @@ def v6lab(datapath: str) -> dict:
         net.start_daemon(IperfServer(server))
         net.warm_up()
 
-        def run(command, quiet=True):
+        def run(command):
             return net.run(client, command, timeout=60).stdout
 
         translated = str(synthesize(plan.nat64_prefix, plan.primary(server, Family.IPV4)))

@@ -103,13 +103,12 @@ class AddressPlan:
         (the first address of the second /64 of the CPE's delegated prefix)."""
         if node in self.endpoints:
             return self.endpoints[node][1]
-        return list(itertools.islice(self.delegated[node].subnets(new_prefix=64), 2))[1][1]
+        return _nth_64(self.delegated[node], 1)[1]
 
     def clat_prefix(self, cpe: str) -> ipaddress.IPv6Network:
-        """The /120 a CPE's CLAT maps its /24 LAN into: the third /64 of its
-        delegated prefix, dedicated to the CLAT as RFC 6877 section 6.3 asks."""
-        return next(list(itertools.islice(self.delegated[cpe].subnets(new_prefix=64), 3))[2].subnets(
-            new_prefix=120))
+        """The /120 a CPE's CLAT maps its /24 LAN into: the start of the third /64 of
+        its delegated prefix, dedicated to the CLAT as RFC 6877 section 6.3 asks."""
+        return ipaddress.IPv6Network((_nth_64(self.delegated[cpe], 2).network_address, 120))
 
     def interfaces_of(self, node: str) -> list[Interface]:
         return sorted((i for (n, _), i in self.interfaces.items() if n == node), key=lambda i: i.port)
@@ -150,6 +149,11 @@ class AddressPlan:
                     return interface
         return None
 
+
+
+def _nth_64(prefix: ipaddress.IPv6Network, index: int) -> ipaddress.IPv6Network:
+    """The ``index``-th /64 (from 0) of a prefix of /64 or shorter."""
+    return ipaddress.IPv6Network((int(prefix.network_address) + (index << 64), 64))
 
 
 def ports(graph: nx.Graph, node: str) -> dict[str, int]:
@@ -405,13 +409,14 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                                 "use 64:ff9b::/96 or a network-specific prefix outside the sites")
     # IPv4: one public block per site, sized to its routed segments; shared space
     # behind carrier-grade NAT; a pool for each translator.
-    site_sizes, segment_sizes, cgn_sizes, served = {}, {}, {}, {}
+    site_sizes, segment_sizes, cgn_sizes, served, cgn_of = {}, {}, {}, {}, {}
     for site, segs in by_site.items():
         for name, _, attachments in segs:
             if not any(Family.IPV4 in f for f in _carried(graph, attachments).values()):
                 continue
             cgn = _cgn_router(graph, attachments)
             if cgn is not None:
+                cgn_of[name] = cgn
                 cgn_sizes[name] = _ipv4_length(len(attachments))
                 served[cgn] = served.get(cgn, 0) + len(attachments) - 1
             elif _lan_gateway(graph, attachments) is None:
@@ -424,7 +429,8 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
     for aftr in (n for n in translators if node_spec(graph, n).role is Role.AFTR):
         served[aftr] = sum(1 for n in graph if node_spec(graph, n).role is Role.CPE
                            and node_spec(graph, n).mode is AccessMode.DS_LITE)
-    pool_sizes = [(f"pool:{n}", _pool_length(graph, n, served.get(n, 0))) for n in sorted(set(translators) | set(served))]
+    pool_sizes = [(f"pool:{n}", _pool_length(graph, n, served.get(n, 0)))
+                  for n in sorted(set(translators) | set(served))]
     blocks = _allocate(public4, [(s, length) for s, length in site_sizes.items() if s != OUTSIDE_SITE]
                        + pool_sizes, "prefixes.ipv4_public", fix)
     pools = {name.split(":", 1)[1]: blocks.pop(name) for name, _ in pool_sizes}
@@ -451,8 +457,7 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                           f"site {site}", fix) if site in blocks else {}
         for name, switches, attachments in sorted(segs, key=lambda s: _natural(s[0])):
             carried = _carried(graph, attachments)
-            gateway = _lan_gateway(graph, attachments) or (_cgn_router(graph, attachments)
-                                                            if name in cgn_nets else None)
+            gateway = cgn_of.get(name) or _lan_gateway(graph, attachments)
             carries = {f for fams in carried.values() for f in fams}
             net4 = net6 = None
             if name in cgn_nets:
@@ -497,7 +502,8 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
         originated[nat64_nodes[0]].append(nat64)
     # CPEs whose mechanism uses their delegated prefix beyond the LAN /64.
     for cpe, prefix in delegated.items():
-        if node_spec(graph, cpe).mode in (AccessMode.DS_LITE, AccessMode.XLAT464):
+        mode = node_spec(graph, cpe).mode
+        if mode is not None and mode.ipv4_via is not None:
             originated.setdefault(cpe, []).append(prefix)
     return AddressPlan(public4, city6, segments, interfaces, delegated,
                        {n: tuple(p) for n, p in originated.items()}, pools, endpoints,

@@ -18,7 +18,7 @@ from simulator import transition
 from simulator.address_plan import AddressPlan
 from simulator.daemons import page_marker
 from simulator.routing import Route, forward_path
-from topologies.spec import AccessMode, Family, Role, ServiceKind, node_spec
+from topologies.spec import Family, Role, ServiceKind, node_spec
 
 METHODS = {ServiceKind.HTTP: "http", ServiceKind.DNS: "dns"}
 
@@ -105,19 +105,14 @@ def reachable(plan, routes, client, server, family) -> tuple[bool, str]:
     return True, f"{family.label} path {' > '.join(forward_path(plan, routes, client, there))}"
 
 
-# IPv4 from hosts without native IPv4 goes through a translator: the softwire of a
-# DS-Lite B4 to the AFTR (RFC 6333), or a CLAT to the NAT64 as PLAT (RFC 6877).
-_IPV4_THROUGH = {AccessMode.DS_LITE: Role.AFTR, AccessMode.XLAT464: Role.NAT64}
-
-
 def reachable_in(graph: nx.Graph, plan, routes, client, server, family) -> tuple[bool, str]:
     """``reachable`` for any client, whatever its access mode: IPv4 of a DS-Lite or
     464XLAT client is carried over IPv6 from its B4 or CLAT (the CPE, or the UE
     itself) to the translator, which reaches the server over IPv4."""
     mode = node_spec(graph, client).mode
-    if family is Family.IPV6 or mode not in _IPV4_THROUGH:
+    role = mode.ipv4_via if mode is not None else None
+    if family is Family.IPV6 or role is None:
         return reachable(plan, routes, client, server, family)
-    role = _IPV4_THROUGH[mode]
     translator = transition.translator(graph, role)
     if translator is None:
         return False, f"{client} is {mode.value} and the city has no {role.value}"

@@ -21,9 +21,9 @@ import networkx as nx
 from simulator import connectivity, transition
 from simulator.address_plan import AddressPlan
 from simulator.daemons import page_marker
-from topologies.spec import DUAL_STACK, IPV4_ONLY, IPV6_ONLY, AccessMode, Family, ServiceKind, node_spec
+from topologies.spec import FAMILY_SETS, AccessMode, Family, ServiceKind, node_spec
 
-SERVICE_KINDS = {"ipv4-only": IPV4_ONLY, "dual-stack": DUAL_STACK, "ipv6-only": IPV6_ONLY}
+SERVICE_KINDS = FAMILY_SETS
 ACCESS = ("name", "ipv4-literal")
 
 
@@ -144,7 +144,7 @@ def build_cells(graph: nx.Graph, zone: str) -> list[MatrixCell]:
 def resolver(graph: nx.Graph, plan: AddressPlan, client: str):
     """The resolver a client's access network announces: the DNS64 to IPv6-only
     clients, the city's DNS to the others (over IPv6 where the client has it)."""
-    if node_spec(graph, client).mode in (AccessMode.IPV6_ONLY, AccessMode.XLAT464):
+    if node_spec(graph, client).mode.uses_dns64:
         return transition.dns64_address(graph, plan)
     return connectivity.resolver_for(plan, client, connectivity.dns_server(graph))
 

@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from topologies.spec import FAMILY_SETS, AccessMode  # noqa: E402
+
 # 0 expected fail + failed, 1 expected ok + ok, 2 unexpected (either way)
 OUTCOME_COLORS = ["#d9d9d9", "#4daf4a", "#e41a1c"]
 
@@ -82,8 +84,8 @@ def family_comparison(throughput: list[dict], traffic_totals: dict[str, int],
     return fig
 
 
-CLIENT_KIND_ORDER = ["ipv4-only", "dual-stack", "ipv6-only", "464xlat", "ds-lite"]
-SERVICE_KIND_ORDER = ["ipv4-only", "dual-stack", "ipv6-only"]
+CLIENT_KIND_ORDER = [mode.value for mode in AccessMode]
+SERVICE_KIND_ORDER = list(FAMILY_SETS)
 CLIENT_KIND_LABELS = {"ipv4-only": "IPv4-only", "dual-stack": "dual-stack", "ipv6-only": "IPv6-only\n(DNS64+NAT64)",
                       "464xlat": "IPv6-only\n+ 464XLAT", "ds-lite": "DS-Lite\nLAN host"}
 

@@ -52,7 +52,8 @@ def transition_table(records: list[dict]) -> str:
             if entry is None or entry["expected"] is None:
                 row.append("n/a")
             else:
-                row.append(f"{entry['ok']}/{entry['cells']}" + (f" ({entry['unexpected']}!)" if entry["unexpected"] else ""))
+                mark = f" ({entry['unexpected']}!)" if entry["unexpected"] else ""
+                row.append(f"{entry['ok']}/{entry['cells']}{mark}")
         rows.append(row)
     header = ["transition matrix"] + [f"{s} {'name' if a == 'name' else 'v4-literal'}" for s, a in columns]
     return _table(header, rows)

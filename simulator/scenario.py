@@ -15,12 +15,12 @@ from typing import Any, Mapping
 from simulator.errors import ConfigError
 from simulator.validation import Problems, check_keys, load_yaml, network, positive, suggest, typed
 from topologies import GENERATORS
-from topologies.spec import DUAL_STACK, IPV4_ONLY, IPV6_ONLY
+from topologies.spec import DUAL_STACK, FAMILY_SETS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default-city.yaml"
 
-FAMILY_MODES = {"dual-stack": DUAL_STACK, "ipv4-only": IPV4_ONLY, "ipv6-only": IPV6_ONLY}
+FAMILY_MODES = FAMILY_SETS
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def mechanisms_used(graph: nx.Graph) -> list[str]:
         spec = node_spec(graph, node)
         if spec.mode is AccessMode.DS_LITE or spec.role is Role.AFTR:
             used.add("ds-lite")
-        if spec.mode in (AccessMode.IPV6_ONLY, AccessMode.XLAT464) or spec.role is Role.NAT64:
+        if (spec.mode is not None and spec.mode.uses_dns64) or spec.role is Role.NAT64:
             used |= {"nat64", "dns64"}
         if spec.mode is AccessMode.XLAT464:
             used.add("464xlat")

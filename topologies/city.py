@@ -33,14 +33,14 @@ from simulator.errors import ConfigError
 from simulator.validation import Problems, check_keys, fraction, load_yaml, network, suggest, typed
 from simulator.rfc6052 import check_prefix
 from topologies.spec import (
-    AccessMode, CityPrefixes, DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, LinkSpec, NodeSpec, Role, ServiceKind,
-    ServiceSpec, validate)
+    FAMILY_SETS, AccessMode, CityPrefixes, DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, LinkSpec, NodeSpec, Role,
+    ServiceKind, ServiceSpec, validate)
 
 METRO_LAYOUTS = ("ring", "dual-ring", "mesh")
 # Mechanisms a city may name that v6lab does not build (doctor says what they need).
 UNBUILT_MODES = {"6rd": "RFC 5969, needs sit tunnels", "map-e": "RFC 7597, needs ip6tnl and a MAP border relay",
                  "map-t": "RFC 7599, needs a MAP-T translator such as Jool's kernel module"}
-FAMILY_MODES = {"dual-stack": DUAL_STACK, "ipv4-only": IPV4_ONLY, "ipv6-only": IPV6_ONLY}
+FAMILY_MODES = FAMILY_SETS
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,2}$")
 LABEL_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 OUTSIDE = "outside"

@@ -31,6 +31,8 @@ class Family(str, enum.Enum):
 DUAL_STACK = frozenset({Family.IPV4, Family.IPV6})
 IPV4_ONLY = frozenset({Family.IPV4})
 IPV6_ONLY = frozenset({Family.IPV6})
+# The names specs and reports give these sets, in migration order.
+FAMILY_SETS = {"ipv4-only": IPV4_ONLY, "dual-stack": DUAL_STACK, "ipv6-only": IPV6_ONLY}
 
 
 class Kind(str, enum.Enum):
@@ -91,6 +93,18 @@ class AccessMode(str, enum.Enum):
         """The translator role this mode needs in the city."""
         return {AccessMode.IPV6_ONLY: Role.NAT64, AccessMode.XLAT464: Role.NAT64,
                 AccessMode.DS_LITE: Role.AFTR}.get(self)
+
+    @property
+    def uses_dns64(self) -> bool:
+        """IPv6-only hosts are told of the DNS64 as their resolver."""
+        return self.translator is Role.NAT64
+
+    @property
+    def ipv4_via(self) -> "Role | None":
+        """The translator that carries this mode's IPv4 over IPv6 (a DS-Lite B4's
+        softwire to the AFTR, a CLAT's packets to the NAT64 as PLAT); such a CPE
+        does no NAT44 of its own and uses its delegated prefix beyond the LAN /64."""
+        return {AccessMode.DS_LITE: Role.AFTR, AccessMode.XLAT464: Role.NAT64}.get(self)
 
 
 class ServiceKind(str, enum.Enum):

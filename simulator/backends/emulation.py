@@ -21,16 +21,15 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator import cleanup
+from simulator import cleanup, transition
 from simulator.address_plan import AddressPlan, ports
 from simulator.backends.base import CommandResult
 from simulator.daemons import Daemon
 from simulator.errors import BackendError, DaemonError
 from simulator.progress import Progress
 from simulator.routing import Route, compute_routes
-from simulator import transition
 from simulator.daemons.translators import DsLiteAftr
-from topologies.spec import AccessMode, Family, Kind, Role, link_spec, node_spec
+from topologies.spec import Family, Kind, Role, link_spec, node_spec
 
 OPENFLOW_VERSION = "OpenFlow13"
 LWTUNNEL_HOOKS = "/proc/sys/net/netfilter/nf_hooks_lwtunnel"
@@ -346,7 +345,7 @@ class EmulationBackend:
                       f"echo 1 > {sysctl}/ipv6/conf/all/forwarding"]
         # A CPE masquerades its LAN, unless its mechanism carries the LAN's IPv4 on
         # (a DS-Lite B4 into its softwire, a 464XLAT CLAT by stateless translation).
-        if spec.role is Role.CPE and spec.mode not in (AccessMode.DS_LITE, AccessMode.XLAT464):
+        if spec.role is Role.CPE and (spec.mode is None or spec.mode.ipv4_via is None):
             for segment in self.plan.segments.values():
                 if segment.nat_gateway == node and segment.ipv4 is not None:
                     lines.append(self._nat44_rules(node, segment))
@@ -508,8 +507,8 @@ class EmulationBackend:
             if segment.advertiser:
                 peer = next(i.peer for i in self.plan.interfaces_of(segment.advertiser)
                             if i.segment == segment.name)
-                ipv6_only = any(node_spec(self.graph, m).mode in (AccessMode.IPV6_ONLY, AccessMode.XLAT464)
-                                for m in segment.members)
+                modes = [node_spec(self.graph, m).mode for m in segment.members]
+                ipv6_only = any(mode is not None and mode.uses_dns64 for mode in modes)
                 dns = self.dns64_servers if ipv6_only and self.dns64_servers else self.dns_servers
                 links.setdefault(segment.advertiser, []).append(
                     (self.interface_name(segment.advertiser, peer), str(segment.ipv6), list(dns)))
@@ -695,10 +694,7 @@ class EmulationBackend:
         return results
 
     def start_daemon(self, daemon: Daemon, ready_timeout_s: float = 10.0) -> None:
-        folder = self.workdir / daemon.node / daemon.NAME
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, content in daemon.render(folder).items():
-            (folder / name).write_text(content)
+        folder = daemon.write_config(self.workdir / daemon.node / daemon.NAME)
         command = daemon.start_command(folder)
         check = daemon.check_command(folder)
         if check is not None:

@@ -25,6 +25,13 @@ class Daemon:
         """File name -> content, to be written into ``folder`` (the daemon's own)."""
         return {}
 
+    def write_config(self, folder: Path) -> Path:
+        """Render into ``folder`` (made if missing) and return it."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in self.render(folder).items():
+            (folder / name).write_text(content)
+        return folder
+
     def environment(self, folder: Path) -> dict[str, str]:
         """Extra environment variables for the daemon."""
         return {}

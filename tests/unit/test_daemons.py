@@ -17,11 +17,6 @@ def dns_server():
     return DnsServer("dns", "city.test", LISTEN, RECORDS)
 
 
-def write(folder, files):
-    for name, text in files.items():
-        (folder / name).write_text(text)
-
-
 def test_render_zone_exact_text():
     # Labels sorted (ns before www), addresses in the given order, A or AAAA by version.
     assert render_zone("city.test", RECORDS) == (
@@ -99,7 +94,7 @@ def test_unbound_checkconf_accepts_rendered_files(tmp_path):
     # Installed here (Debian's unbound) and in CI: no skip.
     assert shutil.which("unbound-checkconf") is not None, "install unbound (sudo scripts/setup.sh)"
     server = dns_server()
-    write(tmp_path, server.render(tmp_path))
+    server.write_config(tmp_path)
     result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stdout.strip()) == (
         0, f"unbound-checkconf: no errors in {tmp_path / 'unbound.conf'}"), result.stderr
@@ -108,7 +103,7 @@ def test_unbound_checkconf_accepts_rendered_files(tmp_path):
 def test_unbound_checkconf_rejects_a_broken_zone(tmp_path):
     # The dry run also loads the auth-zone, so a bad zone file is caught before start.
     server = dns_server()
-    write(tmp_path, server.render(tmp_path))
+    server.write_config(tmp_path)
     with (tmp_path / "city.test.zone").open("a") as zone:
         zone.write("www IN NOTATYPE 1\n")
     result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True, timeout=30)
@@ -149,7 +144,7 @@ def test_web_server_check_command(tmp_path):
     server = WebServer("web", "www.city.test")
     command = server.check_command(tmp_path)
     assert subprocess.run(command, timeout=30).returncode == 1     # no page yet
-    write(tmp_path, server.render(tmp_path))
+    server.write_config(tmp_path)
     assert subprocess.run(command, timeout=30).returncode == 0
 
 
@@ -159,3 +154,10 @@ def test_iperf_server():
     assert server.check_command(None) is None
     assert server.render(None) == {}
     assert repr(server) == "iperf3@web"
+
+
+def test_write_config_makes_the_folder_and_writes_every_file(tmp_path):
+    server = WebServer("web", "www.city.test")
+    folder = server.write_config(tmp_path / "web" / "http")
+    assert folder == tmp_path / "web" / "http"
+    assert {p.name: p.read_text() for p in folder.iterdir()} == server.render(folder)

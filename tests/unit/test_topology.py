@@ -289,3 +289,15 @@ def test_specs_are_frozen():
         spec.role = Role.SUBSCRIBER
     assert Family.IPV6.label == "IPv6"
     assert Family.IPV4.label == "IPv4"
+
+
+def test_access_mode_translators():
+    from topologies.spec import AccessMode
+    # (translator the city needs, resolver is the DNS64, IPv4 carried over IPv6 by)
+    assert {m: (m.translator, m.uses_dns64, m.ipv4_via) for m in AccessMode} == {
+        AccessMode.IPV4_ONLY: (None, False, None),
+        AccessMode.DUAL_STACK: (None, False, None),
+        AccessMode.IPV6_ONLY: (Role.NAT64, True, None),
+        AccessMode.XLAT464: (Role.NAT64, True, Role.NAT64),
+        AccessMode.DS_LITE: (Role.AFTR, False, Role.AFTR),
+    }

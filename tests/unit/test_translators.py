@@ -470,8 +470,7 @@ def test_unbound_checkconf_accepts_the_dns64(tmp_path):
     # The same dry run as for the city's DNS (tests/unit/test_daemons.py): no network, no root needed.
     assert shutil.which("unbound-checkconf") is not None, "install unbound (sudo scripts/setup.sh)"
     server = dns64()
-    for name, text in server.render(tmp_path).items():
-        (tmp_path / name).write_text(text)
+    server.write_config(tmp_path)
     result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stdout.strip()) == (
         0, f"unbound-checkconf: no errors in {tmp_path / 'unbound.conf'}"), result.stderr
@@ -543,8 +542,7 @@ def test_tayga_dry_run_catches_a_bad_configuration(tmp_path):
     # The check is real: TAYGA parses the file while making its TUN device in a
     # namespace of its own; a prefix of a length RFC 6052 does not allow fails it.
     daemon = nat64()
-    for name, content in daemon.render(tmp_path).items():
-        (tmp_path / name).write_text(content)
+    daemon.write_config(tmp_path)
     assert subprocess.run(daemon.check_command(tmp_path), capture_output=True).returncode == 0
     conf = tmp_path / "tayga.conf"
     conf.write_text(conf.read_text().replace("prefix 64:ff9b::/96", "prefix 64:ff9b::/80"))
