@@ -114,9 +114,10 @@ class EmulationBackend:
         os.environ[cleanup.ENV_TAG] = self.prefix
         try:
             started = time.monotonic()
-            with self.progress.step("starting the controller"):
-                self._start_controller()
-            with self.progress.step(f"building the network ({self._census()})"):
+            # The controller's interpreter starts while Mininet builds; the switches
+            # are started (and connect) only once it listens.
+            self._spawn_controller()
+            with self.progress.step(f"starting the controller and building the network ({self._census()})"):
                 self._build()
             self.timings["build_s"] = time.monotonic() - started
             mark = time.monotonic()
@@ -206,7 +207,7 @@ class EmulationBackend:
             "bridges": [self.node_name(s) for s in self._switches()],
             "workdir": str(self.workdir)}))
 
-    def _start_controller(self) -> None:
+    def _spawn_controller(self) -> None:
         self.controller_port = free_port()
         self.stats_path = self.workdir / "controller-stats.json"
         mechanisms = self.workdir / "controller-mechanisms.json"
@@ -218,6 +219,8 @@ class EmulationBackend:
                  "--stats-file", str(self.stats_path), "--stats-interval", "0.5",
                  "--mechanisms", str(mechanisms)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def _wait_controller_listening(self) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.controller.poll() is not None:
@@ -289,6 +292,7 @@ class EmulationBackend:
                         cls=cls, **params)
         net.build()
         self._tag_root_links()
+        self._wait_controller_listening()
         net.start()
 
     def _tag_root_links(self) -> None:
@@ -358,6 +362,8 @@ class EmulationBackend:
                 # Static addresses take no advertisements; SLAAC hosts take them.
                 lines += [f"echo {1 if interface.slaac else 0} > {sysctl}/ipv6/conf/{name}/accept_ra",
                           f"echo {0 if interface.ipv6 else 1} > {sysctl}/ipv6/conf/{name}/disable_ipv6"]
+            if interface.slaac:
+                lines += self._bring_up_timers(name, fast=True)
             if interface.ipv4:
                 lines.append(f"ip -4 addr add {interface.ipv4} dev {name}")
             if interface.ipv6 and not interface.slaac:
@@ -368,6 +374,26 @@ class EmulationBackend:
                 lines.append(f"ip -6 addr add {interface.ipv6} dev {name} nodad")
             lines.append(f"ip link set {name} up")
         return "\n".join(lines)
+
+    # Duplicate address detection of a SLAAC address waits a random 0-1 s
+    # (router_solicitation_delay), then one RetransTimer of 1 s (RFC 4862 5.4,
+    # RFC 4861 10). On an emulated LAN, where a neighbour answers in well under a
+    # millisecond, 100 ms is still a thousand round trips: hosts run real DAD with
+    # these while they come up, and get the kernel's defaults back once their
+    # addresses are in (so neighbour unreachability detection keeps its timing).
+    BRING_UP_TIMERS = (("conf", "router_solicitation_delay", 0), ("neigh", "retrans_time_ms", 100))
+
+    def _bring_up_timers(self, name: str, fast: bool) -> list[str]:
+        sysctl = "/proc/sys/net/ipv6"
+        lines = []
+        for kind, key, value in self.BRING_UP_TIMERS:
+            if not fast:
+                # A namespace has its own conf/default; neighbour defaults are only
+                # in the host's (the neighbour table's defaults are global).
+                value = (f"$(cat {sysctl}/conf/default/{key})" if kind == "conf"
+                         else _read(Path(f"{sysctl}/neigh/default/{key}")).strip() or "1000")
+            lines.append(f"echo {value} > {sysctl}/{kind}/{name}/{key}")
+        return lines
 
     def _nat44_rules(self, node: str, segment) -> str:
         """A CPE masquerades its private LAN behind its WAN address (NAT44, RFC 3022)."""
@@ -468,25 +494,10 @@ class EmulationBackend:
 
     def _start_prefix_delegation(self) -> list:
         """Kea on each BNG, dhclient on each CPE; returns (client, prefix) to wait for."""
-        from simulator.daemons.dhcpv6 import PrefixDelegationClient, PrefixDelegationServer
-        servers: dict[str, dict[str, tuple[str, str, list]]] = {}
-        clients = []
-        for cpe, prefix in sorted(self.plan.delegated.items()):
-            wan = next(i for i in self.plan.interfaces_of(cpe) if self.plan.segments[i.segment].nat_gateway != cpe
-                       and self.plan.segments[i.segment].advertiser != cpe)
-            segment = self.plan.segments[wan.segment]
-            server = next((m for m in segment.members if node_spec(self.graph, m).role is Role.ACCESS_ROUTER), None)
-            if server is None:
-                raise BackendError(f"CPE {cpe}: no BNG on its segment {segment.name} to delegate {prefix}")
-            peer = next(i.peer for i in self.plan.interfaces_of(server) if i.segment == segment.name)
-            interface = self.interface_name(server, peer)
-            entry = servers.setdefault(server, {}).setdefault(interface, (interface, str(segment.ipv6), []))
-            entry[2].append((wan.mac, str(prefix)))
-            clients.append((PrefixDelegationClient(cpe, self.interface_name(cpe, wan.peer)), prefix))
-        for server, links in sorted(servers.items()):
-            self.start_daemon(PrefixDelegationServer(server, list(links.values())))
-        for client, _ in clients:
-            self.start_daemon(client)
+        from simulator.daemons.dhcpv6 import delegations
+        servers, clients = delegations(self.graph, self.plan, self.interface_name)
+        self.start_daemons(servers)
+        self.start_daemons([client for client, _ in clients])
         return clients
 
     def _wait_delegation(self, clients: list, timeout_s: float = 30.0) -> None:
@@ -501,19 +512,9 @@ class EmulationBackend:
                             f"logs under {self.workdir}")
 
     def _start_router_advertisements(self) -> None:
-        from simulator.daemons.radvd import RouterAdvertisements
-        links: dict[str, list[tuple[str, str, list[str]]]] = {}
-        for segment in sorted(self.plan.segments.values(), key=lambda s: s.name):
-            if segment.advertiser:
-                peer = next(i.peer for i in self.plan.interfaces_of(segment.advertiser)
-                            if i.segment == segment.name)
-                modes = [node_spec(self.graph, m).mode for m in segment.members]
-                ipv6_only = any(mode is not None and mode.uses_dns64 for mode in modes)
-                dns = self.dns64_servers if ipv6_only and self.dns64_servers else self.dns_servers
-                links.setdefault(segment.advertiser, []).append(
-                    (self.interface_name(segment.advertiser, peer), str(segment.ipv6), list(dns)))
-        for router, router_links in sorted(links.items()):
-            self.start_daemon(RouterAdvertisements(router, router_links, self.dns_search))
+        from simulator.daemons.radvd import advertisers
+        self.start_daemons(advertisers(self.graph, self.plan, self.interface_name,
+                                       self.dns_servers, self.dns64_servers, self.dns_search))
 
     def _wait_slaac(self, timeout_s: float = 20.0) -> None:
         """Until every SLAAC host has the address the plan predicts, past DAD."""
@@ -541,6 +542,10 @@ class EmulationBackend:
         self._poll(sorted(expected), still_pending, timeout_s, 0.2,
                    lambda nodes: f"{len(nodes)} hosts have no SLAAC address after {timeout_s:g} s "
                                  f"({self._some(nodes)}); see the radvd logs under {self.workdir}")
+        self._run_scripts({node: "\n".join(line for name, _ in interfaces
+                                            for line in self._bring_up_timers(name, fast=False))
+                           for node, interfaces in expected.items()},
+                          "restoring neighbour discovery timers")
 
     @contextlib.contextmanager
     def capture(self, links: list[tuple[str, str, Path]], snaplen: int = 256):
@@ -581,8 +586,7 @@ class EmulationBackend:
                 Path(LWTUNNEL_HOOKS).write_text("1\n")
             except OSError as error:
                 raise BackendError(f"DS-Lite needs {LWTUNNEL_HOOKS} = 1 and it could not be set: {error}") from None
-        for mechanism in mechanisms:
-            self.start_daemon(mechanism)
+        self.start_daemons(mechanisms)
 
     def warm_up(self) -> None:
         """Bring neighbour caches and the controller's MAC tables up (see _warm_up);
@@ -694,6 +698,32 @@ class EmulationBackend:
         return results
 
     def start_daemon(self, daemon: Daemon, ready_timeout_s: float = 10.0) -> None:
+        self.start_daemons([daemon], ready_timeout_s)
+
+    def start_daemons(self, daemons: list[Daemon], ready_timeout_s: float = 10.0) -> None:
+        """Check, set up and start each daemon in turn, then wait for all of them to
+        listen: a city's dozens of daemons start up side by side, not one by one."""
+        started = [(daemon, folder, process) for daemon in daemons
+                   for folder, process in [self._launch(daemon)] if process is not None]
+        deadline = time.monotonic() + ready_timeout_s
+        while started:
+            waiting = []
+            for daemon, folder, process in started:
+                if process.poll() is not None:
+                    raise DaemonError(f"{daemon}: exited with status {process.returncode}:\n"
+                                      f"{(folder / 'daemon.log').read_text(errors='replace')[-2000:]}")
+                if not self._listening(daemon):
+                    waiting.append((daemon, folder, process))
+            started = waiting
+            if started and time.monotonic() > deadline:
+                daemon, folder, _ = started[0]
+                raise DaemonError(f"{daemon}: not listening on {daemon.LISTENS} after {ready_timeout_s:g} s; "
+                                  f"see {folder / 'daemon.log'}")
+            if started:
+                time.sleep(0.1)
+
+    def _launch(self, daemon: Daemon) -> tuple[Path, subprocess.Popen | None]:
+        """Write, check, set up and start one daemon; its process, if it has one."""
         folder = daemon.write_config(self.workdir / daemon.node / daemon.NAME)
         command = daemon.start_command(folder)
         check = daemon.check_command(folder)
@@ -714,22 +744,14 @@ class EmulationBackend:
             if not result.ok:
                 raise DaemonError(f"{daemon}: setting up failed: {(result.stderr or result.stdout).strip()}")
         if command is None:
-            return
+            return folder, None
         # The daemon keeps its own descriptor for the log; ours closes at once.
         with open(folder / "daemon.log", "w") as log:
             process = self.popen(daemon.node, command, stdout=log,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  env={**os.environ, **daemon.environment(folder)})
         self.daemons.append((daemon, process))
-        deadline = time.monotonic() + ready_timeout_s
-        while not self._listening(daemon):
-            if process.poll() is not None:
-                raise DaemonError(f"{daemon}: exited with status {process.returncode}:\n"
-                                  f"{(folder / 'daemon.log').read_text(errors='replace')[-2000:]}")
-            if time.monotonic() > deadline:
-                raise DaemonError(f"{daemon}: not listening on {daemon.LISTENS} after {ready_timeout_s:g} s; "
-                                  f"see {folder / 'daemon.log'}")
-            time.sleep(0.1)
+        return folder, process
 
     def _listening(self, daemon: Daemon) -> bool:
         if not daemon.LISTENS:

@@ -10,9 +10,12 @@ what was delegated.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from simulator.daemons.base import Daemon
+from simulator.errors import DaemonError
+from topologies.spec import Role, node_spec
 
 
 def duid_ll(mac: str) -> str:
@@ -43,6 +46,10 @@ class PrefixDelegationServer(Daemon):
             # A server DUID kept in memory: nothing written under /var/lib/kea.
             "server-id": {"type": "LL", "persist": False},
             "host-reservation-identifiers": ["duid"],
+            # The BNG is the segment's only server: preference 255 tells the client
+            # to go ahead with it at once instead of collecting advertisements for
+            # a second (RFC 8415 section 18.2.1).
+            "option-data": [{"name": "preference", "data": "255", "always-send": True}],
             "subnet6": subnets,
             "loggers": [{"name": "kea-dhcp6", "output_options": [{"output": "stdout"}], "severity": "WARN"}],
         }}
@@ -73,3 +80,25 @@ class PrefixDelegationClient(Daemon):
         # -P: ask for a prefix only; -D LL: the DUID the server has the reservation for.
         return ["dhclient", "-6", "-P", "-D", "LL", "-d", "-v", "-lf", str(self.lease_file(folder)),
                 "-pf", str(folder / "dhclient.pid"), "-sf", "/bin/true", self.interface]
+
+
+def delegations(graph, plan, interface_name: Callable[[str, str], str]
+                ) -> tuple[list[PrefixDelegationServer], list[tuple[PrefixDelegationClient, str]]]:
+    """Kea on each BNG that has CPEs, dhclient on each CPE, from the address plan:
+    the servers, and each client with the prefix its lease must hold."""
+    servers: dict[str, dict[str, tuple[str, str, list]]] = {}
+    clients = []
+    for cpe, prefix in sorted(plan.delegated.items()):
+        wan = next(i for i in plan.interfaces_of(cpe) if plan.segments[i.segment].nat_gateway != cpe
+                   and plan.segments[i.segment].advertiser != cpe)
+        segment = plan.segments[wan.segment]
+        server = next((m for m in segment.members if node_spec(graph, m).role is Role.ACCESS_ROUTER), None)
+        if server is None:
+            raise DaemonError(f"CPE {cpe}: no BNG on its segment {segment.name} to delegate {prefix}")
+        peer = next(i.peer for i in plan.interfaces_of(server) if i.segment == segment.name)
+        interface = interface_name(server, peer)
+        entry = servers.setdefault(server, {}).setdefault(interface, (interface, str(segment.ipv6), []))
+        entry[2].append((wan.mac, str(prefix)))
+        clients.append((PrefixDelegationClient(cpe, interface_name(cpe, wan.peer)), str(prefix)))
+    return ([PrefixDelegationServer(server, list(links.values())) for server, links in sorted(servers.items())],
+            clients)

@@ -4,9 +4,11 @@ they do from a real CPE or mobile gateway."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from simulator.daemons.base import Daemon
+from topologies.spec import node_spec
 
 
 class RouterAdvertisements(Daemon):
@@ -48,3 +50,20 @@ class RouterAdvertisements(Daemon):
     def start_command(self, folder: Path) -> list[str]:
         return ["radvd", "--nodaemon", "--config", str(folder / "radvd.conf"),
                 "--pidfile", str(folder / "radvd.pid"), "--logmethod", "stderr"]
+
+
+def advertisers(graph, plan, interface_name: Callable[[str, str], str], dns: tuple[str, ...] = (),
+                dns64: tuple[str, ...] = (), search: str = "") -> list[RouterAdvertisements]:
+    """One radvd for each router that numbers an access LAN, from the address plan.
+    A LAN whose subscribers are IPv6-only (or 464XLAT) is told of the DNS64, when
+    there is one, instead of the plain resolver."""
+    links: dict[str, list[tuple[str, str, list[str]]]] = {}
+    for segment in sorted(plan.segments.values(), key=lambda s: s.name):
+        if segment.advertiser:
+            peer = next(i.peer for i in plan.interfaces_of(segment.advertiser) if i.segment == segment.name)
+            modes = [node_spec(graph, m).mode for m in segment.members]
+            ipv6_only = any(mode is not None and mode.uses_dns64 for mode in modes)
+            servers = dns64 if ipv6_only and dns64 else dns
+            links.setdefault(segment.advertiser, []).append(
+                (interface_name(segment.advertiser, peer), str(segment.ipv6), list(servers)))
+    return [RouterAdvertisements(router, router_links, search) for router, router_links in sorted(links.items())]

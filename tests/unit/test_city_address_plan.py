@@ -307,6 +307,25 @@ def test_delegated_prefixes(plan):
     assert plan.segments["d1f1-d1f1h1"].ipv6 == net("2001:db8:101::/64")
 
 
+def test_who_advertises_and_who_delegates(graph, plan):
+    # radvd where a router numbers an access LAN; Kea on the BNG for each CPE behind it,
+    # reserving the CPE's /56 by the MAC of its WAN interface (on the OLT switch d1o1).
+    from simulator.daemons.dhcpv6 import delegations
+    from simulator.daemons.radvd import advertisers
+
+    def name(node, peer):
+        return f"{node}|{peer}"
+
+    got = {r.node: r.links for r in advertisers(graph, plan, name, dns=("2001:db8::53",))}
+    assert got == {"d1f1": [("d1f1|d1f1h1", "2001:db8:101::/64", ["2001:db8::53"])],
+                   "d1gw": [("d1gw|d1r", str(plan.segments["d1r"].ipv6), ["2001:db8::53"])]}
+    servers, clients = delegations(graph, plan, name)
+    assert [(s.node, s.links) for s in servers] == [
+        ("d1bng", [("d1bng|d1o1", str(plan.segments["d1o1"].ipv6),
+                    [(plan.interfaces[("d1f1", "d1o1")].mac, "2001:db8:101::/56")])])]
+    assert [(c.node, c.interface, prefix) for c, prefix in clients] == [("d1f1", "d1f1|d1o1", "2001:db8:101::/56")]
+
+
 def test_ipv4_only_cpe_has_no_delegated_prefix_and_no_lan_ipv6(plan):
     assert "d1f2" not in plan.delegated
     lan = plan.segments["d1f2-d1f2h1"]

@@ -377,3 +377,20 @@ def test_well_known_prefix_refuses_non_global_ipv4(graph):
     plan = plan_city_addresses(graph, dataclasses.replace(graph.graph["prefixes"], ipv4_public="10.64.0.0/16",
                                                           nat64="2001:db8:ff64::/64"))
     assert plan.pools["n64"].subnet_of(ipaddress.ip_network("10.64.0.0/16"))
+
+
+def test_access_lans_are_told_of_the_dns64_where_subscribers_need_it(graph, plan):
+    # IPv6-only and 464XLAT LANs (d1r, d2r, d3f1's LAN) get the DNS64; dual-stack
+    # and DS-Lite LANs the plain resolver; d1f1 (IPv4-only CPE) advertises nothing.
+    from simulator.daemons.radvd import advertisers
+    got = {(r.node, interface): dns for r in advertisers(graph, plan, lambda node, peer: peer,
+                                                          dns=("2001:db8::53",), dns64=("2001:db8::64",))
+           for interface, _, dns in r.links}
+    assert got == {
+        ("d1f2", "d1f2h1"): ["2001:db8::53"], ("d1gw", "d1r"): ["2001:db8::64"],
+        ("d2f1", "d2f1h1"): ["2001:db8::53"], ("d2f2", "d2f2h1"): ["2001:db8::53"],
+        ("d2gw", "d2r"): ["2001:db8::64"], ("d3f1", "d3f1h1"): ["2001:db8::64"],
+        ("d3gw", "d3r"): ["2001:db8::53"]}
+    # Without a DNS64 every LAN keeps the plain resolver.
+    assert {dns[0] for r in advertisers(graph, plan, lambda node, peer: peer, dns=("2001:db8::53",))
+            for _, _, dns in r.links} == {"2001:db8::53"}

@@ -161,3 +161,22 @@ def test_write_config_makes_the_folder_and_writes_every_file(tmp_path):
     folder = server.write_config(tmp_path / "web" / "http")
     assert folder == tmp_path / "web" / "http"
     assert {p.name: p.read_text() for p in folder.iterdir()} == server.render(folder)
+
+
+def test_prefix_delegation_server_reserves_by_duid_ll_and_answers_with_preference_255(tmp_path):
+    import json
+
+    from simulator.daemons.dhcpv6 import PrefixDelegationServer, duid_ll
+    # Kea's dry run looks for the interface: lo is everywhere.
+    server = PrefixDelegationServer("bng", [("lo", "2001:db8:1::/64", [("02:00:00:00:00:0A", "2001:db8:100::/56")])])
+    config = json.loads(server.render(tmp_path)["kea-dhcp6.json"])["Dhcp6"]
+    assert duid_ll("02:00:00:00:00:0A") == "00:03:00:01:02:00:00:00:00:0a"
+    assert config["subnet6"] == [{"id": 1, "subnet": "2001:db8:1::/64", "interface": "lo", "reservations": [
+        {"duid": "00:03:00:01:02:00:00:00:00:0a", "prefixes": ["2001:db8:100::/56"]}]}]
+    # Without always-send Kea adds the option only when the client asks for it, and
+    # dhclient does not: it would wait a second for other servers' advertisements.
+    assert config["option-data"] == [{"name": "preference", "data": "255", "always-send": True}]
+    if shutil.which("kea-dhcp6"):
+        (tmp_path / "kea-dhcp6.json").write_text(server.render(tmp_path)["kea-dhcp6.json"])
+        result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr + result.stdout
