@@ -1,18 +1,37 @@
 """Cities of about 50, 150 and 300 nodes: v6lab against plain Mininet, same graph.
 
 For each size: build (Mininet objects and links), ready (all addresses up and all
-switches connected: v6lab with its controller, addresses, routes, DHCPv6-PD and
-SLAAC; plain Mininet with net.start() and the same addresses set by one shell
-command per node, as a script would) and teardown, and the memory the running network
-takes (resident memory of the run's processes plus ovs-vswitchd's growth). The plain script uses the same switch class and
-datapath, standalone switches instead of a controller. Ratios are what to read.
+switches connected) and teardown, and the memory the running network takes. Two
+plain Mininet scripts, both with the same switch class and datapath, standalone
+switches instead of a controller:
+
+- "plain": net.start() and the same addresses set by one shell command per node;
+  subscribers' addresses are set statically, no daemon runs;
+- "plain+d": the same daemons v6lab runs to give subscribers their addresses the
+  way they get them (radvd, Kea and dhclient with the same configuration files),
+  started with node.popen() as a script would, and polled until every SLAAC
+  address is past DAD and every CPE holds its delegated prefix.
+
+v6lab against "plain" is what the whole testbed costs; against "plain+d" what its
+controller and orchestration cost beyond the work itself.
+
+Memory is the resident memory of the run's processes (node shells, daemons,
+controller). ovs-vswitchd is left out of it: it serves both, grows to a high-water
+mark and keeps it, so its growth would be charged to whichever network ran first;
+its size is printed once at the end. Ratios are what to read.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
+from pathlib import Path
 
 from benchmarks.foundation import add_graph, plain_addresses, plain_mininet
+from simulator import cleanup
+from simulator.daemons.dhcpv6 import delegations
+from simulator.daemons.radvd import advertisers
 from simulator.address_plan import plan_city_addresses
 from simulator.backends.emulation import EmulationBackend
 from simulator.routing import compute_routes
@@ -56,11 +75,9 @@ def _vswitchd_mib() -> float:
     return _rss_mib(pid)
 
 
-def run_memory(prefix: str, vswitchd_before: float) -> float:
-    """Resident memory of the run's own processes (node shells, daemons, controller)
-    plus what ovs-vswitchd grew by for its bridges."""
-    from simulator.cleanup import tagged_processes
-    return sum(_rss_mib(pid) for pid in tagged_processes(prefix)) + _vswitchd_mib() - vswitchd_before
+def run_memory(prefix: str) -> float:
+    """Resident memory of the run's own processes (node shells, daemons, controller)."""
+    return sum(_rss_mib(pid) for pid in cleanup.tagged_processes(prefix))
 
 
 def v6lab(graph, datapath) -> dict:
@@ -68,40 +85,92 @@ def v6lab(graph, datapath) -> dict:
     prefix = new_run_id()[1]
     backend = EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=prefix,
                                datapath=datapath, connect_timeout_s=120)
-    vswitchd = _vswitchd_mib()
     started = time.monotonic()
     backend.start()
     ready = time.monotonic() - started
-    memory = run_memory(prefix, vswitchd)
+    memory = run_memory(prefix)
     backend.stop()
     return {"build": backend.timings["build_s"], "ready": ready, "stop": backend.timings["stop_s"], "mem": memory}
 
 
-def plain(graph, datapath) -> dict:
+def plain(graph, datapath, daemons: bool = False) -> dict:
     plan = plan_city_addresses(graph, graph.graph["prefixes"])
     with plain_mininet(datapath) as (prefix, make_net):
-        vswitchd = _vswitchd_mib()
         started = time.monotonic()
         net = make_net(build=False, autoSetMacs=False)
-        added = add_graph(net, graph, prefix)
+        added = add_graph(net, graph, prefix, plan)
         net.build()
         build = time.monotonic() - started
         net.start()
-        plain_addresses(net, graph, plan, added)
+        plain_addresses(net, graph, plan, added, slaac=daemons)
+        processes = _start_daemons(graph, plan, added, cleanup.workdir_for(prefix)) if daemons else []
         ready = time.monotonic() - started
-        memory = run_memory(prefix, vswitchd)
+        memory = run_memory(prefix)
         started = time.monotonic()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait()
         net.stop()
         return {"build": build, "ready": ready, "stop": time.monotonic() - started, "mem": memory}
 
 
+def _start_daemons(graph, plan, added: dict, folder: Path) -> list[subprocess.Popen]:
+    """radvd, Kea and dhclient as a plain script would run them: wait until no
+    address is tentative (they need their link-local addresses), start each one
+    with node.popen(), then poll every host and CPE in turn until its address or
+    its delegated prefix is there."""
+    nodes, names = added["nodes"], added["interfaces"]
+
+    def name(node, peer):
+        return names[(node, peer)]
+
+    l3 = [n for n in sorted(graph) if n in nodes and plan.interfaces_of(n)]
+    _poll_each(nodes, l3, lambda out: "tentative" not in out, "ip -6 addr show")
+    servers, clients = delegations(graph, plan, name)
+    processes = []
+    for daemon in advertisers(graph, plan, name) + servers + [client for client, _ in clients]:
+        own = daemon.write_config(folder / daemon.node / daemon.NAME)
+        with open(own / "daemon.log", "w") as log:
+            processes.append(nodes[daemon.node].popen(
+                daemon.start_command(own), stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, **daemon.environment(own)}))
+    slaac = {}
+    for interface in plan.interfaces.values():
+        if interface.slaac:
+            slaac.setdefault(interface.node, []).append(str(interface.ipv6.ip))
+    for host, addresses in sorted(slaac.items()):
+        _poll_each(nodes, [host], lambda out: all(f" {a}/64 " in out for a in addresses)
+                   and "tentative" not in out, "ip -6 -o addr show scope global")
+    for client, prefix in clients:
+        lease = client.lease_file(folder / client.node / client.NAME)
+        while f"iaprefix {prefix} " not in (lease.read_text() if lease.exists() else ""):
+            time.sleep(0.05)
+    return processes
+
+
+def _poll_each(nodes: dict, names: list[str], done, command: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    for node in names:
+        while not done(nodes[node].cmd(command)):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"plain Mininet baseline: {node} not ready after {timeout_s:g} s")
+            time.sleep(0.05)
+
+
 def run(datapath: str) -> None:
-    print(f"\n{'city':<8}{'nodes':>6}  {'':<10}{'v6lab':>8}{'plain':>8}{'ratio':>7}")
+    print(f"\n{'city':<8}{'nodes':>6}  {'':<10}{'v6lab':>8}{'plain':>8}{'ratio':>7}{'plain+d':>9}{'ratio':>7}")
     for label, (districts, hosts) in SIZES.items():
         graph = city_graph(parse_city(city_of(districts, hosts)))
-        ours, theirs = v6lab(graph, datapath), plain(graph, datapath)
+        ours, theirs, same = v6lab(graph, datapath), plain(graph, datapath), plain(graph, datapath, daemons=True)
         for key, unit in (("build", "s"), ("ready", "s"), ("stop", "s"), ("mem", "MiB")):
-            name = f"{key} ({unit})"
             first = f"{label:<8}{graph.number_of_nodes():>6}" if key == "build" else " " * 14
-            print(f"{first}  {name:<10}{ours[key]:>8.1f}{theirs[key]:>8.1f}"
-                  f"{ours[key] / theirs[key] if theirs[key] else float('nan'):>7.2f}")
+            print(f"{first}  {key + ' (' + unit + ')':<10}{ours[key]:>8.1f}{theirs[key]:>8.1f}"
+                  f"{_ratio(ours[key], theirs[key]):>7.2f}{same[key]:>9.1f}{_ratio(ours[key], same[key]):>7.2f}")
+    print(f"  (plain: addresses set statically, no daemons; plain+d: the same radvd, Kea and dhclient"
+          f" as v6lab, started by the script;\n   ovs-vswitchd, shared by all of them: {_vswitchd_mib():.0f} MiB"
+          " resident, not in mem)")
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")

@@ -63,10 +63,11 @@ def plain_mininet(datapath):
         os.environ.pop(cleanup.ENV_TAG, None)
 
 
-def add_graph(net, graph, prefix: str) -> dict:
+def add_graph(net, graph, prefix: str, plan=None) -> dict:
     """The graph's nodes and links, as a plain Mininet script adds them. Numbered names
     (<prefix>s12, <prefix>h7), as such a script would use: <name>-ethN must fit 15
-    characters. Returns (node, peer) -> the Mininet interface name."""
+    characters. With a plan, its MACs (SLAAC addresses and DHCPv6 reservations come
+    from them). Returns (node, peer) -> the Mininet interface name."""
     nodes, names = {}, {}
     for index, name in enumerate(sorted(graph), start=1):
         if node_spec(graph, name).kind is Kind.SWITCH:
@@ -74,16 +75,22 @@ def add_graph(net, graph, prefix: str) -> dict:
         else:
             nodes[name] = net.addHost(f"{prefix}h{index}")
     for a, b in sorted(tuple(sorted(e)) for e in graph.edges):
-        link = net.addLink(nodes[a], nodes[b])
+        macs = {}
+        for end, key in (("addr1", (a, b)), ("addr2", (b, a))):
+            interface = plan.interfaces.get(key) if plan is not None else None
+            if interface is not None and interface.mac:
+                macs[end] = interface.mac
+        link = net.addLink(nodes[a], nodes[b], **macs)
         names[(a, b)], names[(b, a)] = link.intf1.name, link.intf2.name
     return {"nodes": nodes, "interfaces": names}
 
 
-def plain_addresses(net, graph, plan, added: dict) -> None:
+def plain_addresses(net, graph, plan, added: dict, slaac: bool = False) -> None:
     """The same addresses as v6lab's plan, the way a plain script sets them: one
     shell command per node (IPv6 without DAD, as v6lab sets planned addresses),
-    forwarding on routers. What v6lab adds beyond this (controller, SLAAC, DHCPv6-PD,
-    routes) is its own work."""
+    forwarding on routers. With ``slaac``, the addresses subscribers get by SLAAC
+    are left to router advertisements. What v6lab adds beyond this (controller,
+    SLAAC, DHCPv6-PD, routes) is its own work."""
     for node in sorted(graph):
         if node_spec(graph, node).kind is Kind.SWITCH:
             continue
@@ -95,7 +102,7 @@ def plain_addresses(net, graph, plan, added: dict) -> None:
             lines.append(f"ip -4 addr flush dev {name}")
             if interface.ipv4:
                 lines.append(f"ip -4 addr add {interface.ipv4} dev {name}")
-            if interface.ipv6:
+            if interface.ipv6 and not (slaac and interface.slaac):
                 lines.append(f"ip -6 addr add {interface.ipv6} dev {name} nodad")
         added["nodes"][node].cmd("; ".join(lines))
 
