@@ -121,13 +121,16 @@ class EmulationBackend:
                 self._build()
             self.timings["build_s"] = time.monotonic() - started
             mark = time.monotonic()
+            # Addresses and routes need no switch: they go in while the switches
+            # connect. Advertisements and DHCPv6 below need the network.
+            with self.progress.step("assigning addresses and routes"):
+                shown = self._configure_addresses()
+            connecting = time.monotonic()
             with self.progress.step(f"waiting for {len(self._switches())} switches to connect"):
                 self._wait_connected()
-            self.timings["connect_s"] = time.monotonic() - mark
-            mark = time.monotonic()
-            with self.progress.step("assigning addresses and routes, waiting for IPv6 DAD"):
-                self._configure_addresses()
-                self._wait_dad()
+            self.timings["connect_s"] = time.monotonic() - connecting
+            with self.progress.step("waiting for IPv6 DAD"):
+                self._wait_dad(shown)
             delegation = bool(self.plan.delegated)
             advertised = any(s.advertiser for s in self.plan.segments.values())
             if delegation or advertised:
@@ -266,6 +269,12 @@ class EmulationBackend:
                 self.nodes[node] = net.addSwitch(self.node_name(node), dpid=self.dpid(node))
             else:
                 self.nodes[node] = net.addHost(self.node_name(node), ip=None)
+        # Before any link exists, so that every interface is made with it: link-local
+        # addresses, like the planned ones, come from the plan's unique MACs, and
+        # skip duplicate address detection (DupAddrDetectTransmits 0). Addresses
+        # that hosts make by SLAAC still go through it (see _address_script).
+        self._run_scripts({n: "echo 0 > /proc/sys/net/ipv6/conf/default/dad_transmits\n"
+                           for n in self._l3_nodes()}, "setting the nodes' IPv6 defaults")
         for a, b in sorted(tuple(sorted(e)) for e in self.graph.edges):
             spec = link_spec(self.graph, a, b)
             # HTB for bandwidth, netem for delay; the runner has refused delay already
@@ -353,27 +362,39 @@ class EmulationBackend:
             for segment in self.plan.segments.values():
                 if segment.nat_gateway == node and segment.ipv4 is not None:
                     lines.append(self._nat44_rules(node, segment))
+        # Addresses, links and routes go through one `ip -batch` per family: a city
+        # has thousands of them, and a process for each took seconds.
+        batches: dict[Family, list[str]] = {Family.IPV4: [], Family.IPV6: []}
         for interface in interfaces:
             name = self.interface_name(node, interface.peer)
             # Only IPv4: flushing IPv6 would take the link-local address too, and a
             # router without one sends no neighbour solicitations for what it forwards.
-            lines.append(f"ip -4 addr flush dev {name}")
+            batches[Family.IPV4].append(f"addr flush dev {name}")
             if has_ipv6:
                 # Static addresses take no advertisements; SLAAC hosts take them.
                 lines += [f"echo {1 if interface.slaac else 0} > {sysctl}/ipv6/conf/{name}/accept_ra",
                           f"echo {0 if interface.ipv6 else 1} > {sysctl}/ipv6/conf/{name}/disable_ipv6"]
             if interface.slaac:
-                lines += self._bring_up_timers(name, fast=True)
+                # RFC 4862's default: one neighbour solicitation before an address is used.
+                lines += [f"echo 1 > {sysctl}/ipv6/conf/{name}/dad_transmits"] + self._bring_up_timers(name, fast=True)
             if interface.ipv4:
-                lines.append(f"ip -4 addr add {interface.ipv4} dev {name}")
+                batches[Family.IPV4].append(f"addr add {interface.ipv4} dev {name}")
             if interface.ipv6 and not interface.slaac:
                 # The address plan hands out each address once (its tests check it),
                 # so duplicate detection of planned addresses would only cost ~2 s of
-                # waiting; link-local addresses still go through DAD, and the wait
-                # below still fails on any dadfailed address.
-                lines.append(f"ip -6 addr add {interface.ipv6} dev {name} nodad")
-            lines.append(f"ip link set {name} up")
-        return "\n".join(lines)
+                # waiting; SLAAC addresses still go through DAD, and the wait below
+                # still fails on any dadfailed address.
+                batches[Family.IPV6].append(f"addr add {interface.ipv6} dev {name} nodad")
+            batches[Family.IPV4].append(f"link set dev {name} up")
+        # Routes after the addresses: a next hop only needs the on-link prefix of an
+        # address set with nodad.
+        for route in self.routes.get(node, []):
+            if not route.from_ra:
+                batches[route.family].append(" ".join(route.ip_args()))
+        for family, flag in ((Family.IPV4, "-4"), (Family.IPV6, "-6")):
+            if batches[family]:
+                lines.append(f"ip {flag} -batch - <<'IP'\n" + "\n".join(batches[family]) + "\nIP")
+        return "\n".join(lines) + "\n"
 
     # Duplicate address detection of a SLAAC address waits a random 0-1 s
     # (router_solicitation_delay), then one RetransTimer of 1 s (RFC 4862 5.4,
@@ -435,7 +456,7 @@ class EmulationBackend:
                                           _read(Path(f"{base}.out")), _read(Path(f"{base}.err")))
         return results
 
-    def _run_scripts(self, scripts: dict[str, str], what: str) -> None:
+    def _run_scripts(self, scripts: dict[str, str], what: str) -> dict[str, CommandResult]:
         results = self.run_in_shells(scripts)
         failed = {n: r for n, r in results.items() if not r.ok}
         if failed:
@@ -443,13 +464,13 @@ class EmulationBackend:
             more = f" (and {len(failed) - len(shown)} more nodes)" if len(failed) > len(shown) else ""
             raise BackendError(f"{what} failed on " + "; ".join(
                 f"{n}: {r.stderr.strip() or r.stdout.strip()}" for n, r in shown) + more)
+        return results
 
-    def _configure_addresses(self) -> None:
-        # Routes go in the same script, right after the addresses: a next hop only
-        # needs the on-link prefix of an address set with nodad, so there is no need
-        # to wait for link-local DAD first (one round through every shell less).
-        self._run_scripts({n: self._address_script(n) + "\n" + self._route_script(n) for n in self._l3_nodes()},
-                          "address and route configuration")
+    def _configure_addresses(self) -> dict[str, CommandResult]:
+        """Addresses and routes on every node; returns what each node's script printed
+        last: its IPv6 addresses, with their flags, for the DAD wait."""
+        return self._run_scripts({n: self._address_script(n) + "ip -6 -o addr show\n" for n in self._l3_nodes()},
+                                 "address and route configuration")
 
     def _poll(self, pending: list, still_pending, timeout_s: float, interval_s: float, failure) -> None:
         """Ask ``still_pending(pending)`` again until it returns nothing; past the
@@ -466,10 +487,10 @@ class EmulationBackend:
     def _some(names: list[str], limit: int = 8) -> str:
         return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
 
-    def _wait_dad(self) -> None:
-        """Wait until no IPv6 address is tentative; a failed DAD is an error."""
-        def still_pending(nodes):
-            results = self.run_in_shells({n: "ip -6 -o addr show\n" for n in nodes})
+    def _wait_dad(self, shown: dict[str, CommandResult]) -> None:
+        """Wait until no IPv6 address is tentative; a failed DAD is an error.
+        ``shown``: each node's `ip -6 -o addr show`, as the address script ended."""
+        def tentative(results):
             failed = [f"{n}: {line.split()[3]}" for n, r in results.items()
                       for line in r.stdout.splitlines() if "dadfailed" in line]
             if failed:
@@ -477,20 +498,12 @@ class EmulationBackend:
                                    + ": two interfaces share an address; check the address plan")
             return [n for n, r in results.items() if "tentative" in r.stdout]
 
-        self._poll([n for n in self._l3_nodes() if self.plan.addresses(n, Family.IPV6)], still_pending,
+        ipv6 = [n for n in self._l3_nodes() if self.plan.addresses(n, Family.IPV6)]
+        self._poll(tentative({n: shown[n] for n in ipv6}),
+                   lambda nodes: tentative(self.run_in_shells({n: "ip -6 -o addr show\n" for n in nodes})),
                    self.dad_timeout_s, 0.1,
                    lambda nodes: f"IPv6 addresses still tentative after {self.dad_timeout_s:g} s on "
                                  f"{self._some(nodes)}")
-
-    def _route_script(self, node: str) -> str:
-        # One `ip -batch` per family and node: a router of a city has hundreds of
-        # routes, and a process per route took seconds.
-        parts = []
-        for family, flag in ((Family.IPV4, "-4"), (Family.IPV6, "-6")):
-            lines = [" ".join(r.ip_args()) for r in self.routes.get(node, []) if r.family is family and not r.from_ra]
-            if lines:
-                parts.append(f"ip {flag} -batch - <<'ROUTES'\n" + "\n".join(lines) + "\nROUTES")
-        return "\n".join(parts) + "\n"
 
     def _start_prefix_delegation(self) -> list:
         """Kea on each BNG, dhclient on each CPE; returns (client, prefix) to wait for."""
@@ -524,10 +537,21 @@ class EmulationBackend:
                 expected.setdefault(interface.node, []).append(
                     (self.interface_name(interface.node, interface.peer), str(interface.ipv6.ip)))
 
+        def check(node):
+            # Shows the addresses; once every expected one is past DAD (a failed
+            # one still reads "tentative"), gives the interfaces their kernel timers
+            # back in the same breath (see BRING_UP_TIMERS).
+            done = " && ".join(f"echo \"$out\" | grep \" {name} .* {address}/64 \" | grep -qv tentative"
+                               for name, address in expected[node])
+            restore = "\n".join(line for name, _ in expected[node] for line in self._bring_up_timers(name, fast=False))
+            return f'out=$(ip -6 -o addr show scope global)\necho "$out"\nif {done}; then\n{restore}\nfi\n'
+
         def still_pending(nodes):
-            results = self.run_in_shells({n: "ip -6 -o addr show scope global\n" for n in nodes})
+            results = self.run_in_shells({n: check(n) for n in nodes})
             waiting = []
             for node in nodes:
+                if not results[node].ok:
+                    raise BackendError(f"{node}: checking its SLAAC address failed: {results[node].stderr.strip()}")
                 lines = results[node].stdout.splitlines()
                 for name, address in expected[node]:
                     line = next((l for l in lines if f" {name} " in f" {l} " and f" {address}/64 " in l), None)
@@ -542,10 +566,6 @@ class EmulationBackend:
         self._poll(sorted(expected), still_pending, timeout_s, 0.2,
                    lambda nodes: f"{len(nodes)} hosts have no SLAAC address after {timeout_s:g} s "
                                  f"({self._some(nodes)}); see the radvd logs under {self.workdir}")
-        self._run_scripts({node: "\n".join(line for name, _ in interfaces
-                                            for line in self._bring_up_timers(name, fast=False))
-                           for node, interfaces in expected.items()},
-                          "restoring neighbour discovery timers")
 
     @contextlib.contextmanager
     def capture(self, links: list[tuple[str, str, Path]], snaplen: int = 256):
@@ -701,10 +721,38 @@ class EmulationBackend:
         self.start_daemons([daemon], ready_timeout_s)
 
     def start_daemons(self, daemons: list[Daemon], ready_timeout_s: float = 10.0) -> None:
-        """Check, set up and start each daemon in turn, then wait for all of them to
-        listen: a city's dozens of daemons start up side by side, not one by one."""
-        started = [(daemon, folder, process) for daemon in daemons
-                   for folder, process in [self._launch(daemon)] if process is not None]
+        """Write every configuration and dry-run them all at once, run the setup
+        scripts, start the daemons, then wait for all of them to listen: a city's
+        dozens of daemons come up side by side, not one by one."""
+        folders = [daemon.write_config(self.workdir / daemon.node / daemon.NAME) for daemon in daemons]
+        self._check_configurations(daemons, folders)
+        # One round through the shells per setup a node has (most have one at most).
+        rounds: list[dict[Daemon, str]] = []
+        for daemon, folder in zip(daemons, folders):
+            script = daemon.setup_script(folder)
+            if script:
+                free = next((r for r in rounds if all(d.node != daemon.node for d in r)), None)
+                if free is None:
+                    rounds.append(free := {})
+                free[daemon] = script
+        for setups in rounds:
+            results = self.run_in_shells({daemon.node: script for daemon, script in setups.items()})
+            for daemon in setups:
+                if not results[daemon.node].ok:
+                    result = results[daemon.node]
+                    raise DaemonError(f"{daemon}: setting up failed: {(result.stderr or result.stdout).strip()}")
+        started = []
+        for daemon, folder in zip(daemons, folders):
+            command = daemon.start_command(folder)
+            if command is None:
+                continue
+            # The daemon keeps its own descriptor for the log; ours closes at once.
+            with open(folder / "daemon.log", "w") as log:
+                process = self.popen(daemon.node, command, stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env={**os.environ, **daemon.environment(folder)})
+            self.daemons.append((daemon, process))
+            started.append((daemon, folder, process))
         deadline = time.monotonic() + ready_timeout_s
         while started:
             waiting = []
@@ -722,36 +770,33 @@ class EmulationBackend:
             if started:
                 time.sleep(0.1)
 
-    def _launch(self, daemon: Daemon) -> tuple[Path, subprocess.Popen | None]:
-        """Write, check, set up and start one daemon; its process, if it has one."""
-        folder = daemon.write_config(self.workdir / daemon.node / daemon.NAME)
-        command = daemon.start_command(folder)
-        check = daemon.check_command(folder)
-        if check is not None:
+    def _check_configurations(self, daemons: list[Daemon], folders: list[Path]) -> None:
+        """Every daemon's dry run (``radvd --configtest``, ``kea-dhcp6 -t``, ...), all at once."""
+        checks = []
+        for daemon, folder in zip(daemons, folders):
+            check = daemon.check_command(folder)
+            if check is None:
+                continue
             try:
                 if daemon.CHECK_IN_NODE:
-                    result = self.run(daemon.node, check, timeout=30)
+                    process = self.popen(daemon.node, check, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 else:
-                    result = subprocess.run(check, capture_output=True, text=True, timeout=30)
+                    process = subprocess.Popen(check, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             except FileNotFoundError:
                 raise DaemonError(f"{daemon}: {check[0]} is not installed; run 'sudo scripts/setup.sh'") from None
-            if result.returncode != 0:
-                raise DaemonError(f"{daemon}: configuration check '{' '.join(check)}' failed:\n"
-                                  f"{(result.stderr or result.stdout).strip()}")
-        setup = daemon.setup_script(folder)
-        if setup:
-            result = self.run_in_shells({daemon.node: setup})[daemon.node]
-            if not result.ok:
-                raise DaemonError(f"{daemon}: setting up failed: {(result.stderr or result.stdout).strip()}")
-        if command is None:
-            return folder, None
-        # The daemon keeps its own descriptor for the log; ours closes at once.
-        with open(folder / "daemon.log", "w") as log:
-            process = self.popen(daemon.node, command, stdout=log,
-                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env={**os.environ, **daemon.environment(folder)})
-        self.daemons.append((daemon, process))
-        return folder, process
+            checks.append((daemon, check, process))
+        failed = None
+        for daemon, check, process in checks:
+            try:
+                out, err = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+            if process.returncode != 0 and failed is None:
+                failed = DaemonError(f"{daemon}: configuration check '{' '.join(check)}' failed:\n"
+                                     f"{(err or out).decode(errors='replace').strip()}")
+        if failed is not None:
+            raise failed
 
     def _listening(self, daemon: Daemon) -> bool:
         if not daemon.LISTENS:

@@ -8,7 +8,9 @@ import pytest
 
 from simulator.address_plan import plan_city_addresses
 from simulator.backends.emulation import EmulationBackend
-from simulator.daemons import WebServer
+from simulator.daemons import IperfServer, WebServer
+from simulator.daemons.radvd import RouterAdvertisements
+from simulator.errors import DaemonError
 from simulator.progress import Progress
 from simulator.routing import compute_routes
 from simulator.runner import new_run_id
@@ -124,3 +126,30 @@ def test_cpe_holds_its_delegated_prefix(city):
     # The IPv4-only CPEs ask for nothing and hold nothing.
     ipv4_only = [cpe for cpe in ("d1f8", "d1f12") if cpe not in plan.delegated]
     assert ipv4_only and not any((backend.workdir / cpe / "dhclient").exists() for cpe in ipv4_only)
+
+
+def _sysctl(backend, node, path):
+    return backend.run(node, ["cat", f"/proc/sys/net/ipv6/{path}"]).stdout.strip()
+
+
+def test_slaac_hosts_keep_kernel_timers_and_dad_after_bring_up(city):
+    # Hosts come up with 100 ms DAD timers and no solicitation delay; once their
+    # addresses are in they have the kernel's defaults again (1000 ms, 1 s) and one
+    # DAD probe per address (RFC 4862). Routers' planned addresses skip DAD.
+    backend, _ = city
+    host = backend.interface_name("d1u1", "d1r")
+    assert [_sysctl(backend, "d1u1", f"neigh/{host}/retrans_time_ms"),
+            _sysctl(backend, "d1u1", f"conf/{host}/router_solicitation_delay"),
+            _sysctl(backend, "d1u1", f"conf/{host}/dad_transmits")] == ["1000", "1", "1"]
+    router = backend.interface_name("d1gw", "d1r")
+    assert _sysctl(backend, "d1gw", f"conf/{router}/dad_transmits") == "0"
+
+
+def test_a_bad_configuration_stops_the_batch_before_anything_starts(city):
+    # Every dry run goes first: the good daemon in the same batch is not started.
+    backend, _ = city
+    before = list(backend.daemons)
+    bad = RouterAdvertisements("d1gw", [(backend.interface_name("d1gw", "d1r"), "2001:db8::/130", [])])
+    with pytest.raises(DaemonError, match=r"radvd@d1gw: configuration check 'radvd --configtest"):
+        backend.start_daemons([IperfServer("x1"), bad])
+    assert backend.daemons == before
