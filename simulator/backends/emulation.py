@@ -25,6 +25,8 @@ from simulator import cleanup, transition
 from simulator.address_plan import AddressPlan, ports
 from simulator.backends.base import CommandResult
 from simulator.daemons import Daemon
+from simulator.daemons.dhcpv6 import delegations
+from simulator.daemons.radvd import advertisers
 from simulator.errors import BackendError, DaemonError
 from simulator.progress import Progress
 from simulator.routing import Route, compute_routes
@@ -131,16 +133,17 @@ class EmulationBackend:
             self.timings["connect_s"] = time.monotonic() - connecting
             with self.progress.step("waiting for IPv6 DAD"):
                 self._wait_dad(shown)
-            delegation = bool(self.plan.delegated)
-            advertised = any(s.advertiser for s in self.plan.segments.values())
-            if delegation or advertised:
-                # Both at once: prefix delegation and router advertisements do not wait
-                # for each other (the LAN /64s are the plan's either way).
+            servers, leases = delegations(self.graph, self.plan, self.interface_name)
+            routers = advertisers(self.graph, self.plan, self.interface_name,
+                                  self.dns_servers, self.dns64_servers, self.dns_search)
+            if servers or routers:
+                # All at once: prefix delegation and router advertisements do not wait
+                # for each other (the LAN /64s are the plan's either way). The DHCPv6
+                # clients start once their servers listen, so that no Solicit is lost.
                 with self.progress.step("DHCPv6 prefix delegation to CPEs, SLAAC addresses for subscribers"):
-                    leases = self._start_prefix_delegation() if delegation else []
-                    if advertised:
-                        self._start_router_advertisements()
-                        self._wait_slaac()
+                    self.start_daemons(servers + routers)
+                    self.start_daemons([client for client, _ in leases])
+                    self._wait_slaac()
                     self._wait_delegation(leases)
             self.timings["address_s"] = time.monotonic() - mark
             mechanisms = transition.deployment(self.graph, self.plan, self.interface_name)
@@ -505,14 +508,6 @@ class EmulationBackend:
                    lambda nodes: f"IPv6 addresses still tentative after {self.dad_timeout_s:g} s on "
                                  f"{self._some(nodes)}")
 
-    def _start_prefix_delegation(self) -> list:
-        """Kea on each BNG, dhclient on each CPE; returns (client, prefix) to wait for."""
-        from simulator.daemons.dhcpv6 import delegations
-        servers, clients = delegations(self.graph, self.plan, self.interface_name)
-        self.start_daemons(servers)
-        self.start_daemons([client for client, _ in clients])
-        return clients
-
     def _wait_delegation(self, clients: list, timeout_s: float = 30.0) -> None:
         """Until every CPE's lease holds the prefix the plan reserved for it."""
         self._poll(
@@ -523,11 +518,6 @@ class EmulationBackend:
             lambda pending: f"{len(pending)} CPEs got no delegated prefix within {timeout_s:g} s "
                             f"({self._some([c.node for c, _ in pending])}); see the kea-dhcp6 and dhclient "
                             f"logs under {self.workdir}")
-
-    def _start_router_advertisements(self) -> None:
-        from simulator.daemons.radvd import advertisers
-        self.start_daemons(advertisers(self.graph, self.plan, self.interface_name,
-                                       self.dns_servers, self.dns64_servers, self.dns_search))
 
     def _wait_slaac(self, timeout_s: float = 20.0) -> None:
         """Until every SLAAC host has the address the plan predicts, past DAD."""
