@@ -24,8 +24,10 @@ its size is printed once at the end. Ratios are what to read.
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 from benchmarks.foundation import add_graph, plain_addresses, plain_mininet
@@ -54,6 +56,7 @@ def city_of(districts: int, hosts: int) -> dict:
 
 
 SIZES = {"~50": (2, 4), "~150": (4, 8), "~300": (6, 12)}
+REPEATS = 3
 
 
 def _rss_mib(pid: int) -> float:
@@ -158,15 +161,23 @@ def _poll_each(nodes: dict, names: list[str], done, command: str, timeout_s: flo
             time.sleep(0.05)
 
 
-def run(datapath: str) -> None:
+def run(datapath: str, repeats: int = REPEATS) -> None:
+    print(f"\ncities: median of {repeats} runs each, the three networks in turn, each run first once")
     print(f"\n{'city':<8}{'nodes':>6}  {'':<10}{'v6lab':>8}{'plain':>8}{'ratio':>7}{'plain+d':>9}{'ratio':>7}")
+    networks = (v6lab, plain, partial(plain, daemons=True))
     for label, (districts, hosts) in SIZES.items():
         graph = city_graph(parse_city(city_of(districts, hosts)))
-        ours, theirs, same = v6lab(graph, datapath), plain(graph, datapath), plain(graph, datapath, daemons=True)
+        runs: list[list[dict]] = [[], [], []]
+        for repeat in range(repeats):
+            for k in range(3):
+                index = (repeat + k) % 3
+                runs[index].append(networks[index](graph, datapath))
+        ours, theirs, same = ({key: statistics.median(r[key] for r in each) for key in each[0]} for each in runs)
         for key, unit in (("build", "s"), ("ready", "s"), ("stop", "s"), ("mem", "MiB")):
             first = f"{label:<8}{graph.number_of_nodes():>6}" if key == "build" else " " * 14
             print(f"{first}  {key + ' (' + unit + ')':<10}{ours[key]:>8.1f}{theirs[key]:>8.1f}"
-                  f"{_ratio(ours[key], theirs[key]):>7.2f}{same[key]:>9.1f}{_ratio(ours[key], same[key]):>7.2f}")
+                  f"{_ratio(ours[key], theirs[key]):>7.2f}{same[key]:>9.1f}{_ratio(ours[key], same[key]):>7.2f}",
+                  flush=True)
     print(f"  (plain: addresses set statically, no daemons; plain+d: the same radvd, Kea and dhclient"
           f" as v6lab, started by the script;\n   ovs-vswitchd, shared by all of them: {_vswitchd_mib():.0f} MiB"
           " resident, not in mem)")
