@@ -28,6 +28,7 @@ import ipaddress
 import itertools
 import math
 import re
+from functools import cached_property
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -71,6 +72,14 @@ class Segment:
         return self.network(family) is not None and not (family is Family.IPV4 and self.nat_gateway)
 
 
+def as_address(address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``ipaddress.ip_address``, without the round trip through text it makes for an
+    address that is one already (path following makes hundreds of thousands)."""
+    if isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return address
+    return ipaddress.ip_address(address)
+
+
 @dataclass(frozen=True)
 class AddressPlan:
     ipv4_pool: ipaddress.IPv4Network
@@ -93,7 +102,7 @@ class AddressPlan:
 
     def originator(self, address) -> str | None:
         """The node an address is originated by (longest match), or None."""
-        address = ipaddress.ip_address(address)
+        address = as_address(address)
         found = [(prefix.prefixlen, node) for node, prefixes in self.originated.items()
                  for prefix in prefixes if prefix.version == address.version and address in prefix]
         return max(found)[1] if found else None
@@ -110,8 +119,17 @@ class AddressPlan:
         its delegated prefix, dedicated to the CLAT as RFC 6877 section 6.3 asks."""
         return ipaddress.IPv6Network((_nth_64(self.delegated[cpe], 2).network_address, 120))
 
+    @cached_property
+    def _interfaces_by_node(self) -> dict[str, tuple[Interface, ...]]:
+        # The plan is frozen; path following asks for a node's interfaces millions of
+        # times in a city (all-pairs expectations), a scan of every interface each time.
+        found: dict[str, list[Interface]] = {}
+        for (node, _), interface in self.interfaces.items():
+            found.setdefault(node, []).append(interface)
+        return {node: tuple(sorted(each, key=lambda i: i.port)) for node, each in found.items()}
+
     def interfaces_of(self, node: str) -> list[Interface]:
-        return sorted((i for (n, _), i in self.interfaces.items() if n == node), key=lambda i: i.port)
+        return list(self._interfaces_by_node.get(node, ()))
 
     def addresses(self, node: str, family: Family) -> list:
         return [i.address(family) for i in self.interfaces_of(node) if i.address(family)]
@@ -141,7 +159,7 @@ class AddressPlan:
     def on_segment(self, segment: str, address) -> Interface | None:
         """The interface of ``segment`` holding ``address`` (LAN addresses repeat
         across CPEs, so an address alone does not name an interface)."""
-        address = ipaddress.ip_address(address)
+        address = as_address(address)
         for member in self.segments[segment].members:
             for interface in self.interfaces_of(member):
                 own = interface.address(Family.IPV4 if address.version == 4 else Family.IPV6)

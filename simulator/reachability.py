@@ -39,9 +39,9 @@ def pairs(graph: nx.Graph, plan: AddressPlan, routes) -> list[dict]:
     return found
 
 
-def measure_all_pairs(backend, graph: nx.Graph, plan: AddressPlan, routes, count: int = 2) -> list[dict]:
-    """fping from every host at once, each to all its targets; one record per pair."""
-    records = pairs(graph, plan, routes)
+def measure_all_pairs(backend, graph: nx.Graph, plan: AddressPlan, records: list[dict], count: int = 2) -> list[dict]:
+    """fping from every host at once, each to all its targets; ``records`` (from
+    ``pairs``) get what was measured, one per pair."""
     wanted = {}
     for source in hosts(graph):
         targets = sorted({r["address"] for r in records if r["source"] == source

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from simulator.address_plan import AddressPlan
+from simulator.address_plan import AddressPlan, as_address
 from topologies.spec import Family, Kind, node_spec
 
 
@@ -108,7 +108,7 @@ def forward_path(plan: AddressPlan, routes: dict[str, list[Route]], source: str,
     Returns the nodes a packet from ``source`` to address ``destination`` visits, or
     None when some node on the way has no route or no address of that family.
     """
-    destination = ipaddress.ip_address(destination)
+    destination = as_address(destination)
     family = Family.IPV4 if destination.version == 4 else Family.IPV6
     if plan.primary(source, family) is None:
         return None

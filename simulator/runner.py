@@ -252,9 +252,10 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                                        "kinds x service kinds, by name and by IPv4 literal)"):
                         result.transition = matrix.measure(net, graph, plan, matrix_cells)
             if scenario.measurements.all_pairs:
-                count = len(reachability.pairs(graph, plan, routes))
-                with progress.step(f"all-pairs reachability ({count} host pairs and families, fping)"):
-                    result.pairs = reachability.measure_all_pairs(net, graph, plan, routes)
+                with progress.step("following the routes for every pair of hosts (what to expect)"):
+                    records = reachability.pairs(graph, plan, routes)
+                with progress.step(f"all-pairs reachability ({len(records)} host pairs and families, fping)"):
+                    result.pairs = reachability.measure_all_pairs(net, graph, plan, records)
             if pair:
                 with progress.step(f"measuring throughput {pair[0]} -> {pair[1]} per family (iperf3)"):
                     result.throughput = measure_throughput(net, plan, pair[0], pair[1],

@@ -50,7 +50,7 @@ def test_measure_parses_fping_and_compares():
     graph, plan, routes = slice_plan()
     web6 = str(plan.primary("web", Family.IPV6))
     backend = FakeFping(lost=web6)
-    records = measure_all_pairs(backend, graph, plan, routes)
+    records = measure_all_pairs(backend, graph, plan, pairs(graph, plan, routes))
     first, second = backend.calls
     backend.commands = first
     # The second pass asks again, slower, only for what did not answer: web's IPv6
