@@ -1,6 +1,6 @@
 """The default city slice against plain Mininet and a bare OVS bridge, in one run.
 
-- lifecycle: v6lab's backend (controller, build, switches connected, addresses, DAD,
+- lifecycle: v6lab's backend (controller, build, switches connected, addresses,
   routes) against a plain Mininet script that builds the same graph with the same
   switch class (OVS, same datapath, standalone learning instead of a controller,
   Mininet's default addressing), then both tear down;
@@ -192,9 +192,8 @@ def main() -> int:
     for key, label in (("ready_s", "build to ready (s)"), ("stop_s", "teardown (s)")):
         a, b = _median(ours, key), _median(plain, key)
         print(f"{label:<34}{a:>10.2f}{b:>15.2f}{a / b:>8.2f}")
-    print("  (ready: all addresses up, all switches connected; v6lab also starts its controller,"
-          " waits for link-local DAD\n   and installs routes; plain Mininet sets the same addresses"
-          " with one shell command per node)")
+    print("  (ready: all addresses up, all switches connected; v6lab also starts its controller"
+          " and installs routes;\n   plain Mininet sets the same addresses with one shell command per node)")
 
     seconds = 3.0
     city = v6lab_throughput(graph, datapath, seconds)
