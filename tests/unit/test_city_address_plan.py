@@ -115,16 +115,6 @@ def graph():
     return city_graph(parse_city(small(), "tiny.yaml"))
 
 
-@pytest.fixture(scope="module")
-def plan(graph):
-    return plan_city_addresses(graph, graph.graph["prefixes"])
-
-
-@pytest.fixture(scope="module")
-def routes(graph, plan):
-    return compute_routes(graph, plan)
-
-
 def plan_with(graph, **changes):
     return plan_city_addresses(graph, dataclasses.replace(graph.graph["prefixes"], **changes))
 

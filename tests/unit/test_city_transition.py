@@ -52,7 +52,7 @@ import pytest
 
 from simulator.address_plan import plan_city_addresses
 from simulator.errors import ConfigError, TopologyError
-from simulator.routing import Route, compute_routes, forward_path
+from simulator.routing import Route, forward_path
 from topologies.city import Transition, city_graph, load_city, parse_city
 from topologies.spec import AccessMode, CityPrefixes, Family, node_spec
 
@@ -80,16 +80,6 @@ def spec():
 @pytest.fixture(scope="module")
 def graph(spec):
     return city_graph(spec)
-
-
-@pytest.fixture(scope="module")
-def plan(graph):
-    return plan_city_addresses(graph, graph.graph["prefixes"])
-
-
-@pytest.fixture(scope="module")
-def routes(graph, plan):
-    return compute_routes(graph, plan)
 
 
 # --- the spec -----------------------------------------------------------------------------------

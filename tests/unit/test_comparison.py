@@ -54,11 +54,6 @@ def graph():
     return city_graph(load_city(TRANSITION_CITY))
 
 
-@pytest.fixture(scope="module")
-def plan(graph):
-    return plan_city_addresses(graph, graph.graph["prefixes"])
-
-
 def test_target_is_the_first_dual_stack_web_service(graph):
     # ns (i1v1) is dual-stack too, but a DNS service.
     assert target(graph, ZONE) == (PORTAL, "i1v2")

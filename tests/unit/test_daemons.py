@@ -176,7 +176,8 @@ def test_prefix_delegation_server_reserves_by_duid_ll_and_answers_with_preferenc
     # Without always-send Kea adds the option only when the client asks for it, and
     # dhclient does not: it would wait a second for other servers' advertisements.
     assert config["option-data"] == [{"name": "preference", "data": "255", "always-send": True}]
-    if shutil.which("kea-dhcp6"):
-        (tmp_path / "kea-dhcp6.json").write_text(server.render(tmp_path)["kea-dhcp6.json"])
-        result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr + result.stdout
+    # Kea's own dry run accepts it (installed here and in CI: no skip).
+    assert shutil.which("kea-dhcp6") is not None, "install kea-dhcp6-server (sudo scripts/setup.sh)"
+    server.write_config(tmp_path)
+    result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr + result.stdout

@@ -31,7 +31,6 @@ from types import SimpleNamespace
 import pytest
 
 from simulator import matrix, rfc6052, transition
-from simulator.address_plan import plan_city_addresses
 from simulator.matrix import (
     ACCESS, ASKS, RULES, SERVICE_KINDS, MatrixCell, Rule, build_cells, judge, probe_checks, summary_table)
 from topologies.city import city_graph, load_city
@@ -77,11 +76,6 @@ LITERALS = {"portal": "11.64.0.67", "school": "11.64.0.74", "video": "11.200.0.2
 @pytest.fixture(scope="module")
 def graph():
     return city_graph(load_city(TRANSITION_CITY))
-
-
-@pytest.fixture(scope="module")
-def plan(graph):
-    return plan_city_addresses(graph, graph.graph["prefixes"])
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,6 @@ from simulator.capabilities import Check, HostCapabilities
 from simulator.connectivity import reachable_in
 from simulator.daemons.translators import CarrierGradeNat, Clat, DsLiteAftr, DsLiteB4, Nat64
 from simulator.errors import ConfigError
-from simulator.routing import compute_routes
 from topologies.city import city_graph, load_city
 from topologies.spec import Family, Role
 
@@ -68,16 +67,6 @@ def host(missing=()):
 @pytest.fixture(scope="module")
 def graph():
     return city_graph(load_city(TRANSITION_CITY))
-
-
-@pytest.fixture(scope="module")
-def plan(graph):
-    return plan_city_addresses(graph, graph.graph["prefixes"])
-
-
-@pytest.fixture(scope="module")
-def routes(graph, plan):
-    return compute_routes(graph, plan)
 
 
 @pytest.fixture(scope="module")
