@@ -31,12 +31,12 @@ from functools import partial
 from pathlib import Path
 
 from benchmarks.foundation import add_graph, plain_addresses, plain_mininet
-from simulator import cleanup
-from simulator.daemons.dhcpv6 import delegations
-from simulator.daemons.radvd import advertisers
-from simulator.address_plan import plan_city_addresses
-from simulator.backends.emulation import EmulationBackend
-from simulator.routing import compute_routes
+from simulator.model.address_plan import plan_city_addresses
+from simulator.model.routing import compute_routes
+from simulator.network import cleanup
+from simulator.network.backends.emulation import EmulationBackend
+from simulator.network.daemons.dhcpv6 import delegations
+from simulator.network.daemons.radvd import advertisers
 from simulator.runner import new_run_id
 from topologies.city import city_graph, parse_city
 

@@ -22,14 +22,14 @@ import sys
 import time
 from functools import partial
 
-from simulator import cleanup
-from simulator.address_plan import plan_addresses
-from simulator.backends.emulation import EmulationBackend
-from simulator.capabilities import probe_host
-from simulator.daemons import IperfServer
-from simulator.routing import compute_routes
+from simulator.measurements.throughput import measure_throughput
+from simulator.model.address_plan import plan_addresses
+from simulator.model.routing import compute_routes
+from simulator.network import cleanup
+from simulator.network.backends.emulation import EmulationBackend
+from simulator.network.capabilities import probe_host
+from simulator.network.daemons import IperfServer
 from simulator.runner import new_run_id
-from simulator.throughput import measure_throughput
 from topologies import city_slice
 from topologies.spec import Kind, node_spec
 
@@ -172,14 +172,16 @@ def _median(runs, key):
     return statistics.median(r[key] for r in runs)
 
 
-def main() -> int:
+def run() -> str | None:
+    """The city slice's lifecycle and throughput; returns the datapath used, or
+    None when this host cannot run the benchmarks."""
     if os.geteuid() != 0:
         print("benchmarks build networks: run as root (sudo make bench)", file=sys.stderr)
-        return 3
+        return None
     caps = probe_host()
     if not caps.can_emulate:
         print("this host cannot emulate; see v6lab doctor", file=sys.stderr)
-        return 3
+        return None
     datapath = caps.ovs_datapath
     graph = city_slice()
     print(f"city slice: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} links; "
@@ -207,10 +209,4 @@ def main() -> int:
           " bare: 2 hosts, 1 switch)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory of this process: {peak:.0f} MiB")
-    if "--no-translators" not in sys.argv:
-        from benchmarks import translators
-        translators.run(datapath)
-    if "--no-cities" not in sys.argv:
-        from benchmarks.city_scale import run
-        run(datapath)
-    return 0
+    return datapath

@@ -29,10 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from simulator import cleanup, transition
-from simulator.daemons.dns import DnsServer
-from simulator.daemons.translators import Nat64
-from simulator.rfc6052 import synthesize
+from simulator.model import transition
+from simulator.network import cleanup
+from simulator.network.daemons.dns import DnsServer
+from simulator.network.daemons.translators import Nat64
+from topologies.rfc6052 import synthesize
 
 UDP_PAYLOAD = 1200          # bytes: fits any path here, translated or not
 SEARCH_STEPS = 7
@@ -159,11 +160,11 @@ class BareTayga:
 
 
 def v6lab(datapath: str) -> dict:
-    from simulator.backends.emulation import EmulationBackend
-    from simulator.daemons import IperfServer
-    from simulator.routing import compute_routes
+    from simulator.model.routing import compute_routes
+    from simulator.model.scenario import REPO_ROOT, load_scenario
+    from simulator.network.backends.emulation import EmulationBackend
+    from simulator.network.daemons import IperfServer
     from simulator.runner import address_plan, build_graph, new_run_id, service_daemons
-    from simulator.scenario import REPO_ROOT, load_scenario
     from topologies.spec import Family
 
     scenario = load_scenario(REPO_ROOT / "scenarios" / "transition.yaml")

@@ -13,14 +13,29 @@ import time
 
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
-from os_ken.controller.handler import CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from os_ken.controller.handler import (
+    CONFIG_DISPATCHER,
+    DEAD_DISPATCHER,
+    MAIN_DISPATCHER,
+    set_ev_cls,
+)
 from os_ken.lib import hub
 from os_ken.lib.packet import ethernet, icmpv6, ipv6, packet
 from os_ken.ofproto import ofproto_v1_3
 
 from controllers.policy import (
-    CLASSIFY_TABLE, FLOOD, FORWARD_TABLE, LEARNED_PRIORITY, Counter, FlowSpec, LearningSwitchPolicy, Mechanisms,
-    PacketInfo, family_of, mechanism_of)
+    CLASSIFY_TABLE,
+    FLOOD,
+    FORWARD_TABLE,
+    LEARNED_PRIORITY,
+    Counter,
+    FlowSpec,
+    LearningSwitchPolicy,
+    Mechanisms,
+    PacketInfo,
+    family_of,
+    mechanism_of,
+)
 from controllers.wire import with_valid_checksums
 
 # Set by the launcher before the app starts (os-ken builds apps without arguments).

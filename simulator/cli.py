@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 from simulator import __version__
-from simulator.errors import ConfigError, TestbedError
+from topologies.errors import ConfigError, TestbedError
 
 
 def _doctor(args) -> int:
-    from simulator.capabilities import format_report, probe_host
-    from simulator.transition import host_support
+    from simulator.network.capabilities import format_report, probe_host
+    from simulator.network.mechanisms import host_support
     caps = probe_host()
     print(format_report(caps))
     print("transition mechanisms:")
@@ -25,10 +25,10 @@ def _doctor(args) -> int:
 
 
 def _run(args) -> int:
+    from simulator.model.scenario import load_scenario
     from simulator.progress import Progress
-    from simulator.report import summary
+    from simulator.reporting.report import summary
     from simulator.runner import run_scenario
-    from simulator.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     result = run_scenario(scenario, results_root=args.results, progress=Progress(quiet=args.quiet))
@@ -37,7 +37,7 @@ def _run(args) -> int:
 
 
 def _city_summary(spec, graph) -> str:
-    from topologies.spec import Kind, Role, nodes_of_kind, node_spec
+    from topologies.spec import Kind, Role, node_spec, nodes_of_kind
     subscribers = [n for n in graph if node_spec(graph, n).role is Role.SUBSCRIBER]
     lines = [f"{spec.source}: city {spec.name!r} is valid: {graph.number_of_nodes()} nodes "
              f"({len(nodes_of_kind(graph, Kind.ROUTER))} routers, {len(nodes_of_kind(graph, Kind.SWITCH))} "
@@ -62,7 +62,7 @@ FIGURE_SUFFIXES = {".png", ".svg", ".pdf"}
 
 
 def _topo(args) -> int:
-    from simulator.results import graph_document
+    from simulator.reporting.results import graph_document
     from topologies.city import city_graph, load_city
 
     spec = load_city(args.city)
@@ -80,7 +80,7 @@ def _topo(args) -> int:
     if args.topo_command == "check":
         print(_city_summary(spec, graph))
     elif args.topo_command == "draw":
-        from simulator.drawing import topology_figure
+        from simulator.reporting.drawing import topology_figure
         figure = topology_figure(graph)
         try:
             figure.savefig(output, dpi=args.dpi, bbox_inches="tight")
@@ -119,7 +119,7 @@ def flat_graph(graph):
 
 
 def _clean(args) -> int:
-    from simulator import cleanup
+    from simulator.network import cleanup
     if os.geteuid() != 0:
         raise TestbedError("clean needs root to remove namespaces, links and OVS bridges: run it with sudo")
     found = cleanup.clean(args.run)
@@ -171,6 +171,9 @@ def _interrupt(signum, frame):
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    # Python leaves SIGINT ignored when it starts with it ignored (a background job
+    # of a non-interactive shell): Ctrl-C must still tear the network down.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return args.func(args)
     except ConfigError as error:

@@ -7,25 +7,50 @@ import os
 import secrets
 import time
 import traceback
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import networkx as nx
 
-from simulator import comparison, connectivity, matrix, plots, reachability, transition
-from simulator.address_plan import AddressPlan, plan_addresses, plan_city_addresses
-from simulator.backends import backend_class
-from simulator.capabilities import HostCapabilities, probe_host
-from simulator.daemons import DnsServer, IperfServer, WebServer
-from simulator.errors import ConfigError, HostError, TestbedError, TopologyError
+from simulator.measurements import comparison, connectivity, matrix, reachability
+from simulator.measurements.run_result import RunResult
+from simulator.measurements.throughput import (
+    measure_throughput,
+    totals_by_family,
+    traffic_delta,
+)
+from simulator.model import transition
+from simulator.model.address_plan import (
+    AddressPlan,
+    plan_addresses,
+    plan_city_addresses,
+)
+from simulator.model.routing import compute_routes
+from simulator.model.scenario import Scenario
+from simulator.network import mechanisms
+from simulator.network.backends import backend_class
+from simulator.network.capabilities import HostCapabilities, probe_host
+from simulator.network.daemons import DnsServer, IperfServer, WebServer
 from simulator.progress import Progress
-from simulator.results import RunFolder, command_line, default_results_root, topology_hash, versions
-from simulator.routing import compute_routes
-from simulator.scenario import Scenario
-from simulator.throughput import measure_throughput, totals_by_family, traffic_delta
+from simulator.reporting import plots
+from simulator.reporting.results import (
+    RunFolder,
+    command_line,
+    default_results_root,
+    topology_hash,
+    versions,
+)
 from topologies import GENERATORS
-from topologies.spec import Family, Kind, Role, ServiceKind, link_spec, node_spec, validate
+from topologies.errors import ConfigError, HostError, TestbedError, TopologyError
+from topologies.spec import (
+    Family,
+    Kind,
+    Role,
+    ServiceKind,
+    link_spec,
+    node_spec,
+    validate,
+)
 
 CONNECTIVITY_COLUMNS = ["client", "district", "service", "server", "family", "method", "target",
                         "expected", "ok", "as_expected", "rtt_ms", "dns_ms", "connect_ms", "http_ms",
@@ -36,27 +61,6 @@ TRANSITION_COLUMNS = ["client", "client_kind", "district", "service", "service_k
                       "expected_via", "reference"]
 
 COMPARISON_COLUMNS = ["label", "client", "client_kind", "server", "address", "metric", "repeat", "value"]
-
-
-@dataclass
-class RunResult:
-    scenario: str
-    run_id: str
-    path: Path
-    cells: list[dict] = field(default_factory=list)
-    throughput: list[dict] = field(default_factory=list)
-    traffic: dict[str, int] = field(default_factory=dict)
-    learned_flows: dict[str, int] = field(default_factory=dict)
-    pairs: list[dict] = field(default_factory=list)
-    transition: list[dict] = field(default_factory=list)
-    # Bytes the controller's table 0 classified per mechanism, summed over switches.
-    mechanism_traffic: dict[str, int] = field(default_factory=dict)
-    comparison: list[dict] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def unexpected(self) -> list[dict]:
-        return [r for r in self.cells + self.pairs + self.transition if not r["as_expected"]]
 
 
 def build_graph(scenario: Scenario) -> nx.Graph:
@@ -188,7 +192,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
     check_host_supports(graph, capabilities, scenario.source)
-    transition.check_host(graph, capabilities, scenario.source)
+    mechanisms.check_host(graph, capabilities, scenario.source)
     capture_links = links_to_capture(graph, scenario)
     if capture_links and not capabilities.has("tcpdump"):
         raise HostError("tcpdump is not installed, and measurements.capture needs it; run 'sudo scripts/setup.sh'")

@@ -29,12 +29,32 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator.errors import ConfigError
-from simulator.validation import Problems, check_keys, fraction, load_yaml, network, suggest, typed
-from simulator.rfc6052 import check_prefix
+from topologies.errors import ConfigError
+from topologies.rfc6052 import check_prefix
 from topologies.spec import (
-    FAMILY_SETS, AccessMode, CityPrefixes, DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, LinkSpec, NodeSpec, Role,
-    ServiceKind, ServiceSpec, validate)
+    DUAL_STACK,
+    FAMILY_SETS,
+    IPV4_ONLY,
+    IPV6_ONLY,
+    AccessMode,
+    CityPrefixes,
+    Family,
+    LinkSpec,
+    NodeSpec,
+    Role,
+    ServiceKind,
+    ServiceSpec,
+    validate,
+)
+from topologies.validation import (
+    Problems,
+    check_keys,
+    fraction,
+    load_yaml,
+    network,
+    suggest,
+    typed,
+)
 
 METRO_LAYOUTS = ("ring", "dual-ring", "mesh")
 # Mechanisms a city may name that v6lab does not build (doctor says what they need).

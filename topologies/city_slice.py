@@ -21,8 +21,16 @@ from __future__ import annotations
 import networkx as nx
 
 from topologies.spec import (
-    DUAL_STACK, IPV4_ONLY, Family, LinkSpec, NodeSpec, Role, ServiceKind, ServiceSpec,
-    validate)
+    DUAL_STACK,
+    IPV4_ONLY,
+    Family,
+    LinkSpec,
+    NodeSpec,
+    Role,
+    ServiceKind,
+    ServiceSpec,
+    validate,
+)
 
 
 def city_slice(

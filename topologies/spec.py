@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from simulator.errors import TopologyError
+from topologies.errors import TopologyError
 
 # Names become part of Linux interface names (<run prefix><name>-e<port>, at most 15
 # characters), so they are short, lower case and safe in a shell.

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from simulator import cleanup
-from simulator.capabilities import format_report, probe_host
+from simulator.network import cleanup
+from simulator.network.capabilities import format_report, probe_host
 
 
 @pytest.fixture(scope="session")

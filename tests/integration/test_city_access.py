@@ -6,17 +6,17 @@ import sys
 
 import pytest
 
-from simulator.address_plan import plan_city_addresses
-from simulator.backends.emulation import EmulationBackend
-from simulator.daemons import IperfServer, WebServer
-from simulator.daemons.radvd import RouterAdvertisements
-from simulator.errors import DaemonError
+from simulator.model.address_plan import plan_city_addresses
+from simulator.model.routing import compute_routes
+from simulator.model.scenario import REPO_ROOT
+from simulator.network.backends.emulation import EmulationBackend
+from simulator.network.daemons import IperfServer, WebServer
+from simulator.network.daemons.radvd import RouterAdvertisements
 from simulator.progress import Progress
-from simulator.routing import compute_routes
 from simulator.runner import new_run_id
-from topologies.city import load_city, city_graph
+from topologies.city import city_graph, load_city
+from topologies.errors import DaemonError
 from topologies.spec import Family
-from simulator.scenario import REPO_ROOT
 
 FETCH = ("import socket,sys; s=socket.create_connection((sys.argv[1], 80), timeout=5); "
          "s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); print(s.recv(100).split(b'\\r\\n')[0].decode())")

@@ -3,14 +3,13 @@
 import json
 
 import pytest
+from conftest import leftovers_of
 
-from simulator import cleanup
-from simulator.errors import TestbedError
+from simulator.model.scenario import REPO_ROOT, load_scenario
+from simulator.network import cleanup
 from simulator.progress import Progress
 from simulator.runner import run_scenario
-from simulator.scenario import REPO_ROOT, load_scenario
-
-from conftest import leftovers_of
+from topologies.errors import TestbedError
 
 # The default city slice by hand: district d1 is dual-stack, district d2 is IPv4-only
 # (no IPv6 address at all), web (www) and dns (ns) in the IDC are dual-stack. So d1's

@@ -13,10 +13,10 @@ shop and school from all 66 over IPv4 and from none over IPv6.
 
 import pytest
 
-from simulator import cleanup
+from simulator.model.scenario import REPO_ROOT, load_scenario
+from simulator.network import cleanup
 from simulator.progress import Progress
 from simulator.runner import run_scenario
-from simulator.scenario import REPO_ROOT, load_scenario
 
 SUBSCRIBERS, DUAL_STACK_SUBSCRIBERS = 66, 54
 
@@ -70,7 +70,7 @@ def test_all_pairs_reachability(city_run):
     # IPv6: 61 have an address (54 dual-stack subscribers, 5 IDC servers (not school's
     #   i1v3), x1, x3): 61 x 74 = 4514 pairs; reachable from the 60 other IPv6 hosts:
     #   61 x 60 = 3660.
-    from simulator.reachability import summarise
+    from simulator.measurements.reachability import summarise
     assert summarise(city_run.pairs) == {
         "ipv4": {"pairs": 5476, "ok": 2774, "expected": 2774, "as_expected": 5476},
         "ipv6": {"pairs": 4514, "ok": 3660, "expected": 3660, "as_expected": 4514},

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
-from simulator import cleanup
-from simulator.scenario import REPO_ROOT
+from simulator.model.scenario import REPO_ROOT
+from simulator.network import cleanup
 
 V6LAB = [sys.executable, "-m", "simulator"]
 CITY_SLICE = REPO_ROOT / "scenarios" / "city-slice.yaml"

@@ -19,10 +19,12 @@ import ipaddress
 
 import pytest
 
-from simulator import cleanup, pcap, rfc6052
+from simulator.measurements import pcap
+from simulator.model.scenario import REPO_ROOT, load_scenario
+from simulator.network import cleanup
 from simulator.progress import Progress
 from simulator.runner import run_scenario
-from simulator.scenario import REPO_ROOT, load_scenario
+from topologies import rfc6052
 
 KINDS = {"ipv4-only": 2, "dual-stack": 2, "ipv6-only": 2, "464xlat": 3, "ds-lite": 2}
 # (client kind) -> works? for (IPv4-only, dual-stack, IPv6-only service) by name,
@@ -50,7 +52,7 @@ def test_every_cell_as_the_rfcs_say(run):
 
 
 def test_the_grid_by_client_kind(run):
-    from simulator.matrix import summary_table
+    from simulator.measurements.matrix import summary_table
     table = summary_table(run.transition)
     for kind, (by_name, by_literal) in GRID.items():
         for service, works in zip(SERVICE_KINDS, by_name):

@@ -3,8 +3,8 @@ its ``graph`` is; the address plan and the routes follow from it the same way.""
 
 import pytest
 
-from simulator.address_plan import plan_city_addresses
-from simulator.routing import compute_routes
+from simulator.model.address_plan import plan_city_addresses
+from simulator.model.routing import compute_routes
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""simulator.address_plan on the default city slice, worked out by hand.
+"""simulator.model.address_plan on the default city slice, worked out by hand.
 
 Segments of city_slice() are the six switch trees (no two routers are joined
 directly), named by their switch and numbered in name order:
@@ -14,9 +14,15 @@ from ipaddress import IPv4Interface, IPv4Network, IPv6Interface, IPv6Network
 import networkx as nx
 import pytest
 
-from simulator.address_plan import Interface, Segment, find_segments, plan_addresses, ports
-from simulator.errors import TopologyError
+from simulator.model.address_plan import (
+    Interface,
+    Segment,
+    find_segments,
+    plan_addresses,
+    ports,
+)
 from topologies import city_slice
+from topologies.errors import TopologyError
 from topologies.spec import Family, LinkSpec, NodeSpec, Role
 
 

@@ -6,8 +6,13 @@ import types
 
 import pytest
 
-from simulator.capabilities import Check, HostCapabilities, format_report, probe_host
-from simulator.errors import HostError
+from simulator.network.capabilities import (
+    Check,
+    HostCapabilities,
+    format_report,
+    probe_host,
+)
+from topologies.errors import HostError
 
 # The host of ENVIRONMENT.md: userspace OVS with TSO on, no netem, no sit/ip6tnl.
 # Each key is a substring of the command line; the first match answers.

@@ -6,14 +6,35 @@ from pathlib import Path
 
 import pytest
 
-from simulator.address_plan import plan_addresses
-from simulator.errors import ConfigError, TestbedError
+from simulator.model.address_plan import plan_addresses
 from topologies import GENERATORS
 from topologies.city import (
-    CitySpec, District, FixedAccess, Idc, Metro, MobileAccess, Service, city, city_graph, load_city, parse_city)
+    CitySpec,
+    District,
+    FixedAccess,
+    Idc,
+    Metro,
+    MobileAccess,
+    Service,
+    city,
+    city_graph,
+    load_city,
+    parse_city,
+)
+from topologies.errors import ConfigError, TestbedError
 from topologies.spec import (
-    DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Kind, Role, ServiceKind, ServiceSpec, link_spec, node_spec, nodes_of_kind,
-    validate)
+    DUAL_STACK,
+    IPV4_ONLY,
+    IPV6_ONLY,
+    Kind,
+    Role,
+    ServiceKind,
+    ServiceSpec,
+    link_spec,
+    node_spec,
+    nodes_of_kind,
+    validate,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CITY = REPO_ROOT / "topologies" / "cities" / "default.yaml"

@@ -1,4 +1,4 @@
-r"""simulator.address_plan.plan_city_addresses on a small city, worked out by hand.
+r"""simulator.model.address_plan.plan_city_addresses on a small city, worked out by hand.
 
 The small city (SMALL below, seed 1):
 
@@ -63,14 +63,27 @@ from pathlib import Path
 
 import pytest
 
-from simulator import connectivity
-from simulator.address_plan import AddressPlan, Segment, plan_addresses, plan_city_addresses
-from simulator.errors import ConfigError, TopologyError
-from simulator.routing import Route, compute_routes, forward_path
+from simulator.measurements import connectivity
+from simulator.model.address_plan import (
+    AddressPlan,
+    Segment,
+    plan_addresses,
+    plan_city_addresses,
+)
+from simulator.model.routing import Route, compute_routes, forward_path
+from simulator.model.scenario import Scenario
 from simulator.runner import address_plan
-from simulator.scenario import Scenario
 from topologies.city import city_graph, load_city, parse_city
-from topologies.spec import DUAL_STACK, IPV4_ONLY, CityPrefixes, Family, Kind, Role, node_spec
+from topologies.errors import ConfigError, TopologyError
+from topologies.spec import (
+    DUAL_STACK,
+    IPV4_ONLY,
+    CityPrefixes,
+    Family,
+    Kind,
+    Role,
+    node_spec,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CITY = REPO_ROOT / "topologies" / "cities" / "default.yaml"
@@ -300,8 +313,8 @@ def test_delegated_prefixes(plan):
 def test_who_advertises_and_who_delegates(graph, plan):
     # radvd where a router numbers an access LAN; Kea on the BNG for each CPE behind it,
     # reserving the CPE's /56 by the MAC of its WAN interface (on the OLT switch d1o1).
-    from simulator.daemons.dhcpv6 import delegations
-    from simulator.daemons.radvd import advertisers
+    from simulator.network.daemons.dhcpv6 import delegations
+    from simulator.network.daemons.radvd import advertisers
 
     def name(node, peer):
         return f"{node}|{peer}"

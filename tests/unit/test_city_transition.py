@@ -50,10 +50,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.address_plan import plan_city_addresses
-from simulator.errors import ConfigError, TopologyError
-from simulator.routing import Route, forward_path
+from simulator.model.address_plan import plan_city_addresses
+from simulator.model.routing import Route, forward_path
 from topologies.city import Transition, city_graph, load_city, parse_city
+from topologies.errors import ConfigError, TopologyError
 from topologies.spec import AccessMode, CityPrefixes, Family, node_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -372,7 +372,7 @@ def test_well_known_prefix_refuses_non_global_ipv4(graph):
 def test_access_lans_are_told_of_the_dns64_where_subscribers_need_it(graph, plan):
     # IPv6-only and 464XLAT LANs (d1r, d2r, d3f1's LAN) get the DNS64; dual-stack
     # and DS-Lite LANs the plain resolver; d1f1 (IPv4-only CPE) advertises nothing.
-    from simulator.daemons.radvd import advertisers
+    from simulator.network.daemons.radvd import advertisers
     got = {(r.node, interface): dns for r in advertisers(graph, plan, lambda node, peer: peer,
                                                           dns=("2001:db8::53",), dns64=("2001:db8::64",))
            for interface, _, dns in r.links}

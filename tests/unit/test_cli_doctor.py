@@ -2,8 +2,9 @@
 
 import pytest
 
-from simulator import capabilities, cli
-from simulator.capabilities import Check, HostCapabilities
+from simulator import cli
+from simulator.network import capabilities
+from simulator.network.capabilities import Check, HostCapabilities
 
 NAMES = ("root", "mininet", "os-ken", "ovs", "ovs-datapath", "netem", "htb", "sit", "ip6tnl", "srv6", "seg6local",
          "nf-hooks-lwtunnel", "tun", "vxlan", "nft-nat", "nfqueue", "tayga", "unbound", "radvd", "iperf3",

@@ -1,4 +1,4 @@
-"""simulator.comparison: the paths compared on the transition city, the IPv4 path of a
+"""simulator.measurements.comparison: the paths compared on the transition city, the IPv4 path of a
 client, the summary of hand-made samples, and measure() with a stand-in backend.
 
 The transition city (topologies/cities/transition.yaml, seed 11; the plan is worked
@@ -31,12 +31,21 @@ from pathlib import Path
 
 import pytest
 
-from simulator.address_plan import plan_city_addresses
-from simulator.backends.base import CommandResult
-from simulator.comparison import DS_LITE_NOTE, METRICS, caveats, ipv4_path, measure, paths, summarise, target
-from simulator.comparison import Path as ComparisonPath
-from simulator.rfc6052 import synthesize
+from simulator.measurements.comparison import (
+    DS_LITE_NOTE,
+    METRICS,
+    caveats,
+    ipv4_path,
+    measure,
+    paths,
+    summarise,
+    target,
+)
+from simulator.measurements.comparison import Path as ComparisonPath
+from simulator.model.address_plan import plan_city_addresses
+from simulator.network.backends.base import CommandResult
 from topologies.city import city_graph, load_city
+from topologies.rfc6052 import synthesize
 from topologies.spec import Family, ServiceKind
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -237,7 +246,7 @@ def test_measure_commands():
     measure(backend, [NAT64_PATH], repeats=2, duration_s=1.5, samples=3)
     check = {"id": "timing", "method": "timing", "address": PORTAL_NAT64, "name": SCHOOL, "server": DNS64,
              "record": 6, "count": 3}
-    probe = [sys.executable, "-m", "simulator.probe", json.dumps([check])]
+    probe = [sys.executable, "-m", "simulator.measurements.probe", json.dumps([check])]
     iperf = ["iperf3", "--client", PORTAL_NAT64, "--time", "1.5", "--json"]
     # Per repeat: the probe (60 s), then iperf3 (the duration + 20 s).
     assert backend.calls == [("d1u1", probe, 60), ("d1u1", iperf, 21.5)] * 2

@@ -1,4 +1,4 @@
-"""simulator.connectivity: cells, expected outcomes and probe input on the default slice.
+"""simulator.measurements.connectivity: cells, expected outcomes and probe input on the default slice.
 
 Addresses used below (see test_address_plan.py): web 10.64.2.3 / 2001:db8:64:1::3,
 dns 10.64.2.2 / 2001:db8:64:1::2; d1h* are dual-stack, d2h* IPv4-only.
@@ -11,10 +11,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from simulator import connectivity
-from simulator.address_plan import plan_addresses
-from simulator.connectivity import Cell, build_cells, expected, probe_checks, resolver_for
-from simulator.routing import compute_routes
+from simulator.measurements import connectivity
+from simulator.measurements.connectivity import (
+    Cell,
+    build_cells,
+    expected,
+    probe_checks,
+    resolver_for,
+)
+from simulator.model.address_plan import plan_addresses
+from simulator.model.routing import compute_routes
 from topologies import city_slice
 from topologies.spec import IPV4_ONLY, Family, ServiceKind, ServiceSpec, node_spec
 
@@ -201,7 +207,7 @@ def test_measure_marks_findings(network):
     backend = FakeBackend(lambda check: {"ok": "ipv4" in check["id"]})
     records = {r["id"]: r for r in connectivity.measure(backend, graph, plan, routes, cells, ping_count=2)}
     assert sorted(backend.commands) == ["d1h1", "d2h1"]
-    assert backend.commands["d1h1"][1:3] == ["-m", "simulator.probe"]
+    assert backend.commands["d1h1"][1:3] == ["-m", "simulator.measurements.probe"]
     # 8 checks per client: timeout 60 + 10 * 8.
     assert backend.timeout == 140
     d1 = records["d1h1|www.city.test|ipv6|ping"]

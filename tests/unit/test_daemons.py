@@ -1,4 +1,4 @@
-"""simulator.daemons: rendered configurations, checked by the daemons' own dry runs."""
+"""simulator.network.daemons: rendered configurations, checked by the daemons' own dry runs."""
 
 import shutil
 import subprocess
@@ -7,7 +7,13 @@ import sys
 import dns.rdatatype
 import dns.zone
 
-from simulator.daemons import DnsServer, IperfServer, WebServer, page_marker, render_zone
+from simulator.network.daemons import (
+    DnsServer,
+    IperfServer,
+    WebServer,
+    page_marker,
+    render_zone,
+)
 
 RECORDS = {"www": ["10.64.2.3", "2001:db8:64:1::3"], "ns": ["10.64.2.2", "2001:db8:64:1::2"]}
 LISTEN = ["10.64.2.2", "2001:db8:64:1::2"]
@@ -166,7 +172,7 @@ def test_write_config_makes_the_folder_and_writes_every_file(tmp_path):
 def test_prefix_delegation_server_reserves_by_duid_ll_and_answers_with_preference_255(tmp_path):
     import json
 
-    from simulator.daemons.dhcpv6 import PrefixDelegationServer, duid_ll
+    from simulator.network.daemons.dhcpv6 import PrefixDelegationServer, duid_ll
     # Kea's dry run looks for the interface: lo is everywhere.
     server = PrefixDelegationServer("bng", [("lo", "2001:db8:1::/64", [("02:00:00:00:00:0A", "2001:db8:100::/56")])])
     config = json.loads(server.render(tmp_path)["kea-dhcp6.json"])["Dhcp6"]

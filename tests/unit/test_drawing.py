@@ -1,4 +1,4 @@
-"""simulator.drawing: layered positions on hand-made graphs, and the figure of a city."""
+"""simulator.reporting.drawing: layered positions on hand-made graphs, and the figure of a city."""
 
 from pathlib import Path
 
@@ -7,7 +7,12 @@ import networkx as nx
 import pytest
 from matplotlib.figure import Figure
 
-from simulator.drawing import LAYER_NAMES, LAYERS, layered_positions, topology_figure
+from simulator.reporting.drawing import (
+    LAYER_NAMES,
+    LAYERS,
+    layered_positions,
+    topology_figure,
+)
 from topologies.city import city_graph, load_city
 from topologies.spec import IPV4_ONLY, LinkSpec, NodeSpec, Role, node_spec
 

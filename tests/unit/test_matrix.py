@@ -1,4 +1,4 @@
-"""simulator.matrix: the RFC rule table, the cells and probe checks of the transition
+"""simulator.measurements.matrix: the RFC rule table, the cells and probe checks of the transition
 city, the verdicts on hand-made outcomes and the summary table.
 
 The transition city (topologies/cities/transition.yaml, seed 11) has 11 subscriber
@@ -30,11 +30,30 @@ from types import SimpleNamespace
 
 import pytest
 
-from simulator import matrix, rfc6052, transition
-from simulator.matrix import (
-    ACCESS, ASKS, RULES, SERVICE_KINDS, MatrixCell, Rule, build_cells, judge, probe_checks, summary_table)
+from simulator.measurements import matrix
+from simulator.measurements.matrix import (
+    ACCESS,
+    ASKS,
+    RULES,
+    SERVICE_KINDS,
+    MatrixCell,
+    Rule,
+    build_cells,
+    judge,
+    probe_checks,
+    summary_table,
+)
+from simulator.model import transition
+from topologies import rfc6052
 from topologies.city import city_graph, load_city
-from topologies.spec import DUAL_STACK, IPV4_ONLY, IPV6_ONLY, AccessMode, Family, node_spec
+from topologies.spec import (
+    DUAL_STACK,
+    IPV4_ONLY,
+    IPV6_ONLY,
+    AccessMode,
+    Family,
+    node_spec,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRANSITION_CITY = REPO_ROOT / "topologies" / "cities" / "transition.yaml"
@@ -328,7 +347,7 @@ def test_measure(graph, plan, cells):
     backend = FakeBackend(as_the_rfcs_say, silent={"d2u1|video.city.test|ipv4-literal"})
     records = {r["id"]: r for r in matrix.measure(backend, graph, plan, chosen)}
     assert sorted(backend.commands) == ["d1u1", "d2u1"]
-    assert backend.commands["d1u1"][1:3] == ["-m", "simulator.probe"]
+    assert backend.commands["d1u1"][1:3] == ["-m", "simulator.measurements.probe"]
     # 10 checks per client: 60 + 15 * 10 seconds.
     assert backend.timeout == 210
     assert len(records) == 24

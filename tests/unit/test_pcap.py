@@ -1,4 +1,4 @@
-"""simulator.pcap on captures written byte by byte in the test.
+"""simulator.measurements.pcap on captures written byte by byte in the test.
 
 A classic pcap file is a 24-byte header (magic a1b2c3d4 in the writer's byte order,
 version 2.4, zone, accuracy, snap length, link type) and, per packet, a 16-byte record
@@ -12,7 +12,7 @@ import struct
 
 import pytest
 
-from simulator.pcap import Packet, read
+from simulator.measurements.pcap import Packet, read
 
 MAC_A, MAC_B = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
 

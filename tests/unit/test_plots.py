@@ -1,10 +1,15 @@
-"""simulator.plots on small fixed data: layout codes and the figures built from them."""
+"""simulator.reporting.plots on small fixed data: layout codes and the figures built from them."""
 
 import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from simulator.plots import OUTCOME_COLORS, connectivity_heatmap, family_comparison, matrix_layout
+from simulator.reporting.plots import (
+    OUTCOME_COLORS,
+    connectivity_heatmap,
+    family_comparison,
+    matrix_layout,
+)
 
 # Listed d2h1 first to check that rows are sorted, not taken in input order.
 CELLS = [

@@ -3,10 +3,29 @@
 import pytest
 
 from controllers.policy import (
-    ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, FAMILIES, FLOOD, LEARNED_PRIORITY, MECHANISM_COOKIES,
-    TABLE_MISS_PRIORITY, Mechanisms, mechanism_of,
-    ArpForwarding, Counter, Decision, FamilyForwarding, FlowSpec, IPv4Forwarding, IPv6Forwarding,
-    LearningSwitchPolicy, PacketInfo, family_of, is_group_address, is_neighbor_discovery)
+    ETH_TYPE_ARP,
+    ETH_TYPE_IPV4,
+    ETH_TYPE_IPV6,
+    FAMILIES,
+    FLOOD,
+    LEARNED_PRIORITY,
+    MECHANISM_COOKIES,
+    TABLE_MISS_PRIORITY,
+    ArpForwarding,
+    Counter,
+    Decision,
+    FamilyForwarding,
+    FlowSpec,
+    IPv4Forwarding,
+    IPv6Forwarding,
+    LearningSwitchPolicy,
+    Mechanisms,
+    PacketInfo,
+    family_of,
+    is_group_address,
+    is_neighbor_discovery,
+    mechanism_of,
+)
 
 DPID = 1
 H1, H2, H3 = "00:00:00:00:00:01", "00:00:00:00:00:02", "00:00:00:00:00:03"

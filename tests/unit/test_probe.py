@@ -1,11 +1,11 @@
-"""simulator.probe: the ping parser on canned iputils output (subprocess.run faked)."""
+"""simulator.measurements.probe: the ping parser on canned iputils output (subprocess.run faked)."""
 
 import json
 import subprocess
 
 import pytest
 
-from simulator import probe
+from simulator.measurements import probe
 
 REPLY_2_OF_3 = """\
 PING 10.64.2.3 (10.64.2.3) 56(84) bytes of data.

@@ -1,4 +1,4 @@
-"""simulator.probe fetch and timing against real servers on the loopback: a web
+"""simulator.measurements.probe fetch and timing against real servers on the loopback: a web
 server (http.server, in a thread) and a small DNS server (a UDP socket in a thread,
 answering from a dict with dnspython messages).
 
@@ -25,8 +25,8 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from simulator import probe
-from simulator.daemons import page_marker
+from simulator.measurements import probe
+from simulator.network.daemons import page_marker
 
 NAME = "portal.city.test"
 MARKER = page_marker(NAME)            # "v6lab-service:portal.city.test"

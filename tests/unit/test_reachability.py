@@ -1,9 +1,14 @@
 """All-pairs reachability on the city slice, with a fake backend standing in for fping."""
 
-from simulator.address_plan import plan_addresses
-from simulator.backends.base import CommandResult
-from simulator.reachability import hosts, measure_all_pairs, pairs, summarise
-from simulator.routing import compute_routes
+from simulator.measurements.reachability import (
+    hosts,
+    measure_all_pairs,
+    pairs,
+    summarise,
+)
+from simulator.model.address_plan import plan_addresses
+from simulator.model.routing import compute_routes
+from simulator.network.backends.base import CommandResult
 from topologies import city_slice
 from topologies.spec import Family
 

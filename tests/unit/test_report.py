@@ -1,6 +1,6 @@
 """The summary's matrix table: per client for a small network, per district and class for a city."""
 
-from simulator.report import PER_CLIENT_LIMIT, matrix_table
+from simulator.reporting.report import PER_CLIENT_LIMIT, matrix_table
 
 
 def cell(client, district, klass, family, method, ok, as_expected=True):

@@ -1,10 +1,10 @@
-"""simulator.results: the canonical graph document and its hash."""
+"""simulator.reporting.results: the canonical graph document and its hash."""
 
 import json
 
 import networkx as nx
 
-from simulator.results import RunFolder, graph_document, topology_hash
+from simulator.reporting.results import RunFolder, graph_document, topology_hash
 from topologies import city_slice
 from topologies.spec import DUAL_STACK, IPV4_ONLY, LinkSpec
 

@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from simulator.rfc6052 import check_prefix, extract, synthesize
+from topologies.rfc6052 import check_prefix, extract, synthesize
 
 # RFC 6052 section 2.4: IPv4 address 192.0.2.33 embedded under each prefix length.
 RFC_TABLE = [

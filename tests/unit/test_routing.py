@@ -1,4 +1,4 @@
-"""simulator.routing: static routes and hop-by-hop forwarding on the default city slice.
+"""simulator.model.routing: static routes and hop-by-hop forwarding on the default city slice.
 
 Addresses (see test_address_plan.py):
   a1  10.64.0.0/24 2001:db8:64::/64    bng1 .1/::1  d1h1 .2/::2  d1h2 .3/::3
@@ -14,8 +14,8 @@ import ipaddress
 
 import pytest
 
-from simulator.address_plan import plan_addresses
-from simulator.routing import Route, compute_routes, forward_path
+from simulator.model.address_plan import plan_addresses
+from simulator.model.routing import Route, compute_routes, forward_path
 from topologies import city_slice
 from topologies.spec import Family
 

@@ -2,8 +2,8 @@
 
 import ipaddress
 
-from simulator.address_plan import plan_addresses, plan_city_addresses
-from simulator.routing import compute_routes, forward_path
+from simulator.model.address_plan import plan_addresses, plan_city_addresses
+from simulator.model.routing import compute_routes, forward_path
 from topologies import city_slice
 from topologies.city import city_graph, parse_city
 from topologies.spec import Family

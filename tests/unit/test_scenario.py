@@ -1,15 +1,24 @@
-"""simulator.scenario: good and bad scenario files, every problem reported at once."""
+"""simulator.model.scenario: good and bad scenario files, every problem reported at once."""
 
 from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 
-from simulator import errors
-from simulator.errors import ConfigError
-from simulator.scenario import (
-    DEFAULT_SCENARIO, REPO_ROOT, Addressing, Controller, Iperf, Measurements, Scenario, Topology,
-    load_scenario, parse_scenario)
+from simulator.model.scenario import (
+    DEFAULT_SCENARIO,
+    REPO_ROOT,
+    Addressing,
+    Controller,
+    Iperf,
+    Measurements,
+    Scenario,
+    Topology,
+    load_scenario,
+    parse_scenario,
+)
+from topologies import errors
+from topologies.errors import ConfigError
 from topologies.spec import DUAL_STACK, IPV4_ONLY
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios"

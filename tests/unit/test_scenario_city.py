@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.errors import ConfigError
+from simulator.model.scenario import REPO_ROOT, load_scenario
 from simulator.runner import build_graph
-from simulator.scenario import REPO_ROOT, load_scenario
 from topologies.city import city
+from topologies.errors import ConfigError
 
 DEFAULT_CITY_SCENARIO = REPO_ROOT / "scenarios" / "default-city.yaml"
 DEFAULT_CITY = REPO_ROOT / "topologies" / "cities" / "default.yaml"

@@ -1,4 +1,4 @@
-"""simulator.scenario's measurements.capture and measurements.comparison, and
+"""simulator.model.scenario's measurements.capture and measurements.comparison, and
 simulator.runner.links_to_capture on the transition scenario (scenarios/transition.yaml).
 
 The transition city's translators and their links (see tests/unit/test_city_transition.py):
@@ -11,9 +11,15 @@ import dataclasses
 
 import pytest
 
-from simulator.errors import ConfigError
+from simulator.model.scenario import (
+    REPO_ROOT,
+    Comparison,
+    Measurements,
+    load_scenario,
+    parse_scenario,
+)
 from simulator.runner import build_graph, links_to_capture
-from simulator.scenario import REPO_ROOT, Comparison, Measurements, load_scenario, parse_scenario
+from topologies.errors import ConfigError
 
 TRANSITION = REPO_ROOT / "scenarios" / "transition.yaml"
 NOT_A_LINK = "is not a link: write 'a--b' (captured at a's end) or 'translators'"

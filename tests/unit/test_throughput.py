@@ -1,11 +1,15 @@
-"""simulator.throughput: per-family traffic from two controller snapshots, and iperf3
+"""simulator.measurements.throughput: per-family traffic from two controller snapshots, and iperf3
 records from a fake backend."""
 
 import json
 
-from simulator.address_plan import plan_addresses
-from simulator.backends.base import CommandResult
-from simulator.throughput import measure_throughput, totals_by_family, traffic_delta
+from simulator.measurements.throughput import (
+    measure_throughput,
+    totals_by_family,
+    traffic_delta,
+)
+from simulator.model.address_plan import plan_addresses
+from simulator.network.backends.base import CommandResult
 from topologies import city_slice
 
 BEFORE = {"switches": {

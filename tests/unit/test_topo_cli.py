@@ -7,7 +7,7 @@ import networkx as nx
 import pytest
 
 from simulator import cli
-from simulator.results import graph_document
+from simulator.reporting.results import graph_document
 from topologies.city import city_graph, load_city
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

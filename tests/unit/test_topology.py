@@ -3,12 +3,25 @@
 import networkx as nx
 import pytest
 
-from simulator.errors import TopologyError
 from topologies import GENERATORS, city_slice
 from topologies.city import city
+from topologies.errors import TopologyError
 from topologies.spec import (
-    DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Family, Kind, LinkSpec, NodeSpec, Role, ServiceKind,
-    ServiceSpec, link_spec, node_spec, nodes_of_kind, validate)
+    DUAL_STACK,
+    IPV4_ONLY,
+    IPV6_ONLY,
+    Family,
+    Kind,
+    LinkSpec,
+    NodeSpec,
+    Role,
+    ServiceKind,
+    ServiceSpec,
+    link_spec,
+    node_spec,
+    nodes_of_kind,
+    validate,
+)
 
 DEFAULT_NODES = {
     "core", "m1", "m2", "m3", "bng1", "bng2", "idcgw", "a1", "a2", "dc1",

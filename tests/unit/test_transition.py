@@ -1,4 +1,4 @@
-"""simulator.transition on the transition city: which mechanisms it runs, where, with
+"""simulator.model.transition on the transition city: which mechanisms it runs, where, with
 which addresses, and whether a host can run them.
 
 The transition city (topologies/cities/transition.yaml, seed 11), as planned by
@@ -30,13 +30,20 @@ from pathlib import Path
 
 import pytest
 
-from simulator import transition
-from simulator.address_plan import plan_city_addresses
-from simulator.capabilities import Check, HostCapabilities
-from simulator.connectivity import reachable_in
-from simulator.daemons.translators import CarrierGradeNat, Clat, DsLiteAftr, DsLiteB4, Nat64
-from simulator.errors import ConfigError
+from simulator.measurements.connectivity import reachable_in
+from simulator.model import transition
+from simulator.model.address_plan import plan_city_addresses
+from simulator.network.mechanisms import check_host, deployment, host_support
+from simulator.network.capabilities import Check, HostCapabilities
+from simulator.network.daemons.translators import (
+    CarrierGradeNat,
+    Clat,
+    DsLiteAftr,
+    DsLiteB4,
+    Nat64,
+)
 from topologies.city import city_graph, load_city
+from topologies.errors import ConfigError
 from topologies.spec import Family, Role
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +78,7 @@ def graph():
 
 @pytest.fixture(scope="module")
 def mechanisms(graph, plan):
-    return transition.deployment(graph, plan, lambda node, peer: f"{node}-{peer}")
+    return deployment(graph, plan, lambda node, peer: f"{node}-{peer}")
 
 
 def of(mechanisms, kind, node):
@@ -101,14 +108,14 @@ def test_no_dns64_without_a_nat64():
     graph = city_graph(load_city(DEFAULT_CITY))
     plan = plan_city_addresses(graph, graph.graph["prefixes"])
     assert transition.dns64_address(graph, plan) is None
-    assert transition.deployment(graph, plan, lambda node, peer: f"{node}-{peer}") == []
+    assert deployment(graph, plan, lambda node, peer: f"{node}-{peer}") == []
 
 
 # --- what the host can run ----------------------------------------------------------------------
 
 
 def test_a_host_with_everything_runs_all_but_map():
-    support = transition.host_support(host())
+    support = host_support(host())
     assert {name: ok for name, (ok, _) in support.items()} == {
         "nat64": True, "dns64": True, "464xlat": True, "ds-lite": True, "cgn": True, "6rd": False,
         "map-e": False, "map-t": False}
@@ -122,21 +129,21 @@ def test_a_host_with_everything_runs_all_but_map():
 
 
 def test_without_sit_no_6rd():
-    support = transition.host_support(host(missing={"sit"}))
+    support = host_support(host(missing={"sit"}))
     assert support["6rd"] == (False, "6rd (RFC 5969) needs sit tunnels: missing sit; v6lab builds no 6rd CE or "
                                      "border relay yet")
     assert [name for name, (ok, _) in support.items() if not ok] == ["6rd", "map-e", "map-t"]
 
 
 def test_without_tayga_no_nat64_and_no_464xlat():
-    support = transition.host_support(host(missing={"tayga"}))
+    support = host_support(host(missing={"tayga"}))
     assert [name for name, (ok, _) in support.items() if not ok] == ["nat64", "464xlat", "6rd", "map-e", "map-t"]
     assert support["464xlat"] == (
         False, "464XLAT (RFC 6877): a TAYGA CLAT, the NAT64 as PLAT: missing tayga")
 
 
 def test_ds_lite_lists_everything_it_misses():
-    support = transition.host_support(host(missing={"seg6local", "nf-hooks-lwtunnel", "ip6tnl"}))
+    support = host_support(host(missing={"seg6local", "nf-hooks-lwtunnel", "ip6tnl"}))
     assert support["ds-lite"] == (
         False, "DS-Lite (RFC 6333): the ip4ip6 softwire as an SRv6 encapsulation: missing seg6local, "
         "nf-hooks-lwtunnel")
@@ -145,7 +152,7 @@ def test_ds_lite_lists_everything_it_misses():
 
 def test_check_host_names_each_mechanism_it_cannot_run(graph):
     with pytest.raises(ConfigError) as error:
-        transition.check_host(graph, host(missing={"tayga"}), "transition.yaml")
+        check_host(graph, host(missing={"tayga"}), "transition.yaml")
     # In the order of mechanisms_used; dns64, ds-lite and cgn need no TAYGA.
     assert error.value.problems == [
         "transition.yaml: 464xlat: 464XLAT (RFC 6877): a TAYGA CLAT, the NAT64 as PLAT: missing tayga",
@@ -156,20 +163,20 @@ def test_check_host_names_each_mechanism_it_cannot_run(graph):
 
 def test_check_host_without_nftables_nat(graph):
     with pytest.raises(ConfigError) as error:
-        transition.check_host(graph, host(missing={"nft-nat"}), "t.yaml")
+        check_host(graph, host(missing={"nft-nat"}), "t.yaml")
     assert [p.split(":")[1].strip() for p in error.value.problems[:-1]] == [
         "464xlat", "cgn", "ds-lite", "nat64"]
 
 
 def test_check_host_passes(graph):
-    assert transition.check_host(graph, host(), "transition.yaml") is None
+    assert check_host(graph, host(), "transition.yaml") is None
     # sit and ip6tnl are for mechanisms the city does not use.
-    assert transition.check_host(graph, host(missing={"sit", "ip6tnl"}), "transition.yaml") is None
+    assert check_host(graph, host(missing={"sit", "ip6tnl"}), "transition.yaml") is None
 
 
 def test_a_city_without_mechanisms_runs_on_any_host():
     graph = city_graph(load_city(DEFAULT_CITY))
-    assert transition.check_host(graph, host(missing=set(NEEDED)), "default.yaml") is None
+    assert check_host(graph, host(missing=set(NEEDED)), "default.yaml") is None
 
 
 # --- where they run ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The transition matrix in the summary (simulator.report.transition_table) and in
-figures (simulator.plots.transition_heatmap, mechanism_comparison), on hand-made records.
+"""The transition matrix in the summary (simulator.reporting.report.transition_table) and in
+figures (simulator.reporting.plots.transition_heatmap, mechanism_comparison), on hand-made records.
 
 RECORDS, by client kind, service kind and access (ok / cells, unexpected marked !):
 
@@ -19,9 +19,13 @@ import pytest
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from simulator.comparison import METRICS
-from simulator.plots import OUTCOME_COLORS, mechanism_comparison, transition_heatmap
-from simulator.report import transition_table
+from simulator.measurements.comparison import METRICS
+from simulator.reporting.plots import (
+    OUTCOME_COLORS,
+    mechanism_comparison,
+    transition_heatmap,
+)
+from simulator.reporting.report import transition_table
 
 
 def record(kind, service, access, expected, ok, as_expected):

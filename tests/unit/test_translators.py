@@ -1,4 +1,4 @@
-"""simulator.daemons.translators, the DNS64 and per-link RDNSS: rendered files and
+"""simulator.network.daemons.translators, the DNS64 and per-link RDNSS: rendered files and
 command lines, worked out by hand.
 
 The values are those of the transition city (topologies/cities/transition.yaml;
@@ -32,14 +32,23 @@ import subprocess
 
 import pytest
 
-from simulator import address_plan
-from simulator.address_plan import port_block
-from simulator.daemons import DnsServer
-from simulator.daemons.radvd import RouterAdvertisements
-from simulator.daemons.translators import (
-    CLAT_HOST, CLAT_MTU, CLAT_TAYGA, NAT64_INTERNAL_POOL, SOFTWIRE_MSS, CarrierGradeNat, Clat, DsLiteAftr, DsLiteB4,
-    Nat64)
-from simulator.errors import DaemonError, TopologyError
+from simulator.model import address_plan
+from simulator.model.address_plan import port_block
+from simulator.network.daemons import DnsServer
+from simulator.network.daemons.radvd import RouterAdvertisements
+from simulator.network.daemons.translators import (
+    CLAT_HOST,
+    CLAT_MTU,
+    CLAT_TAYGA,
+    NAT64_INTERNAL_POOL,
+    SOFTWIRE_MSS,
+    CarrierGradeNat,
+    Clat,
+    DsLiteAftr,
+    DsLiteB4,
+    Nat64,
+)
+from topologies.errors import DaemonError, TopologyError
 
 CLAT_D2U1 = "2001:db8:200:4:62:83ff:fe2a:241f"
 

@@ -1,4 +1,5 @@
-"""One exception tree for the whole testbed.
+"""One exception tree for the whole testbed (here, in the lowest layer, so that every
+layer can raise it without importing a layer above).
 
 Library code raises these; only the command line prints them and picks the exit
 status. Every message names the thing, the value and the fix.

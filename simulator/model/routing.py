@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from simulator.address_plan import AddressPlan, as_address
+from simulator.model.address_plan import AddressPlan, as_address
 from topologies.spec import Family, Kind, node_spec
 
 

@@ -20,7 +20,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from simulator.errors import HostError
+from topologies.errors import HostError
 
 # Each probe is a single short command; a few seconds means something hangs (an
 # ovsdb-server that does not answer), not that the host is slow.

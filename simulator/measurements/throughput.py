@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from simulator.address_plan import AddressPlan
+from simulator.model.address_plan import AddressPlan
 from topologies.spec import Family
 
 

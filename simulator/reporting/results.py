@@ -18,7 +18,7 @@ from pathlib import Path
 import networkx as nx
 
 import simulator
-from simulator.scenario import REPO_ROOT
+from simulator.model.scenario import REPO_ROOT
 
 
 def default_results_root() -> Path:

@@ -11,8 +11,8 @@ import re
 
 import networkx as nx
 
-from simulator.address_plan import AddressPlan
-from simulator.connectivity import reachable_in
+from simulator.measurements.connectivity import reachable_in
+from simulator.model.address_plan import AddressPlan
 from topologies.spec import Family, Kind, node_spec
 
 FPING_LINE = re.compile(r"^(\S+)\s+: xmt/rcv/%loss = (\d+)/(\d+)/")

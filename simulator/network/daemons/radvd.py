@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from simulator.daemons.base import Daemon
+from simulator.network.daemons.base import Daemon
 from topologies.spec import node_spec
 
 

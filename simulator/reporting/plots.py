@@ -132,7 +132,7 @@ def mechanism_comparison(summary: list[dict], title: str = "Mechanisms against n
                          note: str = "") -> plt.Figure:
     """One panel per metric; for each client, its mechanism's bar beside its native
     IPv6 bar, mean with a one-standard-deviation error bar."""
-    from simulator.comparison import METRICS
+    from simulator.measurements.comparison import METRICS
     clients = list(dict.fromkeys(r["client"] for r in summary))
     fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 4.5))
     for ax, (metric, label) in zip(axes, METRICS.items()):

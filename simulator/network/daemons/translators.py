@@ -25,9 +25,9 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from simulator.address_plan import port_block
-from simulator.daemons.base import Daemon
-from simulator.errors import DaemonError
+from simulator.model.address_plan import port_block
+from simulator.network.daemons.base import Daemon
+from topologies.errors import DaemonError
 
 # Inside the NAT64 node only: TAYGA gives each IPv6 client an address of this pool,
 # which nftables then translates to the public pool. Never routed anywhere.

@@ -12,12 +12,20 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from simulator.errors import ConfigError
-from simulator.validation import Problems, check_keys, load_yaml, network, positive, suggest, typed
 from topologies import GENERATORS
+from topologies.errors import ConfigError
 from topologies.spec import DUAL_STACK, FAMILY_SETS
+from topologies.validation import (
+    Problems,
+    check_keys,
+    load_yaml,
+    network,
+    positive,
+    suggest,
+    typed,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = REPO_ROOT / "scenarios" / "default-city.yaml"
 
 FAMILY_MODES = FAMILY_SETS
@@ -60,7 +68,7 @@ class Measurements:
     # Links ("a--b") to capture on while the matrices are measured, one pcap each,
     # taken at a's end; "translators" stands for the link of each NAT64 and AFTR.
     capture: tuple[str, ...] = ()
-    # Each transition mechanism against the native path (simulator.comparison).
+    # Each transition mechanism against the native path (simulator.measurements.comparison).
     comparison: Comparison | None = None
 
 

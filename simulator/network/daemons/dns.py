@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from simulator.daemons.base import Daemon
+from simulator.network.daemons.base import Daemon
 
 
 def render_zone(zone: str, records: dict[str, list[str]], serial: int = 1) -> str:

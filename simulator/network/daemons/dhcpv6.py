@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from simulator.daemons.base import Daemon
-from simulator.errors import DaemonError
+from simulator.network.daemons.base import Daemon
+from topologies.errors import DaemonError
 from topologies.spec import Role, node_spec
 
 

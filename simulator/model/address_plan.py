@@ -28,14 +28,22 @@ import ipaddress
 import itertools
 import math
 import re
-from functools import cached_property
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 
-from simulator.errors import TopologyError
-from simulator.rfc6052 import WELL_KNOWN_PREFIX
-from topologies.spec import AccessMode, CityPrefixes, Family, Kind, Role, link_spec, node_spec
+from topologies.errors import TopologyError
+from topologies.rfc6052 import WELL_KNOWN_PREFIX
+from topologies.spec import (
+    AccessMode,
+    CityPrefixes,
+    Family,
+    Kind,
+    Role,
+    link_spec,
+    node_spec,
+)
 
 
 @dataclass(frozen=True)

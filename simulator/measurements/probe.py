@@ -1,6 +1,6 @@
 """Runs inside one emulated host and measures its row of the connectivity matrix.
 
-    python -m simulator.probe '<json list of checks>'
+    python -m simulator.measurements.probe '<json list of checks>'
 
 Prints one JSON object per check. Each check is a real exchange on the wire:
 ``ping`` (ICMP echo to an address literal), ``dns`` (one query to a DNS server over a

@@ -7,7 +7,7 @@ IPv6-only with DNS64/NAT64, IPv6-only with 464XLAT, a DS-Lite LAN host); columns
 service kinds (IPv4-only, dual-stack, IPv6-only) reached by name or by an IPv4
 literal. ``RULES`` is the table; each rule says whether the cell works, over which
 family the client connects, whether a NAT64 is on the path, and which RFC says so.
-A measured cell (``simulator.probe`` "fetch") is a DNS lookup as a stub resolver
+A measured cell (``simulator.measurements.probe`` "fetch") is a DNS lookup as a stub resolver
 does it, a TCP connect and an HTTP GET of the service's own page.
 """
 
@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass
 
 import networkx as nx
 
-from simulator import connectivity, transition
-from simulator.address_plan import AddressPlan
-from simulator.daemons import page_marker
+from simulator.measurements import connectivity
+from simulator.model import transition
+from simulator.model.address_plan import AddressPlan
+from simulator.network.daemons import page_marker
 from topologies.spec import FAMILY_SETS, AccessMode, Family, ServiceKind, node_spec
 
 SERVICE_KINDS = FAMILY_SETS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.runner import RunResult
+from simulator.measurements.run_result import RunResult
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -38,8 +38,8 @@ def matrix_table(cells: list[dict]) -> str:
 def transition_table(records: list[dict]) -> str:
     """The transition matrix per client kind: cells that worked / cells, per service
     kind and access, with a mark where a cell differs from its RFC rule."""
-    from simulator.matrix import ACCESS, summary_table
-    from simulator.plots import CLIENT_KIND_ORDER, SERVICE_KIND_ORDER
+    from simulator.measurements.matrix import ACCESS, summary_table
+    from simulator.reporting.plots import CLIENT_KIND_ORDER, SERVICE_KIND_ORDER
     table = summary_table(records)
     columns = [(s, a) for s in SERVICE_KIND_ORDER for a in ACCESS if any(k[1] == s for k in table)]
     rows = []
@@ -73,7 +73,7 @@ def summary(result: RunResult) -> str:
             for r in result.throughput]))
         parts.append("")
     if result.pairs:
-        from simulator.reachability import summarise
+        from simulator.measurements.reachability import summarise
         parts.append(_table(["all pairs", "pairs", "reached", "expected to", "as expected"], [
             [family, str(row["pairs"]), str(row["ok"]), str(row["expected"]), str(row["as_expected"])]
             for family, row in sorted(summarise(result.pairs).items())]))

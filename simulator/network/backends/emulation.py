@@ -2,7 +2,7 @@
 and Linux nodes, driven by the project's os-ken controller.
 
 The only module that imports Mininet. Everything it creates carries the run prefix
-(see ``simulator.cleanup``), and ``stop()`` removes it all, also after an error or
+(see ``simulator.network.cleanup``), and ``stop()`` removes it all, also after an error or
 Ctrl-C, and also when called twice.
 """
 
@@ -21,16 +21,18 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator import cleanup, transition
-from simulator.address_plan import AddressPlan, ports
-from simulator.backends.base import CommandResult
-from simulator.daemons import Daemon
-from simulator.daemons.dhcpv6 import delegations
-from simulator.daemons.radvd import advertisers
-from simulator.errors import BackendError, DaemonError
+from simulator.model import transition
+from simulator.model.address_plan import AddressPlan, ports
+from simulator.model.routing import Route, compute_routes
+from simulator.network import cleanup
+from simulator.network.backends.base import CommandResult
+from simulator.network.daemons import Daemon
+from simulator.network.daemons.dhcpv6 import delegations
+from simulator.network.daemons.radvd import advertisers
+from simulator.network.daemons.translators import DsLiteAftr
+from simulator.network.mechanisms import deployment
 from simulator.progress import Progress
-from simulator.routing import Route, compute_routes
-from simulator.daemons.translators import DsLiteAftr
+from topologies.errors import BackendError, DaemonError
 from topologies.spec import Family, Kind, Role, link_spec, node_spec
 
 OPENFLOW_VERSION = "OpenFlow13"
@@ -146,7 +148,7 @@ class EmulationBackend:
                     self._wait_slaac()
                     self._wait_delegation(leases)
             self.timings["address_s"] = time.monotonic() - mark
-            mechanisms = transition.deployment(self.graph, self.plan, self.interface_name)
+            mechanisms = deployment(self.graph, self.plan, self.interface_name)
             if mechanisms:
                 mark = time.monotonic()
                 names = sorted({m.NAME for m in mechanisms})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from simulator.daemons.base import Daemon
+from simulator.network.daemons.base import Daemon
 
 
 def page_marker(fqdn: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import yaml
 
-from simulator.errors import ConfigError
+from topologies.errors import ConfigError
 
 
 class Problems:

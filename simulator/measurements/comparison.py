@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 
 import networkx as nx
 
-from simulator import connectivity, matrix
-from simulator.address_plan import AddressPlan
-from simulator.rfc6052 import synthesize
+from simulator.measurements import connectivity, matrix
+from simulator.model.address_plan import AddressPlan
+from topologies.rfc6052 import synthesize
 from topologies.spec import AccessMode, Family, ServiceKind, node_spec
 
 METRICS = {"throughput_mbps": "TCP throughput (Mbit/s)", "rtt_ms": "RTT (ms)",
@@ -115,7 +115,7 @@ def measure(backend, paths_: list[Path], repeats: int = 3, duration_s: float = 1
         for repeat in range(repeats):
             check = {"id": "timing", "method": "timing", "address": path.address, "name": path.name,
                      "server": path.resolver, "record": path.record, "count": samples}
-            result = backend.run(path.client, [sys.executable, "-m", "simulator.probe", json.dumps([check])],
+            result = backend.run(path.client, [sys.executable, "-m", "simulator.measurements.probe", json.dumps([check])],
                                  timeout=60)
             timing = next((found for line in result.stdout.splitlines()
                            if isinstance(found := _json(line), dict)), {})

@@ -1,11 +1,11 @@
-"""Backends by name. Only ``simulator.backends.emulation`` imports Mininet, and only
+"""Backends by name. Only ``simulator.network.backends.emulation`` imports Mininet, and only
 when it is chosen, so unit tests and the model tier never need it."""
 
 from __future__ import annotations
 
 
 def _emulation():
-    from simulator.backends.emulation import EmulationBackend
+    from simulator.network.backends.emulation import EmulationBackend
     return EmulationBackend
 
 
@@ -16,6 +16,6 @@ BACKENDS = {
 
 def backend_class(name: str):
     if name not in BACKENDS:
-        from simulator.errors import ConfigError
+        from topologies.errors import ConfigError
         raise ConfigError(f"backend {name!r}: unknown; choose one of {', '.join(sorted(BACKENDS))}")
     return BACKENDS[name]()

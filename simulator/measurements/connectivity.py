@@ -3,7 +3,7 @@
 Each cell has an *expected* value computed from the graph (addresses, families and
 routes, following the routes hop by hop as the kernels will) with the reason in
 words, and a *measured* value from a real exchange run inside the subscriber's
-node (``simulator.probe``). A cell whose two values differ is a finding.
+node (``simulator.measurements.probe``). A cell whose two values differ is a finding.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass
 
 import networkx as nx
 
-from simulator import transition
-from simulator.address_plan import AddressPlan
-from simulator.daemons import page_marker
-from simulator.routing import Route, forward_path
+from simulator.model import transition
+from simulator.model.address_plan import AddressPlan
+from simulator.model.routing import Route, forward_path
+from simulator.network.daemons import page_marker
 from topologies.spec import Family, Role, ServiceKind, node_spec
 
 METHODS = {ServiceKind.HTTP: "http", ServiceKind.DNS: "dns"}
@@ -171,9 +171,9 @@ def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:
 
 
 def run_probes(backend, checks: dict[str, list[dict]], seconds_per_check: float = 10) -> dict[str, dict]:
-    """Run ``simulator.probe`` in every client at once with its checks; return the
+    """Run ``simulator.measurements.probe`` in every client at once with its checks; return the
     outcome of each check by its id."""
-    commands = {client: [sys.executable, "-m", "simulator.probe", json.dumps(items)]
+    commands = {client: [sys.executable, "-m", "simulator.measurements.probe", json.dumps(items)]
                 for client, items in checks.items()}
     longest = max((len(c) for c in checks.values()), default=0)
     results = backend.run_many(commands, timeout=60 + seconds_per_check * longest)

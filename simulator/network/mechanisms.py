@@ -1,31 +1,36 @@
-"""Which transition mechanisms a city runs, where, and whether this host can run them.
+"""Transition mechanisms on this host: which ones it can run (``host_support``,
+``check_host``) and the daemon objects a city's plan asks for (``deployment``).
 
-``deployment`` reads the graph (access modes, translator roles, CGN flags) and the
-address plan and returns the mechanism objects of ``simulator.daemons.translators``
-for every node that needs one; the backend only starts them. ``host_support`` says,
-before anything starts, which mechanisms this host can run and why not.
-
-How a district's mode steers its traffic: its access LANs are told of the DNS64 as
-their resolver (RDNSS) when they are IPv6-only; the NAT64 prefix, the AFTR's
-softwire endpoint and every translator's public pool are originated by their
-translator, so every router routes them there (``simulator.routing``), as an
-operator's IGP would; and the controller's table 0 classifies and counts what each
-mechanism carries (``controller_policy``). Routers, not flows, do the steering,
-because routers are real Linux nodes here (see ``simulator.routing``).
+What a city deploys where is the model's (``simulator.model.transition``); this
+module turns it into the translators of ``simulator.network.daemons.translators``
+that a backend starts.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Callable
 
 import networkx as nx
 
-from simulator.address_plan import AddressPlan, eui64_address, mac_address
-from simulator.capabilities import HostCapabilities
-from simulator.daemons.translators import CLAT_HOST, CarrierGradeNat, Clat, DsLiteAftr, DsLiteB4, Nat64
-from simulator.errors import ConfigError
-from topologies.spec import AccessMode, Family, Kind, Role, node_spec
+from simulator.model.address_plan import AddressPlan
+from simulator.model.transition import (
+    behind_cpe,
+    clat_address,
+    mechanisms_used,
+    translator,
+    wan_and_lan,
+)
+from simulator.network.capabilities import HostCapabilities
+from simulator.network.daemons.translators import (
+    CLAT_HOST,
+    CarrierGradeNat,
+    Clat,
+    DsLiteAftr,
+    DsLiteB4,
+    Nat64,
+)
+from topologies.errors import ConfigError
+from topologies.spec import AccessMode, Kind, Role, node_spec
 
 # Mechanism name -> (what it needs on the host, in doctor's check names; what it is).
 MECHANISMS = {
@@ -59,72 +64,12 @@ def host_support(capabilities: HostCapabilities) -> dict[str, tuple[bool, str]]:
     return found
 
 
-def mechanisms_used(graph: nx.Graph) -> list[str]:
-    used = set()
-    for node in graph:
-        spec = node_spec(graph, node)
-        if spec.mode is AccessMode.DS_LITE or spec.role is Role.AFTR:
-            used.add("ds-lite")
-        if (spec.mode is not None and spec.mode.uses_dns64) or spec.role is Role.NAT64:
-            used |= {"nat64", "dns64"}
-        if spec.mode is AccessMode.XLAT464:
-            used.add("464xlat")
-        if spec.cgn:
-            used.add("cgn")
-    return sorted(used)
-
-
 def check_host(graph: nx.Graph, capabilities: HostCapabilities, source: str) -> None:
     """Refuse, before anything starts, a city whose mechanisms this host cannot run."""
     support = host_support(capabilities)
     problems = [f"{source}: {name}: {support[name][1]}" for name in mechanisms_used(graph) if not support[name][0]]
     if problems:
         raise ConfigError(problems + ["'v6lab doctor' lists what this host has"])
-
-
-def translator(graph: nx.Graph, role: Role) -> str | None:
-    return next((n for n in sorted(graph) if node_spec(graph, n).role is role), None)
-
-
-def dns64_address(graph: nx.Graph, plan: AddressPlan):
-    """Where IPv6-only subscribers send their DNS questions: the NAT64 node's DNS64."""
-    node = translator(graph, Role.NAT64)
-    return plan.primary(node, Family.IPV6) if node else None
-
-
-def _wan_and_lan(plan: AddressPlan, cpe: str):
-    wan = lan = None
-    for interface in plan.interfaces_of(cpe):
-        if plan.segments[interface.segment].nat_gateway == cpe:
-            lan = interface
-        elif wan is None:
-            wan = interface
-    return wan, lan
-
-
-def clat_address(plan: AddressPlan, ue: str) -> ipaddress.IPv6Address:
-    """The IPv6 address a UE's CLAT translates its IPv4 address to: one of the UE's
-    /64 (RFC 6877 section 6.3), from a MAC the UE does not use."""
-    interface = plan.interfaces_of(ue)[0]
-    return eui64_address(plan.segments[interface.segment].ipv6, mac_address(ue, "clat"))
-
-
-def _behind_cpe(graph, plan, host) -> bool:
-    return any(plan.segments[i.segment].nat_gateway not in (None, host) and
-               node_spec(graph, plan.segments[i.segment].nat_gateway).role is Role.CPE
-               for i in plan.interfaces_of(host))
-
-
-def controller_policy(graph: nx.Graph, plan: AddressPlan) -> dict:
-    """What the controller's table 0 classifies (``controllers.policy.Mechanisms``)."""
-    used = mechanisms_used(graph)
-    clat = []
-    for mechanism in deployment(graph, plan, lambda node, peer: ""):
-        if isinstance(mechanism, Clat):
-            clat.append(str(mechanism.ipv6))
-    return {"nat64_prefix": str(plan.nat64_prefix) if plan.nat64_prefix else None, "clat": clat,
-            "softwire": "ds-lite" in used,
-            "shared_space": str(graph.graph["prefixes"].ipv4_cgn) if "cgn" in used else None}
 
 
 def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str], str]) -> list:
@@ -138,7 +83,7 @@ def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str
                  and node_spec(graph, n).mode is AccessMode.DS_LITE)
     if aftr:
         uplink = plan.interfaces_of(aftr)[0]
-        softwires = [(str(plan.softwire_endpoint(cpe)), str(_wan_and_lan(plan, cpe)[1].ipv4.network))
+        softwires = [(str(plan.softwire_endpoint(cpe)), str(wan_and_lan(plan, cpe)[1].ipv4.network))
                      for cpe in b4s]
         found.append(DsLiteAftr(aftr, interface(aftr, uplink.peer), plan.softwire_endpoint(aftr),
                                 plan.pools[aftr], softwires))
@@ -146,7 +91,7 @@ def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str
         found.append(CarrierGradeNat(router, plan.pools[router], [str(a) for a in plan.translated_by(router)],
                                      graph.graph["prefixes"].ipv4_cgn))
     for cpe in b4s:
-        wan, lan = _wan_and_lan(plan, cpe)
+        wan, lan = wan_and_lan(plan, cpe)
         found.append(DsLiteB4(cpe, interface(cpe, wan.peer), interface(cpe, lan.peer), wan.ipv6.ip,
                               plan.softwire_endpoint(cpe), plan.softwire_endpoint(aftr)))
     for node in sorted(graph):
@@ -154,9 +99,9 @@ def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str
         if spec.mode is not AccessMode.XLAT464:
             continue
         if spec.role is Role.CPE:
-            _, lan = _wan_and_lan(plan, node)
+            _, lan = wan_and_lan(plan, node)
             found.append(Clat(node, plan.nat64_prefix, lan.ipv4.network, plan.clat_prefix(node)))
-        elif spec.kind is Kind.HOST and not _behind_cpe(graph, plan, node):
+        elif spec.kind is Kind.HOST and not behind_cpe(graph, plan, node):
             own = plan.interfaces_of(node)[0]
             router = plan.segments[own.segment].advertiser
             gateway = next(i.ipv6.ip for i in plan.interfaces_of(router) if i.segment == own.segment)
