@@ -173,7 +173,7 @@ def v6lab(datapath: str) -> dict:
     _, prefix = new_run_id()
     client, server = "d1u1", "i1v2"
     with EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=prefix, datapath=datapath,
-                          dns64_servers=(str(transition.dns64_address(graph, plan)),)) as net:
+                          zone=scenario.zone) as net:
         for daemon in service_daemons(graph, plan, scenario.zone):
             net.start_daemon(daemon)
         net.start_daemon(IperfServer(server))

@@ -102,6 +102,35 @@ def check_host_supports(graph: nx.Graph, capabilities: HostCapabilities, source:
             raise HostError(f"{binary} is not installed; run 'sudo scripts/setup.sh'")
 
 
+def check_city_can_run(graph: nx.Graph, plan: AddressPlan, capabilities: HostCapabilities, source: str) -> None:
+    """Refuse, before anything starts, a city this host cannot bring up: the
+    emulation itself, its transition mechanisms, the daemons that number it."""
+    check_host_supports(graph, capabilities, source)
+    mechanisms.check_host(graph, capabilities, source)
+    if plan.delegated and not (capabilities.has("kea-dhcp6") and capabilities.has("dhclient")):
+        raise HostError("kea-dhcp6 or dhclient is not installed, and this city's CPEs get their IPv6 prefix "
+                        "by DHCPv6 prefix delegation; run 'sudo scripts/setup.sh'")
+    if any(s.advertiser for s in plan.segments.values()) and not capabilities.has("radvd"):
+        raise HostError("radvd is not installed, and this city's access LANs get IPv6 by SLAAC from "
+                        "router advertisements; run 'sudo scripts/setup.sh'")
+
+
+def emulation(scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes, capabilities: HostCapabilities,
+              prefix: str, progress: Progress, backend: str = "emulation"):
+    """The backend for a scenario's city, not started yet."""
+    return backend_class(backend)(graph, plan, routes, prefix=prefix, datapath=capabilities.ovs_datapath,
+                                  progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
+                                  controller_app=scenario.controller.app, zone=scenario.zone)
+
+
+def start_services(net, graph: nx.Graph, plan: AddressPlan, scenario: Scenario, progress: Progress,
+                   iperf_server: str | None = None) -> None:
+    """The city's services (DNS, DNS64, HTTP) and an iperf3 server, all listening."""
+    with progress.step("starting services (DNS, HTTP, iperf3)"):
+        daemons = service_daemons(graph, plan, scenario.zone)
+        net.start_daemons(daemons + ([IperfServer(iperf_server)] if iperf_server else []))
+
+
 def links_to_capture(graph: nx.Graph, scenario: Scenario) -> list[tuple[str, str]]:
     """(a, b) for each link of measurements.capture; 'translators' is the link of
     each NAT64 and AFTR, captured at the translator."""
@@ -191,8 +220,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     comparison_paths = comparison.paths(graph, plan, scenario.zone) if scenario.measurements.comparison else []
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
-    check_host_supports(graph, capabilities, scenario.source)
-    mechanisms.check_host(graph, capabilities, scenario.source)
+    check_city_can_run(graph, plan, capabilities, scenario.source)
     capture_links = links_to_capture(graph, scenario)
     if capture_links and not capabilities.has("tcpdump"):
         raise HostError("tcpdump is not installed, and measurements.capture needs it; run 'sudo scripts/setup.sh'")
@@ -204,12 +232,6 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                           "judged against wrong expectations; the transition matrix measures these hosts")
     if scenario.measurements.all_pairs and not capabilities.has("fping"):
         raise HostError("fping is not installed, and measurements.all_pairs needs it; run 'sudo scripts/setup.sh'")
-    if plan.delegated and not (capabilities.has("kea-dhcp6") and capabilities.has("dhclient")):
-        raise HostError("kea-dhcp6 or dhclient is not installed, and this city's CPEs get their IPv6 prefix "
-                        "by DHCPv6 prefix delegation; run 'sudo scripts/setup.sh'")
-    if any(s.advertiser for s in plan.segments.values()) and not capabilities.has("radvd"):
-        raise HostError("radvd is not installed, and this city's access LANs get IPv6 by SLAAC from "
-                        "router advertisements; run 'sudo scripts/setup.sh'")
 
     run_id, prefix = new_run_id()
     folder = RunFolder(results_root or default_results_root(), scenario.name, run_id)
@@ -225,20 +247,9 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     progress.note(f"run {run_id}: results in {folder.path}")
     started = time.monotonic()
     try:
-        factory = backend_class(backend)
-        resolver = connectivity.dns_server(graph)
-        net = factory(graph, plan, routes, prefix=prefix, datapath=capabilities.ovs_datapath,
-                      progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
-                      controller_app=scenario.controller.app,
-                      dns_servers=tuple(str(a.ip) for a in plan.addresses(resolver, Family.IPV6)) if resolver else (),
-                      dns_search=scenario.zone,
-                      dns64_servers=tuple(str(a) for a in [transition.dns64_address(graph, plan)] if a))
+        net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress, backend)
         with net:
-            with progress.step("starting services (DNS, HTTP, iperf3)"):
-                for daemon in service_daemons(graph, plan, scenario.zone):
-                    net.start_daemon(daemon)
-                if pair:
-                    net.start_daemon(IperfServer(pair[1]))
+            start_services(net, graph, plan, scenario, progress, pair[1] if pair else None)
             if fail_after_start:
                 raise TestbedError("failing on purpose after start (fail_after_start)")
             net.warm_up()

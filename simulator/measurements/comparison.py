@@ -62,7 +62,7 @@ def paths(graph: nx.Graph, plan: AddressPlan, zone: str) -> list[Path]:
         client = next((c for c in matrix.clients(graph) if node_spec(graph, c).mode is mode), None)
         if client is None or (mode is AccessMode.IPV6_ONLY and plan.nat64_prefix is None):
             continue
-        resolver = str(matrix.resolver(graph, plan, client))
+        resolver = str(connectivity.resolver_for(graph, plan, client, zone))
         # The DNS time is that of the question the path needs: a AAAA the DNS64
         # synthesizes for NAT64, an A record where the client connects over IPv4.
         if mode is AccessMode.IPV6_ONLY:

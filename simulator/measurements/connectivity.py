@@ -8,6 +8,7 @@ node (``simulator.measurements.probe``). A cell whose two values differ is a fin
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -16,6 +17,7 @@ import networkx as nx
 
 from simulator.model import transition
 from simulator.model.address_plan import AddressPlan
+from simulator.model.resolvers import resolvers
 from simulator.model.routing import Route, forward_path
 from simulator.network.daemons import page_marker
 from topologies.spec import Family, Role, ServiceKind, node_spec
@@ -51,30 +53,18 @@ def services(graph: nx.Graph, zone: str) -> list[tuple[str, str, object]]:
     return found
 
 
-def dns_server(graph: nx.Graph) -> str | None:
-    for node in sorted(graph):
-        if any(s.kind is ServiceKind.DNS for s in node_spec(graph, node).services):
-            return node
-    return None
-
-
-def resolver_for(plan: AddressPlan, client: str, server: str | None):
-    """The resolver address a client uses: IPv6 when it has IPv6, like RDNSS on a
-    dual-stack access network, else IPv4. (This matrix asks the city's own DNS from
-    every client; the transition matrix asks the DNS64 from IPv6-only clients.)"""
-    if server is None:
-        return None
-    for family in (Family.IPV6, Family.IPV4):
-        if plan.primary(client, family) is not None and plan.primary(server, family) is not None:
-            return plan.primary(server, family)
-    return None
+def resolver_for(graph: nx.Graph, plan: AddressPlan, client: str, zone: str = "") -> str | None:
+    """The first resolver in the client's own resolv.conf: the one its network gives
+    it (``simulator.model.resolvers``), which is what its applications ask."""
+    servers = resolvers(graph, plan, zone)[client].servers
+    return servers[0] if servers else None
 
 
 def build_cells(graph: nx.Graph, plan: AddressPlan, zone: str, http: bool = True, dns: bool = True) -> list[Cell]:
     cells = []
-    resolver_node = dns_server(graph)
+    given = resolvers(graph, plan, zone)
     for client in subscribers(graph):
-        resolver = resolver_for(plan, client, resolver_node)
+        resolver = given[client].servers[0] if given[client].servers else None
         for fqdn, server, service in services(graph, zone):
             for family in Family:
                 address = plan.primary(server, family)
@@ -82,8 +72,7 @@ def build_cells(graph: nx.Graph, plan: AddressPlan, zone: str, http: bool = True
                 cells.append(Cell(client, fqdn, server, family, "ping", target))
                 method = METHODS[service.kind]
                 if method == "http" and http:
-                    cells.append(Cell(client, fqdn, server, family, method, fqdn,
-                                      str(resolver) if resolver else None))
+                    cells.append(Cell(client, fqdn, server, family, method, fqdn, resolver))
                 elif method == "dns" and dns:
                     cells.append(Cell(client, fqdn, server, family, method, target))
     return cells
@@ -132,15 +121,17 @@ def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
 
     - ping, dns: the client and the server both have an address of the family and the
       routes carry packets both ways (RFC 791 / RFC 8200 forwarding, nothing more).
-    - http by name: the client's resolver must be reachable over the family it uses,
-      the service must publish a record of the cell's family (A for IPv4, AAAA for
-      IPv6, RFC 3596), and the service must be reachable over that family. Without
-      a translator (NAT64/DNS64, added later) nothing crosses between families.
+    - http by name: the resolver in the client's resolv.conf must be reachable over
+      the family of its address, the answer must hold an address of the cell's
+      family, and the service must be reachable there. The answer is the service's
+      record (A for IPv4, AAAA for IPv6, RFC 3596), or, when the resolver is a DNS64
+      and the service publishes no AAAA, one synthesized from its A record (RFC 6147
+      section 5.1.7), which leads to the NAT64 and from there over IPv4 (RFC 6146).
     """
     if cell.method in ("ping", "dns"):
         return reachable_in(graph, plan, routes, cell.client, cell.server, cell.family)
-    resolver_node = dns_server(graph)
-    if cell.resolver is None or resolver_node is None:
+    resolver_node = _owner(plan, cell.resolver) if cell.resolver else None
+    if resolver_node is None:
         return False, f"{cell.client} has no DNS server it can reach"
     resolver_family = Family.IPV6 if ":" in cell.resolver else Family.IPV4
     ok, why = reachable_in(graph, plan, routes, cell.client, resolver_node, resolver_family)
@@ -148,9 +139,25 @@ def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
         return False, f"resolver unreachable: {why}"
     published = next(s.families for s in node_spec(graph, cell.server).services
                      if cell.service.split(".", 1)[0] == s.name)
-    if cell.family not in published:
-        return False, f"{cell.service} publishes no {'AAAA' if cell.family is Family.IPV6 else 'A'} record"
-    return reachable_in(graph, plan, routes, cell.client, cell.server, cell.family)
+    if cell.family in published:
+        return reachable_in(graph, plan, routes, cell.client, cell.server, cell.family)
+    nat64 = transition.translator(graph, Role.NAT64)
+    if cell.family is Family.IPV6 and resolver_node == nat64 and Family.IPV4 in published:
+        ok, why = reachable_in(graph, plan, routes, cell.client, nat64, Family.IPV6)
+        if not ok:
+            return False, f"DNS64 synthesizes a AAAA, but {why}"
+        ok, onward = reachable(plan, routes, nat64, cell.server, Family.IPV4)
+        if not ok:
+            return False, f"DNS64 synthesizes a AAAA, but from the NAT64 {onward}"
+        return True, f"a AAAA synthesized by the DNS64 (RFC 6147), {why}, NAT64 to IPv4: {onward}"
+    return False, f"{cell.service} publishes no {'AAAA' if cell.family is Family.IPV6 else 'A'} record"
+
+
+def _owner(plan: AddressPlan, address: str) -> str | None:
+    """The node that holds ``address`` on one of its interfaces."""
+    wanted = ipaddress.ip_address(address)
+    return next((i.node for i in plan.interfaces.values()
+                 for own in (i.ipv4, i.ipv6) if own is not None and own.ip == wanted), None)
 
 
 def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:
@@ -164,8 +171,7 @@ def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:
         elif cell.method == "dns":
             check.update(server=cell.target, name=cell.service, record_family=4)
         else:
-            check.update(server=cell.resolver, name=cell.service, family=version,
-                         marker=page_marker(cell.service))
+            check.update(name=cell.service, family=version, marker=page_marker(cell.service))
         per_client.setdefault(cell.client, []).append(check)
     return per_client
 

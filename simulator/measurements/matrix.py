@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 import networkx as nx
 
 from simulator.measurements import connectivity
-from simulator.model import transition
 from simulator.model.address_plan import AddressPlan
 from simulator.network.daemons import page_marker
 from topologies.spec import FAMILY_SETS, AccessMode, Family, ServiceKind, node_spec
@@ -99,12 +98,6 @@ RULES: dict[tuple[AccessMode, str, str], Rule] = {
     (AccessMode.DS_LITE, "ipv6-only", "ipv4-literal"): _NO_LITERAL,
 }
 
-# What a stub resolver asks (getaddrinfo with AI_ADDRCONFIG, RFC 3493): only the
-# families the host has an address of, IPv6 first. A 464XLAT host has the CLAT's IPv4.
-ASKS = {AccessMode.IPV4_ONLY: [4], AccessMode.DUAL_STACK: [6, 4], AccessMode.IPV6_ONLY: [6],
-        AccessMode.XLAT464: [6, 4], AccessMode.DS_LITE: [6, 4]}
-
-
 def service_kind(families) -> str:
     return next(name for name, fams in SERVICE_KINDS.items() if fams == frozenset(families))
 
@@ -142,14 +135,6 @@ def build_cells(graph: nx.Graph, zone: str) -> list[MatrixCell]:
     return cells
 
 
-def resolver(graph: nx.Graph, plan: AddressPlan, client: str):
-    """The resolver a client's access network announces: the DNS64 to IPv6-only
-    clients, the city's DNS to the others (over IPv6 where the client has it)."""
-    if node_spec(graph, client).mode.uses_dns64:
-        return transition.dns64_address(graph, plan)
-    return connectivity.resolver_for(plan, client, connectivity.dns_server(graph))
-
-
 def probe_checks(graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) -> dict[str, list[dict]]:
     per_client: dict[str, list[dict]] = {}
     for cell in cells:
@@ -157,8 +142,7 @@ def probe_checks(graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) ->
             continue
         check = {"id": cell.id, "method": "fetch", "host": cell.service, "marker": page_marker(cell.service)}
         if cell.access == "name":
-            check.update(name=cell.service, server=str(resolver(graph, plan, cell.client)),
-                         families=ASKS[AccessMode(cell.client_kind)])
+            check.update(name=cell.service)
         else:
             check.update(address=str(plan.primary(cell.server, Family.IPV4)))
         per_client.setdefault(cell.client, []).append(check)
@@ -176,10 +160,13 @@ def judge(cell: MatrixCell, outcome: dict, nat64_prefix) -> tuple[bool, str]:
     address = ipaddress.ip_address(outcome["address"])
     family = Family.IPV4 if address.version == 4 else Family.IPV6
     through_nat64 = nat64_prefix is not None and address.version == 6 and address in nat64_prefix
+    # Happy Eyeballs (RFC 8305) tried the host's first choice of family and fell
+    # back to the other: said as such, whether or not the rule names that family.
+    fallback = " after Happy Eyeballs fell back from the other family" if outcome.get("fell_back") else ""
     if family is not rule.family or through_nat64 != rule.nat64:
         used = f"{family.label}{' via NAT64' if through_nat64 else ''} ({address})"
-        return False, f"works, but over {used} instead of {rule.via}"
-    return True, f"works over {rule.via}"
+        return False, f"works, but over {used}{fallback} instead of {rule.via}"
+    return True, f"works over {rule.via}{fallback}"
 
 
 def measure(backend, graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) -> list[dict]:

@@ -3,13 +3,20 @@
     python -m simulator.measurements.probe '<json list of checks>'
 
 Prints one JSON object per check. Each check is a real exchange on the wire:
-``ping`` (ICMP echo to an address literal), ``dns`` (one query to a DNS server over a
-chosen transport family), ``http`` (DNS lookup of a name for one family, then TCP
-connect to the answer, then an HTTP GET that must return the service's own page).
+``ping`` (ICMP echo to an address literal), ``dns`` (one query to a given DNS server
+over a chosen transport family, as ``dig @server`` asks), ``http`` (a name looked up
+for one family, then TCP connect to the answer, then an HTTP GET that must return
+the service's own page), ``fetch`` (a name reached as an application reaches it:
+Happy Eyeballs over what the resolver answered) and ``timing`` (samples for the
+mechanism comparison).
+
+Names are looked up the way applications look them up: getaddrinfo, which asks the
+resolver named in this host's own /etc/resolv.conf, the one its network gave it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -91,66 +98,133 @@ def _get(address: str, name: str, marker: str, timeout: float, port: int = 80) -
     except OSError as error:
         result["error"] = f"TCP: {error.strerror or error}"
         return result
-    status = body.split(b"\r\n", 1)[0].decode(errors="replace")
-    if " 200 " not in status + " ":
-        result["error"] = f"HTTP: {status}"
-    elif marker.encode() not in body:
-        result["error"] = "HTTP: 200 but not the service's page"
-    else:
-        result["ok"] = True
+    result.update(_page_verdict(body, marker))
     return result
 
 
+def _page_verdict(body: bytes, marker: str) -> dict:
+    status = body.split(b"\r\n", 1)[0].decode(errors="replace")
+    if " 200 " not in status + " ":
+        return {"ok": False, "error": f"HTTP: {status}"}
+    if marker.encode() not in body:
+        return {"ok": False, "error": "HTTP: 200 but not the service's page"}
+    return {"ok": True, "error": ""}
+
+
+def _family(version: int | None) -> int:
+    return {4: socket.AF_INET, 6: socket.AF_INET6}.get(version or 0, socket.AF_UNSPEC)
+
+
+def nameservers(path: str = "/etc/resolv.conf") -> list[str]:
+    """The name servers this host's resolver asks, in order (what its network gave it)."""
+    try:
+        with open(path) as conf:
+            return [line.split()[1] for line in conf if line.startswith("nameserver") and len(line.split()) > 1]
+    except OSError:
+        return []
+
+
+def _lookup(name: str, family: int, port: int = 80) -> list[str]:
+    """Addresses of ``name`` from the system resolver (getaddrinfo, which reads this
+    host's /etc/resolv.conf), in the order the resolver gives them (RFC 6724)."""
+    infos = socket.getaddrinfo(name, port, family, socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
 def http(check: dict) -> dict:
+    """DNS lookup of a name for one family through the system resolver, then TCP
+    connect to the first answer, then an HTTP GET that must return the service's page."""
     family = check["family"]
-    result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None, "error": ""}
+    result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None, "error": "",
+              "resolver": ",".join(nameservers())}
     started = time.monotonic()
     try:
-        response = _query(check["name"], family, check["server"], check.get("timeout", 2.0))
-    except (dns.exception.DNSException, OSError) as error:
-        result.update(error=f"DNS: {type(error).__name__}: {error}", dns_ms=_ms(started))
+        answers = _lookup(check["name"], _family(family), check.get("port", 80))
+    except socket.gaierror as error:
+        result.update(error=f"DNS: no {RECORD_TYPE[family]} answer for {check['name']} ({error.strerror})",
+                      dns_ms=_ms(started))
         return result
     result["dns_ms"] = _ms(started)
-    answers = _addresses(response, family)
-    if not answers:
-        result["error"] = f"DNS: no {RECORD_TYPE[family]} record for {check['name']}"
-        return result
     result["address"] = answers[0]
     result.update(_get(answers[0], check["name"], check["marker"], check.get("timeout", 3.0), check.get("port", 80)))
     return result
 
 
-def fetch(check: dict) -> dict:
-    """Reach a service as an application does: by name (ask the families the host
-    has, IPv6 first, then try each address in turn) or by an address literal."""
-    result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None,
-              "error": "", "attempts": []}
-    if "address" in check:
-        candidates = [check["address"]]
-    else:
-        candidates, problems = [], []
+# RFC 8305 section 5: start the next connection attempt 250 ms after the previous one.
+CONNECTION_ATTEMPT_DELAY_S = 0.25
+
+
+class _RecordingLoop(asyncio.SelectorEventLoop):
+    """An event loop that remembers the answer of the name lookup its connections
+    make (the candidates Happy Eyeballs tries, in the resolver's order) and how long
+    it took, so that the name is resolved once, by the connection itself."""
+
+    candidates: list[str] = []
+    dns_ms: float | None = None
+
+    async def getaddrinfo(self, *args, **kwargs):
         started = time.monotonic()
-        for family in check["families"]:
-            try:
-                found = _addresses(_query(check["name"], family, check["server"], check.get("timeout", 2.0)), family)
-            except (dns.exception.DNSException, OSError) as error:
-                problems.append(f"{RECORD_TYPE[family]} query failed ({type(error).__name__}: {error})")
-                continue
-            candidates += found[:1]
-            if not found:
-                problems.append(f"no {RECORD_TYPE[family]} record")
-        result["dns_ms"] = _ms(started)
-        if not candidates:
-            result["error"] = f"DNS for {check['name']}: {'; '.join(problems)}"
-            return result
-    for address in candidates:
-        outcome = _get(address, check["host"], check["marker"], check.get("timeout", 3.0), check.get("port", 80))
-        result["attempts"].append({"address": address, **outcome})
-        result.update(outcome, address=address)
-        if outcome["ok"]:
-            break
+        try:
+            infos = await super().getaddrinfo(*args, **kwargs)
+        finally:
+            self.dns_ms = _ms(started)
+        self.candidates = list(dict.fromkeys(info[4][0] for info in infos))
+        return infos
+
+
+async def _exchange(name: str, host: str, marker: str, port: int, timeout: float, result: dict) -> None:
+    started = time.monotonic()
+    # Python's own Happy Eyeballs (RFC 8305): candidates by family in turn, the next
+    # attempt started when the previous one has not connected within the delay.
+    # AI_ADDRCONFIG as applications ask: only the families this host has.
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(
+        name, port, happy_eyeballs_delay=CONNECTION_ATTEMPT_DELAY_S, flags=socket.AI_ADDRCONFIG), timeout)
+    try:
+        result["connect_ms"] = _ms(started)
+        result["address"] = writer.get_extra_info("peername")[0]
+        started = time.monotonic()
+        writer.write(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        body = await asyncio.wait_for(reader.read(), timeout)
+        result["http_ms"] = _ms(started)
+    finally:
+        writer.close()
+    result.update(_page_verdict(body, marker))
+
+
+def _happy_eyeballs(check: dict) -> dict:
+    result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None,
+              "error": "", "candidates": [], "fell_back": False, "resolver": ",".join(nameservers())}
+    loop, timeout = _RecordingLoop(), check.get("timeout", 5.0)
+    try:
+        loop.run_until_complete(_exchange(check["name"], check["host"], check["marker"], check.get("port", 80),
+                                          timeout, result))
+    except socket.gaierror as error:
+        result["error"] = f"DNS for {check['name']}: {error.strerror}"
+    except TimeoutError:
+        result["error"] = f"TCP: no answer within {timeout:g} s"
+    except OSError as error:
+        # Every attempt failed: asyncio says which, one error per address.
+        result["error"] = f"TCP: {error.strerror or error}"
+    finally:
+        loop.close()
+    result["dns_ms"], result["candidates"] = loop.dns_ms, loop.candidates
+    if result["address"] and loop.candidates:
+        # The host's first choice was the other family: Happy Eyeballs fell back.
+        result["fell_back"] = (":" in result["address"]) != (":" in loop.candidates[0])
+    return result
+
+
+def fetch(check: dict) -> dict:
+    """Reach a service as an application does: by name (the system resolver, then
+    Happy Eyeballs over what it answered) or by an address literal."""
+    if "address" not in check:
+        return _happy_eyeballs(check)
+    result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": check["address"],
+              "error": "", "candidates": [check["address"]], "fell_back": False}
+    outcome = _get(check["address"], check["host"], check["marker"], check.get("timeout", 3.0), check.get("port", 80))
+    result.update(outcome)
     if not result["ok"]:
-        result["error"] = "; ".join(f"{a['address']}: {a['error']}" for a in result["attempts"])
+        result["error"] = f"{check['address']}: {outcome['error']}"
     return result
 
 
@@ -178,8 +252,8 @@ def timing(check: dict) -> dict:
     for _ in range(count):
         started = time.monotonic()
         try:
-            answered = _addresses(_query(check["name"], check["record"], check["server"], 2.0), check["record"])
-        except (dns.exception.DNSException, OSError):
+            answered = _lookup(check["name"], _family(check["record"]))
+        except OSError:
             answered = []
         lookups.append(_ms(started) if answered else None)
     samples = rtts + connects + lookups

@@ -26,10 +26,9 @@ FETCH = ("import socket,sys; s=socket.create_connection((sys.argv[1], 80), timeo
 def city(capabilities):
     graph = city_graph(load_city(REPO_ROOT / "topologies" / "cities" / "default.yaml"))
     plan = plan_city_addresses(graph, graph.graph["prefixes"])
-    dns = str(plan.primary("i1v1", Family.IPV6))   # ns.city.test, the first IDC server
     backend = EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=new_run_id()[1],
                                datapath=capabilities.ovs_datapath, progress=Progress(quiet=True),
-                               dns_servers=(dns,), dns_search="city.test")
+                               zone="city.test")
     with backend:
         backend.start_daemon(WebServer("x1", "video.city.test"))
         yield backend, plan

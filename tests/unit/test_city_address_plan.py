@@ -319,13 +319,17 @@ def test_who_advertises_and_who_delegates(graph, plan):
     def name(node, peer):
         return f"{node}|{peer}"
 
-    got = {r.node: r.links for r in advertisers(graph, plan, name, dns=("2001:db8::53",))}
-    assert got == {"d1f1": [("d1f1|d1f1h1", "2001:db8:101::/64", ["2001:db8::53"])],
-                   "d1gw": [("d1gw|d1r", str(plan.segments["d1r"].ipv6), ["2001:db8::53"])]}
-    servers, clients = delegations(graph, plan, name)
-    assert [(s.node, s.links) for s in servers] == [
+    # Both LANs announce ns.city.test's IPv6 address: i1v1 is the second address of
+    # the rack segment i1r1, the second /64 of i1's infrastructure /48.
+    ns = "2001:db8:200:2::2"
+    got = {r.node: r.links for r in advertisers(graph, plan, name, "city.test")}
+    assert got == {"d1f1": [("d1f1|d1f1h1", "2001:db8:101::/64", [ns])],
+                   "d1gw": [("d1gw|d1r", str(plan.segments["d1r"].ipv6), [ns])]}
+    servers, clients = delegations(graph, plan, name, "city.test")
+    # The CPE is given the same resolver, and the search list, with its prefix.
+    assert [(s.node, s.links, s.search) for s in servers] == [
         ("d1bng", [("d1bng|d1o1", str(plan.segments["d1o1"].ipv6),
-                    [(plan.interfaces[("d1f1", "d1o1")].mac, "2001:db8:101::/56")])])]
+                    [(plan.interfaces[("d1f1", "d1o1")].mac, "2001:db8:101::/56", ns)])], "city.test")]
     assert [(c.node, c.interface, prefix) for c, prefix in clients] == [("d1f1", "d1f1|d1o1", "2001:db8:101::/56")]
 
 

@@ -372,15 +372,14 @@ def test_well_known_prefix_refuses_non_global_ipv4(graph):
 def test_access_lans_are_told_of_the_dns64_where_subscribers_need_it(graph, plan):
     # IPv6-only and 464XLAT LANs (d1r, d2r, d3f1's LAN) get the DNS64; dual-stack
     # and DS-Lite LANs the plain resolver; d1f1 (IPv4-only CPE) advertises nothing.
+    # The DNS64 is n64's address on its link to c2; the city's DNS is ns.city.test's.
     from simulator.network.daemons.radvd import advertisers
-    got = {(r.node, interface): dns for r in advertisers(graph, plan, lambda node, peer: peer,
-                                                          dns=("2001:db8::53",), dns64=("2001:db8::64",))
-           for interface, _, dns in r.links}
+    dns64, dns = "2001:db8:0:4::2", "2001:db8:400:3::2"
+    got = {(r.node, interface): servers for r in advertisers(graph, plan, lambda node, peer: peer, "city.test")
+           for interface, _, servers in r.links}
     assert got == {
-        ("d1f2", "d1f2h1"): ["2001:db8::53"], ("d1gw", "d1r"): ["2001:db8::64"],
-        ("d2f1", "d2f1h1"): ["2001:db8::53"], ("d2f2", "d2f2h1"): ["2001:db8::53"],
-        ("d2gw", "d2r"): ["2001:db8::64"], ("d3f1", "d3f1h1"): ["2001:db8::64"],
-        ("d3gw", "d3r"): ["2001:db8::53"]}
-    # Without a DNS64 every LAN keeps the plain resolver.
-    assert {dns[0] for r in advertisers(graph, plan, lambda node, peer: peer, dns=("2001:db8::53",))
-            for _, _, dns in r.links} == {"2001:db8::53"}
+        ("d1f2", "d1f2h1"): [dns], ("d1gw", "d1r"): [dns64],
+        ("d2f1", "d2f1h1"): [dns], ("d2f2", "d2f2h1"): [dns],
+        ("d2gw", "d2r"): [dns64], ("d3f1", "d3f1h1"): [dns64],
+        ("d3gw", "d3r"): [dns]}
+    assert {r.search for r in advertisers(graph, plan, lambda node, peer: peer, "city.test")} == {"city.test"}

@@ -5,7 +5,6 @@ dns 10.64.2.2 / 2001:db8:64:1::2; d1h* are dual-stack, d2h* IPv4-only.
 """
 
 import dataclasses
-import ipaddress
 import json
 from types import SimpleNamespace
 
@@ -20,6 +19,7 @@ from simulator.measurements.connectivity import (
     resolver_for,
 )
 from simulator.model.address_plan import plan_addresses
+from simulator.model.resolvers import dns_server
 from simulator.model.routing import compute_routes
 from topologies import city_slice
 from topologies.spec import IPV4_ONLY, Family, ServiceKind, ServiceSpec, node_spec
@@ -55,7 +55,7 @@ def test_subscribers_services_dns_server(network):
     assert connectivity.subscribers(graph) == ["d1h1", "d1h2", "d2h1", "d2h2"]
     assert [(fqdn, node) for fqdn, node, _ in connectivity.services(graph, "city.test")] == [
         (NS, "dns"), (WWW, "web")]
-    assert connectivity.dns_server(graph) == "dns"
+    assert dns_server(graph) == "dns"
 
 
 def test_32_cells(cells):
@@ -84,14 +84,15 @@ def test_cells_of_d1h1(cells):
 def test_http_cells_use_the_resolver(cells, network):
     _, plan, _ = network
     cells = by_id(cells)
-    # d1h1 has IPv6, so its resolver is dns's IPv6 address; d2h1 has none, so IPv4.
+    # The slice's hosts have planned addresses: the plan gives them the city's DNS,
+    # first over IPv6 where they have it (d1h1), else over IPv4 (d2h1).
+    graph = network[0]
     assert cells["d1h1|www.city.test|ipv4|http"].resolver == DNS6
     assert cells["d1h1|www.city.test|ipv6|http"].resolver == DNS6
     assert cells["d2h1|www.city.test|ipv4|http"].resolver == DNS4
     assert cells["d2h1|www.city.test|ipv6|http"].resolver == DNS4
-    assert resolver_for(plan, "d1h1", "dns") == ipaddress.ip_address(DNS6)
-    assert resolver_for(plan, "d2h1", "dns") == ipaddress.ip_address(DNS4)
-    assert resolver_for(plan, "d2h1", None) is None
+    assert resolver_for(graph, plan, "d1h1") == DNS6
+    assert resolver_for(graph, plan, "d2h1") == DNS4
 
 
 def test_cell_id():
@@ -155,6 +156,7 @@ def test_expected_without_dns_server():
     graph = city_slice()
     graph.nodes["dns"]["spec"] = dataclasses.replace(node_spec(graph, "dns"), services=())
     graph, plan, routes = build(graph)
+    assert resolver_for(graph, plan, "d2h1") is None
     cells = build_cells(graph, plan, "city.test")
     # Only www is left: 4 clients x 2 families x (ping + http).
     assert len(cells) == 16
@@ -173,13 +175,13 @@ def test_probe_checks(cells):
         {"id": "d1h1|ns.city.test|ipv6|ping", "method": "ping", "address": DNS6, "count": 5},
         {"id": "d1h1|ns.city.test|ipv6|dns", "method": "dns", "server": DNS6, "name": NS, "record_family": 4},
         {"id": "d1h1|www.city.test|ipv4|ping", "method": "ping", "address": WEB4, "count": 5},
-        {"id": "d1h1|www.city.test|ipv4|http", "method": "http", "server": DNS6, "name": WWW,
+        {"id": "d1h1|www.city.test|ipv4|http", "method": "http", "name": WWW,
          "family": 4, "marker": "v6lab-service:www.city.test"},
         {"id": "d1h1|www.city.test|ipv6|ping", "method": "ping", "address": WEB6, "count": 5},
-        {"id": "d1h1|www.city.test|ipv6|http", "method": "http", "server": DNS6, "name": WWW,
+        {"id": "d1h1|www.city.test|ipv6|http", "method": "http", "name": WWW,
          "family": 6, "marker": "v6lab-service:www.city.test"},
     ]
-    assert checks["d2h1"][7] == {"id": "d2h1|www.city.test|ipv6|http", "method": "http", "server": DNS4,
+    assert checks["d2h1"][7] == {"id": "d2h1|www.city.test|ipv6|http", "method": "http",
                                  "name": WWW, "family": 6, "marker": "v6lab-service:www.city.test"}
     json.dumps(checks)  # the probe gets them as one JSON argument
 

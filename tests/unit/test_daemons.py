@@ -174,11 +174,18 @@ def test_prefix_delegation_server_reserves_by_duid_ll_and_answers_with_preferenc
 
     from simulator.network.daemons.dhcpv6 import PrefixDelegationServer, duid_ll
     # Kea's dry run looks for the interface: lo is everywhere.
-    server = PrefixDelegationServer("bng", [("lo", "2001:db8:1::/64", [("02:00:00:00:00:0A", "2001:db8:100::/56")])])
+    server = PrefixDelegationServer("bng", [("lo", "2001:db8:1::/64", [
+        ("02:00:00:00:00:0A", "2001:db8:100::/56", "2001:db8::53"), ("02:00:00:00:00:0B", "2001:db8:200::/56", None)])],
+        search="city.test")
     config = json.loads(server.render(tmp_path)["kea-dhcp6.json"])["Dhcp6"]
     assert duid_ll("02:00:00:00:00:0A") == "00:03:00:01:02:00:00:00:00:0a"
+    # Each CPE's reply carries its resolver and the search list (RFC 3646), always.
     assert config["subnet6"] == [{"id": 1, "subnet": "2001:db8:1::/64", "interface": "lo", "reservations": [
-        {"duid": "00:03:00:01:02:00:00:00:00:0a", "prefixes": ["2001:db8:100::/56"]}]}]
+        {"duid": "00:03:00:01:02:00:00:00:00:0a", "prefixes": ["2001:db8:100::/56"], "option-data": [
+            {"name": "dns-servers", "data": "2001:db8::53", "always-send": True},
+            {"name": "domain-search", "data": "city.test", "always-send": True}]},
+        {"duid": "00:03:00:01:02:00:00:00:00:0b", "prefixes": ["2001:db8:200::/56"], "option-data": [
+            {"name": "domain-search", "data": "city.test", "always-send": True}]}]}]
     # Without always-send Kea adds the option only when the client asks for it, and
     # dhclient does not: it would wait a second for other servers' advertisements.
     assert config["option-data"] == [{"name": "preference", "data": "255", "always-send": True}]

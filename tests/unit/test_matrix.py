@@ -33,7 +33,6 @@ import pytest
 from simulator.measurements import matrix
 from simulator.measurements.matrix import (
     ACCESS,
-    ASKS,
     RULES,
     SERVICE_KINDS,
     MatrixCell,
@@ -44,6 +43,7 @@ from simulator.measurements.matrix import (
     summary_table,
 )
 from simulator.model import transition
+from simulator.model.resolvers import PLAN, RDNSS, resolvers
 from topologies import rfc6052
 from topologies.city import city_graph, load_city
 from topologies.spec import (
@@ -161,12 +161,6 @@ def test_a_few_rules_in_words():
     assert RULES[(AccessMode.DS_LITE, "ipv4-only", "name")].via == "IPv4 in the softwire, NAT44 at the AFTR"
 
 
-def test_asks():
-    # AI_ADDRCONFIG: only families the host has an address of, IPv6 first.
-    assert ASKS == {AccessMode.IPV4_ONLY: [4], AccessMode.DUAL_STACK: [6, 4], AccessMode.IPV6_ONLY: [6],
-                    AccessMode.XLAT464: [6, 4], AccessMode.DS_LITE: [6, 4]}
-
-
 def test_service_kind():
     assert matrix.service_kind(IPV4_ONLY) == "ipv4-only"
     assert matrix.service_kind({Family.IPV6, Family.IPV4}) == "dual-stack"
@@ -212,20 +206,26 @@ def test_no_check_for_the_missing_cells(graph, plan, cells):
 
 
 def test_resolver_per_client_kind(graph, plan):
+    # What each client's own resolv.conf names: the DNS64 for IPv6-only and 464XLAT
+    # hosts (from their LAN's advertisements), the city's DNS for the others, over
+    # IPv6 from an advertisement, over IPv4 from the plan for IPv4-only hosts.
     assert str(transition.dns64_address(graph, plan)) == DNS64
-    expected = {"ipv4-only": DNS4, "dual-stack": DNS6, "ipv6-only": DNS64, "464xlat": DNS64, "ds-lite": DNS6}
+    expected = {"ipv4-only": (DNS4, PLAN), "dual-stack": (DNS6, RDNSS), "ipv6-only": (DNS64, RDNSS),
+                "464xlat": (DNS64, RDNSS), "ds-lite": (DNS6, RDNSS)}
+    given = resolvers(graph, plan, ZONE)
     for client, kind in CLIENTS.items():
-        assert str(matrix.resolver(graph, plan, client)) == expected[kind], client
+        assert (given[client].servers, given[client].source) == ((expected[kind][0],), expected[kind][1]), client
+        assert given[client].search == (ZONE,)
 
 
-def test_checks_by_name_ask_the_client_kinds_families(graph, plan, cells):
+def test_checks_by_name_leave_the_resolver_to_the_host(graph, plan, cells):
+    # The probe asks the host's own resolver (getaddrinfo): a check names no server
+    # and no families, the host's addresses decide what is asked (AI_ADDRCONFIG).
     checks = probe_checks(graph, plan, cells)
-    for client, kind in CLIENTS.items():
+    for client in CLIENTS:
         by_name = [c for c in checks[client] if "name" in c]
         assert len(by_name) == 6
-        assert all(c["families"] == ASKS[AccessMode(kind)] for c in by_name), client
-        assert {c["server"] for c in by_name} == {
-            {"ipv4-only": DNS4, "dual-stack": DNS6, "ds-lite": DNS6}.get(kind, DNS64)}
+        assert all(set(c) == {"id", "method", "host", "marker", "name"} for c in by_name), client
 
 
 def test_checks_of_an_ipv6_only_ue(graph, plan, cells):
@@ -238,8 +238,7 @@ def test_checks_of_an_ipv6_only_ue(graph, plan, cells):
         "d1u1|shop.city.test|name", "d1u1|shop.city.test|ipv4-literal",
         "d1u1|mirror6.city.test|name"]
     assert checks[7] == {"id": "d1u1|shop.city.test|name", "method": "fetch", "host": "shop.city.test",
-                         "marker": "v6lab-service:shop.city.test", "name": "shop.city.test", "server": DNS64,
-                         "families": [6]}
+                         "marker": "v6lab-service:shop.city.test", "name": "shop.city.test"}
     # A literal is probed even where the rule says it fails: the failure is the measurement.
     assert checks[8] == {"id": "d1u1|shop.city.test|ipv4-literal", "method": "fetch", "host": "shop.city.test",
                          "marker": "v6lab-service:shop.city.test", "address": "11.200.0.3"}
@@ -252,7 +251,7 @@ def test_literals_are_the_servers_ipv4(graph, plan, cells):
         assert literal == LITERALS, client
     assert checks["d1f1h1"][0] == {
         "id": "d1f1h1|portal.city.test|name", "method": "fetch", "host": "portal.city.test",
-        "marker": "v6lab-service:portal.city.test", "name": "portal.city.test", "server": DNS4, "families": [4]}
+        "marker": "v6lab-service:portal.city.test", "name": "portal.city.test"}
     json.dumps(checks)   # the probe gets them as one JSON argument
 
 

@@ -1,11 +1,13 @@
-"""simulator.measurements.probe fetch and timing against real servers on the loopback: a web
-server (http.server, in a thread) and a small DNS server (a UDP socket in a thread,
-answering from a dict with dnspython messages).
+"""simulator.measurements.probe http, fetch and timing against real web servers on the
+loopback (http.server, in a thread), through Python's own Happy Eyeballs.
 
-The probe asks its DNS server on port 53, which a test cannot take without root and
-might find taken; ``dns_server`` points dnspython's UDP queries at its own free port
-instead. Everything else is as in an emulated host: real sockets, real DNS messages,
-real HTTP.
+The probe resolves names with getaddrinfo, which asks the resolver of the host's
+/etc/resolv.conf; a test without root cannot point that at a DNS server of its own,
+so ``resolver`` stands in for the system resolver (socket.getaddrinfo, as the probe
+and asyncio call it) and answers from a dict, the way glibc does: IPv6 first (RFC
+6724 on a dual-stack host), only the families asked for, and with AI_ADDRCONFIG
+only those the host has. Everything else is as in an emulated host: real sockets,
+real HTTP, asyncio's real Happy Eyeballs.
 
 No assertion is about how long anything took: times are checked to be there (or
 None), never their values.
@@ -15,14 +17,7 @@ import http.server
 import os
 import socket
 import threading
-from functools import partial
 
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
-import dns.rrset
 import pytest
 
 from simulator.measurements import probe
@@ -90,64 +85,41 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
         return sock.getsockname()[1]
 
 
-class DnsServer:
-    """Answers A and AAAA questions from ``records`` ({(name, "A"): [addresses]});
-    a name it holds nothing for gets an empty NOERROR answer. ``asked`` lists the
-    questions in the order they came. With ``answer=False`` it never replies."""
+class Resolver:
+    """A stand-in for getaddrinfo: ``records`` maps (name, 4 or 6) to addresses; the
+    host has the families in ``host``. ``asked`` lists (name, family asked, whether
+    AI_ADDRCONFIG was set) in order."""
 
-    def __init__(self, records, answer=True):
-        self.records, self.answer, self.asked = records, answer, []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self.running = True
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
+    def __init__(self, records, host=(6, 4)):
+        self.records, self.host, self.asked = records, host, []
+        self.real = socket.getaddrinfo
 
-    def loop(self):
-        while self.running:
-            try:
-                wire, client = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            query = dns.message.from_wire(wire)
-            question = query.question[0]
-            name, kind = question.name.to_text(omit_final_dot=True), dns.rdatatype.to_text(question.rdtype)
-            self.asked.append((name, kind))
-            if not self.answer:
-                continue
-            response = dns.message.make_response(query)
-            response.flags |= dns.flags.AA
-            addresses = self.records.get((name, kind), [])
-            if addresses:
-                response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", kind, addresses))
-            self.sock.sendto(response.to_wire(), client)
-
-    def close(self):
-        self.running = False
-        self.thread.join()
-        self.sock.close()
+    def __call__(self, name, port, family=0, type=0, proto=0, flags=0):
+        if name in ("127.0.0.1", "::1"):
+            return self.real(name, port, family, type, proto, flags)
+        self.asked.append((name, family, bool(flags & socket.AI_ADDRCONFIG)))
+        versions = {socket.AF_INET: [4], socket.AF_INET6: [6]}.get(family, [6, 4])
+        if flags & socket.AI_ADDRCONFIG:
+            versions = [v for v in versions if v in self.host]
+        found = [(socket.AF_INET6 if v == 6 else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                  (address, port) + ((0, 0) if v == 6 else ()))
+                 for v in versions for address in self.records.get((name, v), [])]
+        if not found:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return found
 
 
 @pytest.fixture
-def dns_server(monkeypatch):
-    """Start a DnsServer with the given records, and send the probe's queries to it."""
-    started = []
-
-    def start(records, answer=True):
-        server = DnsServer(records, answer)
-        started.append(server)
-        monkeypatch.setattr(probe.dns.query, "udp", partial(dns.query.udp, port=server.port))
-        return server
-    yield start
-    for server in started:
-        server.close()
+def resolver(monkeypatch):
+    def install(records, host=(6, 4)):
+        stand_in = Resolver(records, host)
+        monkeypatch.setattr(socket, "getaddrinfo", stand_in)
+        return stand_in
+    return install
 
 
-def by_name(families, port, **more):
-    return {"name": NAME, "families": families, "server": "127.0.0.1", "host": NAME, "marker": MARKER,
-            "port": port, "timeout": 1.0, **more}
+def by_name(port, **more):
+    return {"name": NAME, "host": NAME, "marker": MARKER, "port": port, "timeout": 1.0, **more}
 
 
 def check_times(result, dns=True, connected=True):
@@ -157,92 +129,97 @@ def check_times(result, dns=True, connected=True):
         assert (isinstance(result[key], float) if connected else result[key] is None)
 
 
-def without_times(attempts):
-    return [{k: v for k, v in a.items() if k not in ("connect_ms", "http_ms")} for a in attempts]
+FETCH_KEYS = {"ok", "dns_ms", "connect_ms", "http_ms", "address", "error", "candidates", "fell_back", "resolver"}
 
 
-# --- fetch by name ------------------------------------------------------------------------------
+# --- fetch by name: the system resolver, then Happy Eyeballs ---------------------------------------
 
 
-def test_only_an_a_record_falls_back_to_ipv4(dns_server, web):
-    server = dns_server({(NAME, "A"): ["127.0.0.1"]})
-    result = probe.fetch(by_name([6, 4], web))
-    # IPv6 first, as a stub resolver on a dual-stack host asks.
-    assert server.asked == [(NAME, "AAAA"), (NAME, "A")]
-    assert (result["ok"], result["address"], result["error"]) == (True, "127.0.0.1", "")
-    assert without_times(result["attempts"]) == [{"address": "127.0.0.1", "ok": True, "error": ""}]
+def test_only_an_a_record(resolver, web):
+    ask = resolver({(NAME, 4): ["127.0.0.1"]})
+    result = probe.fetch(by_name(web))
+    # One lookup, as applications make it: both families, only those the host has.
+    assert ask.asked == [(NAME, socket.AF_UNSPEC, True)]
+    assert (result["ok"], result["address"], result["error"], result["fell_back"]) == (True, "127.0.0.1", "", False)
+    assert result["candidates"] == ["127.0.0.1"]
     check_times(result)
-    assert set(result) == {"ok", "dns_ms", "connect_ms", "http_ms", "address", "error", "attempts"}
+    assert set(result) == FETCH_KEYS
 
 
-def test_ipv6_answer_used_first(dns_server, web6):
-    dns_server({(NAME, "AAAA"): ["::1"], (NAME, "A"): ["127.0.0.1"]})
-    result = probe.fetch(by_name([6, 4], web6))
-    assert (result["ok"], result["address"], result["error"]) == (True, "::1", "")
-    # It worked at once: the IPv4 address is never tried.
-    assert without_times(result["attempts"]) == [{"address": "::1", "ok": True, "error": ""}]
+def test_ipv6_answer_used_first(resolver, web6):
+    resolver({(NAME, 6): ["::1"], (NAME, 4): ["127.0.0.1"]})
+    result = probe.fetch(by_name(web6))
+    assert (result["ok"], result["address"], result["error"], result["fell_back"]) == (True, "::1", "", False)
+    assert result["candidates"] == ["::1", "127.0.0.1"]
 
 
-def test_only_the_families_asked(dns_server, web):
-    # An IPv4-only host asks for A records only, even where a AAAA exists.
-    server = dns_server({(NAME, "AAAA"): ["::1"], (NAME, "A"): ["127.0.0.1"]})
-    result = probe.fetch(by_name([4], web))
-    assert server.asked == [(NAME, "A")]
-    assert (result["ok"], result["address"]) == (True, "127.0.0.1")
+def test_an_ipv4_only_host_asks_for_ipv4_only(resolver, web):
+    # AI_ADDRCONFIG: a host without IPv6 gets no AAAA answer, even where one exists.
+    resolver({(NAME, 6): ["::1"], (NAME, 4): ["127.0.0.1"]}, host=(4,))
+    result = probe.fetch(by_name(web))
+    assert (result["ok"], result["address"], result["candidates"]) == (True, "127.0.0.1", ["127.0.0.1"])
 
 
-def test_no_records(dns_server, web):
-    server = dns_server({})
-    result = probe.fetch(by_name([6, 4], web))
-    assert server.asked == [(NAME, "AAAA"), (NAME, "A")]
-    assert result["ok"] is False
-    assert result["error"] == "DNS for portal.city.test: no AAAA record; no A record"
-    assert (result["address"], result["attempts"]) == (None, [])
+def test_no_records(resolver, web):
+    resolver({})
+    result = probe.fetch(by_name(web))
+    assert (result["ok"], result["address"], result["candidates"]) == (False, None, [])
+    assert result["error"] == "DNS for portal.city.test: Name or service not known"
     check_times(result, dns=True, connected=False)
 
 
-def test_no_dns_answer(dns_server, web):
-    # A DNS server that never replies: asked twice (a stub resolver's retry), then given up.
-    server = dns_server({(NAME, "A"): ["127.0.0.1"]}, answer=False)
-    result = probe.fetch(by_name([4], web, timeout=0.1))
-    assert server.asked == [(NAME, "A"), (NAME, "A")]
-    assert result["ok"] is False
-    assert result["error"] == "DNS for portal.city.test: A query failed (Timeout: The DNS operation timed out.)"
-    assert result["attempts"] == []
-
-
-def test_first_address_refused_second_works(dns_server, web):
-    # The web server listens on 127.0.0.1 only: ::1 refuses the connection.
-    dns_server({(NAME, "AAAA"): ["::1"], (NAME, "A"): ["127.0.0.1"]})
-    result = probe.fetch(by_name([6, 4], web))
-    assert without_times(result["attempts"]) == [
-        {"address": "::1", "ok": False, "error": "TCP: Connection refused"},
-        {"address": "127.0.0.1", "ok": True, "error": ""},
-    ]
-    assert (result["attempts"][0]["connect_ms"], result["attempts"][0]["http_ms"]) == (None, None)
-    # The result is the attempt that worked.
-    assert (result["ok"], result["address"], result["error"]) == (True, "127.0.0.1", "")
+def test_ipv6_refused_happy_eyeballs_falls_back_to_ipv4(resolver, web):
+    # The web server listens on 127.0.0.1 only: ::1 refuses, the IPv4 attempt works,
+    # and the record says the host's first choice (IPv6) was not the one used.
+    resolver({(NAME, 6): ["::1"], (NAME, 4): ["127.0.0.1"]})
+    result = probe.fetch(by_name(web))
+    assert (result["ok"], result["address"], result["error"], result["fell_back"]) == (True, "127.0.0.1", "", True)
+    assert result["candidates"] == ["::1", "127.0.0.1"]
     check_times(result)
 
 
-def test_every_address_refused(dns_server):
+def test_every_address_refused(resolver):
     port = free_port()
-    dns_server({(NAME, "AAAA"): ["::1"], (NAME, "A"): ["127.0.0.1"]})
-    result = probe.fetch(by_name([6, 4], port))
-    assert result["ok"] is False
-    # Each attempt's error, in the order tried; the last address is the one reported.
-    assert result["error"] == "::1: TCP: Connection refused; 127.0.0.1: TCP: Connection refused"
-    assert result["address"] == "127.0.0.1"
-    assert len(result["attempts"]) == 2
+    resolver({(NAME, 6): ["::1"], (NAME, 4): ["127.0.0.1"]})
+    result = probe.fetch(by_name(port))
+    assert (result["ok"], result["address"], result["fell_back"]) == (False, None, False)
+    # asyncio names each address's failure.
+    assert result["error"].startswith("TCP: Multiple exceptions: ")
+    assert "Connect call failed ('::1'" in result["error"] and "Connect call failed ('127.0.0.1'" in result["error"]
     check_times(result, dns=True, connected=False)
 
 
-def test_another_services_page(dns_server, web):
+def test_another_services_page(resolver, web):
     # The server answers 200, but with the portal's page, not the school's.
-    dns_server({("school.city.test", "A"): ["127.0.0.1"]})
-    result = probe.fetch({**by_name([4], web), "name": "school.city.test", "host": "school.city.test",
+    resolver({("school.city.test", 4): ["127.0.0.1"]})
+    result = probe.fetch({**by_name(web), "name": "school.city.test", "host": "school.city.test",
                           "marker": page_marker("school.city.test")})
-    assert (result["ok"], result["error"]) == (False, "127.0.0.1: HTTP: 200 but not the service's page")
+    assert (result["ok"], result["error"]) == (False, "HTTP: 200 but not the service's page")
+
+
+# --- http: one family, through the system resolver -------------------------------------------------
+
+
+def test_http_asks_one_family(resolver, web):
+    ask = resolver({(NAME, 6): ["::1"], (NAME, 4): ["127.0.0.1"]})
+    result = probe.http({"name": NAME, "family": 4, "marker": MARKER, "port": web})
+    assert ask.asked == [(NAME, socket.AF_INET, False)]
+    assert (result["ok"], result["address"], result["error"]) == (True, "127.0.0.1", "")
+    check_times(result)
+
+
+def test_http_no_record_of_the_family(resolver, web):
+    resolver({(NAME, 4): ["127.0.0.1"]})
+    result = probe.http({"name": NAME, "family": 6, "marker": MARKER, "port": web})
+    assert (result["ok"], result["address"]) == (False, None)
+    assert result["error"] == "DNS: no AAAA answer for portal.city.test (Name or service not known)"
+
+
+def test_nameservers_read_from_resolv_conf(tmp_path):
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("# written by v6lab\nnameserver 2001:db8::53\nnameserver 11.64.0.2\nsearch city.test\n")
+    assert probe.nameservers(str(conf)) == ["2001:db8::53", "11.64.0.2"]
+    assert probe.nameservers(str(tmp_path / "missing")) == []
 
 
 # --- fetch by address literal --------------------------------------------------------------------
@@ -251,7 +228,7 @@ def test_another_services_page(dns_server, web):
 def test_ipv4_literal(web):
     result = probe.fetch({"address": "127.0.0.1", "host": NAME, "marker": MARKER, "port": web})
     assert (result["ok"], result["address"], result["error"]) == (True, "127.0.0.1", "")
-    assert without_times(result["attempts"]) == [{"address": "127.0.0.1", "ok": True, "error": ""}]
+    assert (result["candidates"], result["fell_back"]) == (["127.0.0.1"], False)
     # No DNS lookup for a literal.
     check_times(result, dns=False)
 
@@ -294,35 +271,34 @@ def probe_can_ping():
 
 
 def timing_check(port, count=3, record=4, address="127.0.0.1"):
-    return {"address": address, "name": NAME, "server": "127.0.0.1", "record": record, "count": count,
-            "port": port}
+    return {"address": address, "name": NAME, "record": record, "count": count, "port": port}
 
 
-def test_timing(dns_server, web):
-    server = dns_server({(NAME, "A"): ["127.0.0.1"]})
+def test_timing(resolver, web):
+    server = resolver({(NAME, 4): ["127.0.0.1"]})
     result = probe.timing(timing_check(web, count=3))
     assert set(result) == {"ok", "rtt_ms", "connect_ms", "dns_ms", "failed"}
     # count connects and count lookups, each a number.
     assert len(result["connect_ms"]) == 3 and all(isinstance(v, float) for v in result["connect_ms"])
     assert len(result["dns_ms"]) == 3 and all(isinstance(v, float) for v in result["dns_ms"])
-    assert server.asked == [(NAME, "A")] * 3
+    assert server.asked == [(NAME, socket.AF_INET, False)] * 3
     assert isinstance(result["rtt_ms"], list)
     if probe_can_ping():
         assert len(result["rtt_ms"]) == 3 and all(isinstance(v, float) for v in result["rtt_ms"])
         assert (result["ok"], result["failed"]) == (True, 0)
 
 
-def test_timing_ipv6_record(dns_server, web6):
-    server = dns_server({(NAME, "AAAA"): ["::1"]})
+def test_timing_ipv6_record(resolver, web6):
+    server = resolver({(NAME, 6): ["::1"]})
     result = probe.timing(timing_check(web6, count=2, record=6, address="::1"))
-    assert server.asked == [(NAME, "AAAA")] * 2
+    assert server.asked == [(NAME, socket.AF_INET6, False)] * 2
     assert (len(result["connect_ms"]), len(result["dns_ms"])) == (2, 2)
 
 
-def test_timing_failures_counted(dns_server):
+def test_timing_failures_counted(resolver):
     # Nothing listens on the port and the name has no A record: every connect and
     # every lookup fails, 2 + 2, plus any ping that got no reply.
-    dns_server({})
+    resolver({})
     result = probe.timing(timing_check(free_port(), count=2))
     # A failed sample is a None in its list, so a metric whose samples all fail
     # still shows in the comparison, as failures.

@@ -29,6 +29,7 @@ from simulator.network.backends.base import CommandResult
 from simulator.network.daemons import Daemon
 from simulator.network.daemons.dhcpv6 import delegations
 from simulator.network.daemons.radvd import advertisers
+from simulator.model.resolvers import PLAN, RDNSS, resolvers
 from simulator.network.daemons.translators import DsLiteAftr
 from simulator.network.mechanisms import deployment
 from simulator.progress import Progress
@@ -51,8 +52,7 @@ class EmulationBackend:
     def __init__(self, graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]], *,
                  prefix: str, datapath: str, progress: Progress | None = None,
                  connect_timeout_s: float = 30.0, controller_app: str = "dual-stack",
-                 dad_timeout_s: float = 10.0, dns_servers: tuple[str, ...] = (), dns_search: str = "",
-                 dns64_servers: tuple[str, ...] = ()):
+                 dad_timeout_s: float = 10.0, zone: str = ""):
         if datapath not in ("kernel", "user"):
             raise BackendError(f"datapath {datapath!r}: use 'kernel' or 'user' (v6lab doctor tells which works)")
         self.graph, self.plan, self.routes = graph, plan, routes
@@ -62,9 +62,11 @@ class EmulationBackend:
         self.connect_timeout_s = connect_timeout_s
         self.controller_app = controller_app
         self.dad_timeout_s = dad_timeout_s
-        self.dns_servers, self.dns_search = tuple(dns_servers), dns_search
-        # RDNSS of access LANs whose subscribers are IPv6-only: the DNS64.
-        self.dns64_servers = tuple(dns64_servers)
+        # What each node's own /etc/resolv.conf will say, and who tells it (see
+        # simulator.model.resolvers): the plan, DHCPv6 or router advertisements.
+        self.zone = zone
+        self.resolvers = resolvers(graph, plan, zone)
+        self.rdnss = None
         self.down: frozenset = frozenset()
         self.workdir = cleanup.workdir_for(prefix)
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
@@ -135,18 +137,20 @@ class EmulationBackend:
             self.timings["connect_s"] = time.monotonic() - connecting
             with self.progress.step("waiting for IPv6 DAD"):
                 self._wait_dad(shown)
-            servers, leases = delegations(self.graph, self.plan, self.interface_name)
-            routers = advertisers(self.graph, self.plan, self.interface_name,
-                                  self.dns_servers, self.dns64_servers, self.dns_search)
+            servers, leases = delegations(self.graph, self.plan, self.interface_name, self.zone)
+            routers = advertisers(self.graph, self.plan, self.interface_name, self.zone)
             if servers or routers:
                 # All at once: prefix delegation and router advertisements do not wait
                 # for each other (the LAN /64s are the plan's either way). The DHCPv6
                 # clients start once their servers listen, so that no Solicit is lost.
                 with self.progress.step("DHCPv6 prefix delegation to CPEs, SLAAC addresses for subscribers"):
+                    # Hosts learn their resolver from the advertisements: listen first.
+                    self._spawn_rdnss()
                     self.start_daemons(servers + routers)
                     self.start_daemons([client for client, _ in leases])
                     self._wait_slaac()
                     self._wait_delegation(leases)
+                    self._wait_resolvers()
             self.timings["address_s"] = time.monotonic() - mark
             mechanisms = deployment(self.graph, self.plan, self.interface_name)
             if mechanisms:
@@ -174,8 +178,9 @@ class EmulationBackend:
                     self._stop_network()
                 except Exception as error:  # the sweep below removes what this missed
                     self.progress.note(f"network stop: {error}; sweeping by run prefix")
-            if self.controller is not None:
-                _terminate(self.controller)
+            for process in (self.controller, self.rdnss):
+                if process is not None:
+                    _terminate(process)
             cleanup.clean(self.prefix)
             if self._saved_env is None:
                 os.environ.pop(cleanup.ENV_TAG, None)
@@ -228,6 +233,51 @@ class EmulationBackend:
                  "--mechanisms", str(mechanisms)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
+    def resolv_conf_path(self, node: str) -> Path:
+        return self.workdir / node / "resolv.conf"
+
+    def _write_resolv_confs(self) -> None:
+        """The plan's nodes get their final file; the others a placeholder until DHCPv6
+        or a router advertisement tells them."""
+        for node in self._l3_nodes():
+            path = self.resolv_conf_path(node)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            resolver = self.resolvers[node]
+            path.write_text(resolver.resolv_conf() if resolver.source == PLAN
+                            else f"# written by v6lab: waiting for {resolver.source}\n")
+
+    def _spawn_rdnss(self) -> None:
+        """The agent that writes SLAAC hosts' resolv.conf from their RAs (simulator.network.rdnss)."""
+        hosts = [{"node": n, "pid": self.nodes[n].pid, "path": str(self.resolv_conf_path(n))}
+                 for n in self._l3_nodes() if self.resolvers[n].source == RDNSS]
+        if not hosts:
+            return
+        config = self.workdir / "rdnss.json"
+        config.write_text(json.dumps({"hosts": hosts}))
+        with open(self.workdir / "rdnss.log", "w") as log:
+            self.rdnss = subprocess.Popen([sys.executable, "-m", "simulator.network.rdnss", str(config)],
+                                          stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True)
+        line = self.rdnss.stdout.readline().strip()
+        if line != "ready":
+            self.rdnss.wait(5)
+            raise BackendError(f"the RDNSS agent did not start (exit status {self.rdnss.returncode}):\n"
+                               f"{self._tail('rdnss.log')}")
+
+    def _wait_resolvers(self, timeout_s: float = 20.0) -> None:
+        """Until every host that learns its resolver from DHCPv6 or an advertisement
+        names the one its network announces (the files are read here, no shell round)."""
+        def servers(node):
+            return tuple(line.split()[1] for line in _read(self.resolv_conf_path(node)).splitlines()
+                         if line.startswith("nameserver ") and len(line.split()) > 1)
+
+        learning = sorted(n for n in self._l3_nodes() if self.resolvers[n].source != PLAN
+                          and self.resolvers[n].servers)
+        self._poll(learning, lambda nodes: [n for n in nodes if servers(n) != self.resolvers[n].servers],
+                   timeout_s, 0.1,
+                   lambda nodes: f"{len(nodes)} nodes did not learn their resolver within {timeout_s:g} s: " + "; ".join(
+                       f"{n} has {', '.join(servers(n)) or 'none'}, its network announces "
+                       f"{', '.join(self.resolvers[n].servers)} by {self.resolvers[n].source}" for n in nodes[:5]))
+
     def _wait_controller_listening(self) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -278,8 +328,13 @@ class EmulationBackend:
         # addresses, like the planned ones, come from the plan's unique MACs, and
         # skip duplicate address detection (DupAddrDetectTransmits 0). Addresses
         # that hosts make by SLAAC still go through it (see _address_script).
+        # Each node's own /etc/resolv.conf, in its own mount namespace (Mininet makes
+        # one per node), so that every program run there asks the resolver its
+        # network gave it, not the machine's.
+        self._write_resolv_confs()
         self._run_scripts({n: "echo 0 > /proc/sys/net/ipv6/conf/default/dad_transmits\n"
-                           for n in self._l3_nodes()}, "setting the nodes' IPv6 defaults")
+                              f"mount --bind {self.resolv_conf_path(n)} /etc/resolv.conf\n"
+                           for n in self._l3_nodes()}, "setting the nodes' IPv6 defaults and resolv.conf")
         for a, b in sorted(tuple(sorted(e)) for e in self.graph.edges):
             spec = link_spec(self.graph, a, b)
             # HTB for bandwidth, netem for delay; the runner has refused delay already

@@ -2,9 +2,10 @@
 
 Each CPE is reserved the /56 the address plan gave it, by its DUID-LL (RFC 8415
 section 11.4: type 3, hardware type 1, then its WAN MAC), so the exchange on the wire
-is real and its outcome is the plan's. The CPE's LAN keeps the /64 the plan put there;
-the client's script does nothing else (`-sf /bin/true`), and the lease file says
-what was delegated.
+is real and its outcome is the plan's. The same reply carries the CPE's resolver and
+search list (options 23 and 24, RFC 3646): the client's script writes them into the
+CPE's own /etc/resolv.conf and does nothing else (the CPE's LAN keeps the /64 the
+plan put there), and the lease file says what was delegated.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from simulator.model.resolvers import delegation_resolver
 from simulator.network.daemons.base import Daemon
 from topologies.errors import DaemonError
 from topologies.spec import Role, node_spec
@@ -28,17 +30,28 @@ class PrefixDelegationServer(Daemon):
     LISTENS = (("udp", 547),)
     CHECK_IN_NODE = True   # Kea checks that the interfaces exist
 
-    def __init__(self, node: str, links: list[tuple[str, str, list[tuple[str, str]]]]):
-        """``links``: (interface, its /64, [(client MAC, delegated prefix)])."""
+    def __init__(self, node: str, links: list[tuple[str, str, list[tuple[str, str, str | None]]]],
+                 search: str = ""):
+        """``links``: (interface, its /64, [(client MAC, delegated prefix, the client's resolver)]);
+        ``search``: the domain search list every client is given."""
         super().__init__(node)
         self.links = links
+        self.search = search
+
+    def _reservation(self, mac: str, prefix: str, resolver: str | None) -> dict:
+        reservation: dict = {"duid": duid_ll(mac), "prefixes": [prefix]}
+        options = ([{"name": "dns-servers", "data": resolver, "always-send": True}] if resolver else []) + (
+            [{"name": "domain-search", "data": self.search, "always-send": True}] if self.search else [])
+        if options:
+            reservation["option-data"] = options
+        return reservation
 
     def render(self, folder: Path) -> dict[str, str]:
         subnets = []
         for index, (interface, subnet, clients) in enumerate(self.links, start=1):
             subnets.append({
                 "id": index, "subnet": subnet, "interface": interface,
-                "reservations": [{"duid": duid_ll(mac), "prefixes": [prefix]} for mac, prefix in clients],
+                "reservations": [self._reservation(*client) for client in clients],
             })
         config = {"Dhcp6": {
             "interfaces-config": {"interfaces": [interface for interface, _, _ in self.links]},
@@ -76,16 +89,45 @@ class PrefixDelegationClient(Daemon):
     def lease_file(self, folder: Path) -> Path:
         return folder / "dhclient6.leases"
 
+    def render(self, folder: Path) -> dict[str, str]:
+        return {"dhclient-script": CLIENT_SCRIPT}
+
+    def write_config(self, folder: Path) -> Path:
+        super().write_config(folder)
+        (folder / "dhclient-script").chmod(0o755)
+        return folder
+
     def start_command(self, folder: Path) -> list[str]:
         # -P: ask for a prefix only; -D LL: the DUID the server has the reservation for.
         return ["dhclient", "-6", "-P", "-D", "LL", "-d", "-v", "-lf", str(self.lease_file(folder)),
-                "-pf", str(folder / "dhclient.pid"), "-sf", "/bin/true", self.interface]
+                "-pf", str(folder / "dhclient.pid"), "-sf", str(folder / "dhclient-script"), self.interface]
 
 
-def delegations(graph, plan, interface_name: Callable[[str, str], str]
+# dhclient runs it with the reason and the new_dhcp6_* values of the reply. It
+# writes the node's own /etc/resolv.conf (a file bind-mounted in the node's mount
+# namespace: '>' rewrites it in place) and nothing else. Search domains come with
+# their trailing dot, which resolv.conf does not need.
+CLIENT_SCRIPT = """#!/bin/sh
+case "$reason" in
+BOUND6|RENEW6|REBIND6|REBOOT6)
+    [ -n "$new_dhcp6_name_servers" ] || exit 0
+    {
+        echo "# written by v6lab: from DHCPv6 (RFC 8415 and RFC 3646), by dhclient"
+        for server in $new_dhcp6_name_servers; do echo "nameserver $server"; done
+        search=$(echo "$new_dhcp6_domain_search" | tr -d '"' | sed 's/\\.\\( \\|$\\)/\\1/g')
+        [ -z "$search" ] || echo "search $search"
+    } > /etc/resolv.conf
+    ;;
+esac
+exit 0
+"""
+
+
+def delegations(graph, plan, interface_name: Callable[[str, str], str], search: str = ""
                 ) -> tuple[list[PrefixDelegationServer], list[tuple[PrefixDelegationClient, str]]]:
     """Kea on each BNG that has CPEs, dhclient on each CPE, from the address plan:
-    the servers, and each client with the prefix its lease must hold."""
+    the servers, and each client with the prefix its lease must hold. Each CPE is
+    given the resolver ``simulator.model.resolvers.delegation_resolver`` names."""
     servers: dict[str, dict[str, tuple[str, str, list]]] = {}
     clients = []
     for cpe, prefix in sorted(plan.delegated.items()):
@@ -98,7 +140,8 @@ def delegations(graph, plan, interface_name: Callable[[str, str], str]
         peer = next(i.peer for i in plan.interfaces_of(server) if i.segment == segment.name)
         interface = interface_name(server, peer)
         entry = servers.setdefault(server, {}).setdefault(interface, (interface, str(segment.ipv6), []))
-        entry[2].append((wan.mac, str(prefix)))
+        entry[2].append((wan.mac, str(prefix), delegation_resolver(graph, plan, cpe)))
         clients.append((PrefixDelegationClient(cpe, interface_name(cpe, wan.peer)), str(prefix)))
-    return ([PrefixDelegationServer(server, list(links.values())) for server, links in sorted(servers.items())],
+    return ([PrefixDelegationServer(server, list(links.values()), search)
+             for server, links in sorted(servers.items())],
             clients)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from simulator.model.resolvers import lan_resolver
 from simulator.network.daemons.base import Daemon
-from topologies.spec import node_spec
 
 
 class RouterAdvertisements(Daemon):
@@ -52,18 +52,15 @@ class RouterAdvertisements(Daemon):
                 "--pidfile", str(folder / "radvd.pid"), "--logmethod", "stderr"]
 
 
-def advertisers(graph, plan, interface_name: Callable[[str, str], str], dns: tuple[str, ...] = (),
-                dns64: tuple[str, ...] = (), search: str = "") -> list[RouterAdvertisements]:
-    """One radvd for each router that numbers an access LAN, from the address plan.
-    A LAN whose subscribers are IPv6-only (or 464XLAT) is told of the DNS64, when
-    there is one, instead of the plain resolver."""
+def advertisers(graph, plan, interface_name: Callable[[str, str], str], search: str = "") -> list[RouterAdvertisements]:
+    """One radvd for each router that numbers an access LAN, from the address plan,
+    each LAN announcing the resolver ``simulator.model.resolvers.lan_resolver`` gives
+    it (the DNS64 for IPv6-only and 464XLAT LANs, when there is one)."""
     links: dict[str, list[tuple[str, str, list[str]]]] = {}
     for segment in sorted(plan.segments.values(), key=lambda s: s.name):
         if segment.advertiser:
             peer = next(i.peer for i in plan.interfaces_of(segment.advertiser) if i.segment == segment.name)
-            modes = [node_spec(graph, m).mode for m in segment.members]
-            ipv6_only = any(mode is not None and mode.uses_dns64 for mode in modes)
-            servers = dns64 if ipv6_only and dns64 else dns
+            server = lan_resolver(graph, plan, segment)
             links.setdefault(segment.advertiser, []).append(
-                (interface_name(segment.advertiser, peer), str(segment.ipv6), list(servers)))
+                (interface_name(segment.advertiser, peer), str(segment.ipv6), [server] if server else []))
     return [RouterAdvertisements(router, router_links, search) for router, router_links in sorted(links.items())]

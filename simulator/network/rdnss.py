@@ -1,0 +1,211 @@
+"""Hosts learn their resolver from router advertisements, as real ones do.
+
+A host numbered by SLAAC is told its DNS servers and search list in the same router
+advertisement (RDNSS and DNSSL options, RFC 8106). The kernel processes the RA for
+the address and hands these options to userspace over rtnetlink
+(RTM_NEWNDUSEROPT, group RTNLGRP_ND_USEROPT), which is where rdnssd or
+systemd-networkd pick them up and write resolv.conf.
+
+This agent does the same for every host of a run from one process: it opens an
+rtnetlink socket inside each host's network namespace (a socket keeps the namespace
+it was made in), then writes each host's own resolv.conf (bind-mounted over
+/etc/resolv.conf in the host's mount namespace) from the options that arrive,
+dropping them when their lifetime ends. rdnssd itself would take two processes per
+host and knows no DNSSL (search list), which RFC 8106 hosts use.
+
+    python -m simulator.network.rdnss CONFIG.json
+
+CONFIG: {"hosts": [{"node": ..., "pid": <a process in the host's namespaces>,
+"path": <its resolv.conf>}]}. Prints "ready" once every socket is open.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import json
+import os
+import select
+import socket
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+
+from simulator.model.resolvers import RDNSS as SOURCE
+from simulator.model.resolvers import render_resolv_conf
+
+RTM_NEWNDUSEROPT = 68
+RTNLGRP_ND_USEROPT = 20
+NDUSEROPT_SRCADDR = 1
+ND_OPT_RDNSS, ND_OPT_DNSSL = 25, 31
+CLONE_NEWNET = 0x40000000
+NLMSG_HEADER = struct.Struct("=IHHII")
+NDUSEROPT_HEADER = struct.Struct("=BBHiBBHI")   # family, pad, opts_len, ifindex, icmp type, code, pad, pad
+RTATTR_HEADER = struct.Struct("=HH")
+
+
+@dataclass(frozen=True)
+class NdOption:
+    """One DNS option of a router advertisement."""
+
+    kind: int                       # ND_OPT_RDNSS or ND_OPT_DNSSL
+    lifetime: int                   # seconds; 0 withdraws, 0xffffffff is infinity
+    values: tuple[str, ...]         # addresses (RDNSS) or domain names (DNSSL)
+    ifindex: int = 0
+    router: str | None = None
+
+
+def _align(length: int, to: int = 4) -> int:
+    return (length + to - 1) // to * to
+
+
+def _domain_names(data: bytes) -> tuple[str, ...]:
+    """The domain names of a DNSSL option, in DNS wire format (RFC 1035 3.1), ended
+    by zero padding (RFC 8106 5.2)."""
+    names, labels, index = [], [], 0
+    while index < len(data):
+        length = data[index]
+        index += 1
+        if length == 0:
+            if labels:
+                names.append(".".join(labels))
+                labels = []
+            continue
+        labels.append(data[index:index + length].decode("ascii", errors="replace"))
+        index += length
+    return tuple(names)
+
+
+def parse_option(option: bytes, ifindex: int = 0, router: str | None = None) -> NdOption | None:
+    """An RDNSS or DNSSL option (type, length in 8-octet units, 2 reserved octets, a
+    32-bit lifetime, then the values); None for any other option."""
+    if len(option) < 8:
+        return None
+    kind, units = option[0], option[1]
+    body = option[8:units * 8] if units else b""
+    lifetime = struct.unpack("!I", option[4:8])[0]
+    if kind == ND_OPT_RDNSS:
+        values = tuple(str(ipaddress.IPv6Address(body[i:i + 16])) for i in range(0, len(body) - 15, 16))
+    elif kind == ND_OPT_DNSSL:
+        values = _domain_names(body)
+    else:
+        return None
+    return NdOption(kind, lifetime, values, ifindex, router)
+
+
+def parse_messages(data: bytes) -> list[NdOption]:
+    """The DNS options in a buffer of rtnetlink messages (RTM_NEWNDUSEROPT only)."""
+    found = []
+    offset = 0
+    while offset + NLMSG_HEADER.size <= len(data):
+        length, kind, _, _, _ = NLMSG_HEADER.unpack_from(data, offset)
+        if length < NLMSG_HEADER.size:
+            break
+        message = data[offset + NLMSG_HEADER.size:offset + length]
+        offset += _align(length)
+        if kind != RTM_NEWNDUSEROPT or len(message) < NDUSEROPT_HEADER.size:
+            continue
+        _, _, opts_len, ifindex, _, _, _, _ = NDUSEROPT_HEADER.unpack_from(message)
+        options = message[NDUSEROPT_HEADER.size:NDUSEROPT_HEADER.size + opts_len]
+        router = None
+        attributes = message[NDUSEROPT_HEADER.size + _align(opts_len):]
+        while len(attributes) >= RTATTR_HEADER.size:
+            attr_len, attr_type = RTATTR_HEADER.unpack_from(attributes)
+            if attr_len < RTATTR_HEADER.size:
+                break
+            if attr_type == NDUSEROPT_SRCADDR and attr_len == RTATTR_HEADER.size + 16:
+                router = str(ipaddress.IPv6Address(attributes[4:20]))
+            attributes = attributes[_align(attr_len):]
+        position = 0
+        while position + 2 <= len(options):
+            units = options[position + 1]
+            if units == 0:
+                break
+            option = parse_option(options[position:position + units * 8], ifindex, router)
+            if option is not None:
+                found.append(option)
+            position += units * 8
+    return found
+
+
+@dataclass
+class HostResolvers:
+    """What one host has been told, each value with when it expires (RFC 8106 5.1:
+    an option's lifetime; an option with lifetime 0 withdraws its values)."""
+
+    servers: dict[str, float] = field(default_factory=dict)
+    search: dict[str, float] = field(default_factory=dict)
+    router: str | None = None
+
+    def learn(self, option: NdOption, now: float) -> None:
+        table = self.servers if option.kind == ND_OPT_RDNSS else self.search
+        for value in option.values:
+            if option.lifetime == 0:
+                table.pop(value, None)
+            else:
+                table[value] = float("inf") if option.lifetime == 0xFFFFFFFF else now + option.lifetime
+        if option.router:
+            self.router = option.router
+
+    def expire(self, now: float) -> None:
+        for table in (self.servers, self.search):
+            for value in [v for v, until in table.items() if until <= now]:
+                del table[value]
+
+    def resolv_conf(self) -> str:
+        origin = f"{SOURCE}, from {self.router}" if self.router else SOURCE
+        return render_resolv_conf(list(self.servers), list(self.search), origin)
+
+
+def write_in_place(path: str, text: str) -> None:
+    """Rewrite the file without replacing it: a host sees it through a bind mount,
+    which holds the file's inode, so a rename would leave the host the old one."""
+    with open(path, "r+" if os.path.exists(path) else "w") as out:
+        out.seek(0)
+        out.write(text)
+        out.truncate()
+
+
+def _open_in_namespace(libc, pid: int) -> socket.socket:
+    """An rtnetlink socket in the network namespace of ``pid``, subscribed to ND user options."""
+    with open(f"/proc/{pid}/ns/net") as target:
+        if libc.setns(target.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into the namespace of pid {pid}")
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    sock.bind((0, 1 << (RTNLGRP_ND_USEROPT - 1)))
+    return sock
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = json.loads(open((argv or sys.argv[1:])[0]).read())
+    libc = ctypes.CDLL(None, use_errno=True)
+    sockets: dict[int, tuple[socket.socket, str]] = {}
+    with open("/proc/self/ns/net") as home:
+        try:
+            for host in config["hosts"]:
+                sock = _open_in_namespace(libc, host["pid"])
+                sockets[sock.fileno()] = (sock, host["path"])
+        finally:
+            libc.setns(home.fileno(), CLONE_NEWNET)
+    state = {path: HostResolvers() for _, path in sockets.values()}
+    written = {path: "" for path in state}
+    print("ready", flush=True)
+    while True:
+        readable, _, _ = select.select(list(sockets), [], [], 1.0)
+        now = time.monotonic()
+        for fd in readable:
+            sock, path = sockets[fd]
+            for option in parse_messages(sock.recv(65536)):
+                state[path].learn(option, now)
+        for path, host in state.items():
+            host.expire(now)
+            if host.servers or written[path]:
+                text = host.resolv_conf()
+                if text != written[path]:
+                    write_in_place(path, text)
+                    written[path] = text
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
