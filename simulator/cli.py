@@ -118,6 +118,28 @@ def flat_graph(graph):
     return flat
 
 
+def _up(args) -> int:
+    from simulator import handson
+    return handson.up(args.scenario, args.results, args.quiet, args.cli)
+
+
+def _exec(args) -> int:
+    from simulator import handson
+    return handson.exec_(args.node, args.command)
+
+
+def _cli(args) -> int:
+    from simulator import handson
+    return handson.cli()
+
+
+def _down(args) -> int:
+    from simulator import handson
+    if os.geteuid() != 0:
+        raise TestbedError("down needs root to stop the city's namespaces and bridges: run it with sudo")
+    return handson.down()
+
+
 def _clean(args) -> int:
     from simulator.network import cleanup
     if os.geteuid() != 0:
@@ -141,6 +163,25 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--results", type=Path, help="results root (default: the repository's results/)")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
     run.set_defaults(func=_run)
+
+    up = sub.add_parser("up", help="build a city and leave it running (one at a time)")
+    up.add_argument("scenario", nargs="?", help="scenario file (default: scenarios/default-city.yaml)")
+    up.add_argument("--results", type=Path, help="results root for the city's folder (default: results/)")
+    up.add_argument("--quiet", action="store_true", help="no progress lines")
+    up.add_argument("--cli", action="store_true", help="open Mininet's CLI on it once it is up")
+    up.set_defaults(func=_up)
+
+    run_in = sub.add_parser("exec", help="run a command in a node of the city that is up",
+                            usage="v6lab exec NODE -- COMMAND...")
+    run_in.add_argument("node")
+    run_in.add_argument("command", nargs=argparse.REMAINDER)
+    run_in.set_defaults(func=_exec)
+
+    console = sub.add_parser("cli", help="Mininet's CLI on the city that is up")
+    console.set_defaults(func=_cli)
+
+    stop = sub.add_parser("down", help="stop the city that is up; nothing is left")
+    stop.set_defaults(func=_down)
 
     topo = sub.add_parser("topo", help="check, draw or export a city spec (no network is built)")
     topo_sub = topo.add_subparsers(dest="topo_command", required=True, metavar="{check,draw,export}")
