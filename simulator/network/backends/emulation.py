@@ -24,7 +24,7 @@ import networkx as nx
 from simulator.model import transition
 from simulator.model.address_plan import AddressPlan, ports
 from simulator.model.routing import Route, compute_routes
-from simulator.network import cleanup
+from simulator.network import cleanup, nodeconfig
 from simulator.network.backends.base import CommandResult
 from simulator.network.daemons import Daemon
 from simulator.network.daemons.dhcpv6 import delegations
@@ -34,7 +34,7 @@ from simulator.network.daemons.translators import DsLiteAftr
 from simulator.network.mechanisms import deployment
 from simulator.progress import Progress
 from topologies.errors import BackendError, DaemonError
-from topologies.spec import Family, Kind, Role, link_spec, node_spec
+from topologies.spec import Family, Kind, link_spec, node_spec
 
 OPENFLOW_VERSION = "OpenFlow13"
 LWTUNNEL_HOOKS = "/proc/sys/net/netfilter/nf_hooks_lwtunnel"
@@ -324,17 +324,15 @@ class EmulationBackend:
                 self.nodes[node] = net.addSwitch(self.node_name(node), dpid=self.dpid(node))
             else:
                 self.nodes[node] = net.addHost(self.node_name(node), ip=None)
-        # Before any link exists, so that every interface is made with it: link-local
-        # addresses, like the planned ones, come from the plan's unique MACs, and
-        # skip duplicate address detection (DupAddrDetectTransmits 0). Addresses
-        # that hosts make by SLAAC still go through it (see _address_script).
-        # Each node's own /etc/resolv.conf, in its own mount namespace (Mininet makes
-        # one per node), so that every program run there asks the resolver its
-        # network gave it, not the machine's.
+        # Before any link exists (see nodeconfig.LINK_DEFAULTS). And each node's own
+        # /etc/resolv.conf, in its own mount namespace (Mininet makes one per node),
+        # so that every program run there asks the resolver its network gave it,
+        # not the machine's.
         self._write_resolv_confs()
-        self._run_scripts({n: "echo 0 > /proc/sys/net/ipv6/conf/default/dad_transmits\n"
-                              f"mount --bind {self.resolv_conf_path(n)} /etc/resolv.conf\n"
-                           for n in self._l3_nodes()}, "setting the nodes' IPv6 defaults and resolv.conf")
+        self._run_scripts({n: nodeconfig.render_defaults(config)
+                           + f"mount --bind {self.resolv_conf_path(n)} /etc/resolv.conf\n"
+                           for n, config in self._node_configs().items()},
+                          "setting the nodes' IPv6 defaults and resolv.conf")
         for a, b in sorted(tuple(sorted(e)) for e in self.graph.edges):
             spec = link_spec(self.graph, a, b)
             # HTB for bandwidth, netem for delay; the runner has refused delay already
@@ -398,96 +396,17 @@ class EmulationBackend:
                     "raise controller.connect_timeout_s for large networks")
             time.sleep(0.1)
 
-    def _address_script(self, node: str) -> str:
-        spec = node_spec(self.graph, node)
-        lines = ["set -e", "ip link set lo up"]
-        interfaces = self.plan.interfaces_of(node)
-        has_ipv6 = any(i.ipv6 for i in interfaces)
-        sysctl = "/proc/sys/net"
-        if not has_ipv6:
-            # An IPv4-only node has no IPv6 at all, not even link-local addresses.
-            lines += [f"echo 1 > {sysctl}/ipv6/conf/all/disable_ipv6",
-                      f"echo 1 > {sysctl}/ipv6/conf/default/disable_ipv6"]
-        if has_ipv6:
-            # Keep IPv6 addresses across a link going down and up (faults): the
-            # kernel's default drops them, and nothing would add them back.
-            lines += [f"echo 1 > {sysctl}/ipv6/conf/all/keep_addr_on_down",
-                      f"echo 1 > {sysctl}/ipv6/conf/default/keep_addr_on_down"]
-        if spec.kind is Kind.ROUTER:
-            lines += [f"echo 1 > {sysctl}/ipv4/ip_forward",
-                      f"echo 1 > {sysctl}/ipv6/conf/all/forwarding"]
-        # A CPE masquerades its LAN, unless its mechanism carries the LAN's IPv4 on
-        # (a DS-Lite B4 into its softwire, a 464XLAT CLAT by stateless translation).
-        if spec.role is Role.CPE and (spec.mode is None or spec.mode.ipv4_via is None):
-            for segment in self.plan.segments.values():
-                if segment.nat_gateway == node and segment.ipv4 is not None:
-                    lines.append(self._nat44_rules(node, segment))
-        # Addresses, links and routes go through one `ip -batch` per family: a city
-        # has thousands of them, and a process for each took seconds.
-        batches: dict[Family, list[str]] = {Family.IPV4: [], Family.IPV6: []}
-        for interface in interfaces:
-            name = self.interface_name(node, interface.peer)
-            # Only IPv4: flushing IPv6 would take the link-local address too, and a
-            # router without one sends no neighbour solicitations for what it forwards.
-            batches[Family.IPV4].append(f"addr flush dev {name}")
-            if has_ipv6:
-                # Static addresses take no advertisements; SLAAC hosts take them.
-                lines += [f"echo {1 if interface.slaac else 0} > {sysctl}/ipv6/conf/{name}/accept_ra",
-                          f"echo {0 if interface.ipv6 else 1} > {sysctl}/ipv6/conf/{name}/disable_ipv6"]
-            if interface.slaac:
-                # RFC 4862's default: one neighbour solicitation before an address is used.
-                lines += [f"echo 1 > {sysctl}/ipv6/conf/{name}/dad_transmits"] + self._bring_up_timers(name, fast=True)
-            if interface.ipv4:
-                batches[Family.IPV4].append(f"addr add {interface.ipv4} dev {name}")
-            if interface.ipv6 and not interface.slaac:
-                # The address plan hands out each address once (its tests check it),
-                # so duplicate detection of planned addresses would only cost ~2 s of
-                # waiting; SLAAC addresses still go through DAD, and the wait below
-                # still fails on any dadfailed address.
-                batches[Family.IPV6].append(f"addr add {interface.ipv6} dev {name} nodad")
-            batches[Family.IPV4].append(f"link set dev {name} up")
-        # Routes after the addresses: a next hop only needs the on-link prefix of an
-        # address set with nodad.
-        for route in self.routes.get(node, []):
-            if not route.from_ra:
-                batches[route.family].append(" ".join(route.ip_args()))
-        for family, flag in ((Family.IPV4, "-4"), (Family.IPV6, "-6")):
-            if batches[family]:
-                lines.append(f"ip {flag} -batch - <<'IP'\n" + "\n".join(batches[family]) + "\nIP")
-        return "\n".join(lines) + "\n"
+    def _node_configs(self, routes: dict[str, list[Route]] | None = None) -> dict[str, nodeconfig.NodeConfig]:
+        """Every router's and host's configuration, with ``routes`` (by default the
+        routes in force)."""
+        return nodeconfig.node_configs(self.graph, self.plan, self.routes if routes is None else routes,
+                                       self.interface_name)
 
-    # Duplicate address detection of a SLAAC address waits a random 0-1 s
-    # (router_solicitation_delay), then one RetransTimer of 1 s (RFC 4862 5.4,
-    # RFC 4861 10). On an emulated LAN, where a neighbour answers in well under a
-    # millisecond, 100 ms is still a thousand round trips: hosts run real DAD with
-    # these while they come up, and get the kernel's defaults back once their
-    # addresses are in (so neighbour unreachability detection keeps its timing).
-    BRING_UP_TIMERS = (("conf", "router_solicitation_delay", 0), ("neigh", "retrans_time_ms", 100))
-
-    def _bring_up_timers(self, name: str, fast: bool) -> list[str]:
-        sysctl = "/proc/sys/net/ipv6"
-        lines = []
-        for kind, key, value in self.BRING_UP_TIMERS:
-            if not fast:
-                # A namespace has its own conf/default; neighbour defaults are only
-                # in the host's (the neighbour table's defaults are global).
-                value = (f"$(cat {sysctl}/conf/default/{key})" if kind == "conf"
-                         else _read(Path(f"{sysctl}/neigh/default/{key}")).strip() or "1000")
-            lines.append(f"echo {value} > {sysctl}/{kind}/{name}/{key}")
-        return lines
-
-    def _nat44_rules(self, node: str, segment) -> str:
-        """A CPE masquerades its private LAN behind its WAN address (NAT44, RFC 3022)."""
-        lan = next(self.interface_name(node, i.peer) for i in self.plan.interfaces_of(node)
-                   if i.segment == segment.name)
-        return ("nft -f - <<'NFT'\n"
-                "table ip v6lab_nat {\n"
-                "  chain postrouting {\n"
-                "    type nat hook postrouting priority srcnat; policy accept;\n"
-                f"    ip saddr {segment.ipv4} oifname != \"{lan}\" masquerade\n"
-                "  }\n"
-                "}\n"
-                "NFT")
+    @staticmethod
+    def _neigh_defaults() -> dict[str, str]:
+        """The host's neighbour-table defaults, which SLAAC interfaces get back."""
+        return {timer.key: _read(Path(f"/proc/sys/net/ipv6/neigh/default/{timer.key}")).strip() or "1000"
+                for timer in nodeconfig.BRING_UP_TIMERS if timer.kind == "neigh"}
 
     def _l3_nodes(self) -> list[str]:
         return sorted(n for n in self.graph if node_spec(self.graph, n).kind is not Kind.SWITCH)
@@ -529,7 +448,8 @@ class EmulationBackend:
     def _configure_addresses(self) -> dict[str, CommandResult]:
         """Addresses and routes on every node; returns what each node's script printed
         last: its IPv6 addresses, with their flags, for the DAD wait."""
-        return self._run_scripts({n: self._address_script(n) + "ip -6 -o addr show\n" for n in self._l3_nodes()},
+        return self._run_scripts({n: nodeconfig.render_script(config) + "ip -6 -o addr show\n"
+                                  for n, config in self._node_configs().items()},
                                  "address and route configuration")
 
     def _poll(self, pending: list, still_pending, timeout_s: float, interval_s: float, failure) -> None:
@@ -584,13 +504,15 @@ class EmulationBackend:
                 expected.setdefault(interface.node, []).append(
                     (self.interface_name(interface.node, interface.peer), str(interface.ipv6.ip)))
 
+        configs, neigh_defaults = self._node_configs(), self._neigh_defaults()
+
         def check(node):
             # Shows the addresses; once every expected one is past DAD (a failed
             # one still reads "tentative"), gives the interfaces their kernel timers
-            # back in the same breath (see BRING_UP_TIMERS).
+            # back in the same breath (see nodeconfig.BRING_UP_TIMERS).
             done = " && ".join(f"echo \"$out\" | grep \" {name} .* {address}/64 \" | grep -qv tentative"
                                for name, address in expected[node])
-            restore = "\n".join(line for name, _ in expected[node] for line in self._bring_up_timers(name, fast=False))
+            restore = "\n".join(nodeconfig.render_sysctls(nodeconfig.restore_timers(configs[node], neigh_defaults)))
             return f'out=$(ip -6 -o addr show scope global)\necho "$out"\nif {done}; then\n{restore}\nfi\n'
 
         def still_pending(nodes):
@@ -716,22 +638,9 @@ class EmulationBackend:
                 if not result.ok:
                     raise BackendError(f"{node}: could not set {name} {state}: {result.stderr.strip()}")
         new = compute_routes(self.graph, self.plan, self.down)
-        scripts = {}
-        for node in sorted(new):
-            old_set, new_set = set(self.routes.get(node, [])), set(new[node])
-            lines = []
-            for route in sorted(old_set - new_set, key=str):
-                if not route.from_ra:
-                    flag = "-4" if route.family is Family.IPV4 else "-6"
-                    dest = "default" if route.destination is None else str(route.destination)
-                    lines.append(f"ip {flag} route del {dest} 2>/dev/null")
-            for route in sorted(new_set - old_set, key=str):
-                if not route.from_ra:
-                    flag = "-4" if route.family is Family.IPV4 else "-6"
-                    lines.append(f"ip {flag} " + " ".join(route.ip_args()))
-            if lines:
-                scripts[node] = "\n".join(lines) + "\ntrue\n"
-        self.run_in_shells(scripts)
+        before, after = self._node_configs(), self._node_configs(new)
+        changes = {node: nodeconfig.render_change(nodeconfig.diff(before[node], after[node])) for node in after}
+        self.run_in_shells({node: script for node, script in changes.items() if script})
         self.routes = new
         return new
 

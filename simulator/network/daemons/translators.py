@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from simulator.model.address_plan import port_block
+from simulator.network import nat
 from simulator.network.daemons.base import Daemon
 from topologies.errors import DaemonError
 
@@ -39,23 +39,6 @@ CLAT_TAYGA = ipaddress.IPv4Address("192.0.0.2")
 CLAT_MTU = 1480
 # DS-Lite adds a 40-byte IPv6 header: TCP segments of 1420 bytes fit a 1500 link.
 SOFTWIRE_MSS = 1420
-
-
-def _nat_rules(table: str, sources: list[tuple[str, ipaddress.IPv4Network | None, int]],
-               pool: ipaddress.IPv4Network, guard: str = "") -> str:
-    """An nftables NAT44 table: each (source match, ...) gets its port block; ICMP
-    keeps the block's address (its identifier is translated instead)."""
-    rules = []
-    for source, _, index in sources:
-        address, first, last = port_block(pool, index)
-        rules += [f"    ip saddr {source}{guard} meta l4proto {{ tcp, udp }} snat to {address}:{first}-{last}",
-                  f"    ip saddr {source}{guard} snat to {address}"]
-    return (f"table ip {table} {{\n"
-            "  chain postrouting {\n"
-            "    type nat hook postrouting priority srcnat; policy accept;\n"
-            + "\n".join(rules) + "\n"
-            "  }\n"
-            "}\n")
 
 
 def _mss_clamp(table: str, mss: int | str) -> str:
@@ -115,12 +98,7 @@ class Nat64(_Tayga):
                 f"prefix {self.prefix}\n"
                 f"dynamic-pool {self.internal}\n"
                 f"data-dir {folder}\n")
-        rules = (f"table ip v6lab_nat64 {{\n"
-                 "  chain postrouting {\n"
-                 "    type nat hook postrouting priority srcnat; policy accept;\n"
-                 f"    ip saddr {self.internal} snat to {self.pool[0]}-{self.pool[-1]}\n"
-                 "  }\n"
-                 "}\n")
+        rules = nat.render(nat.NatTable("v6lab_nat64", (nat.pool_snat(self.internal, self.pool),)))
         return {"tayga.conf": conf, self.RULES: rules}
 
     def setup_script(self, folder: Path) -> str:
@@ -266,8 +244,9 @@ class DsLiteAftr(_Translator):
         self.softwires = [(ipaddress.IPv6Address(b4), ipaddress.IPv4Network(lan)) for b4, lan in softwires]
 
     def render(self, folder: Path) -> dict[str, str]:
-        sources = [(str(lan), lan, index) for index, (_, lan) in enumerate(self.softwires)]
-        return {self.RULES: _nat_rules("v6lab_aftr", sources, self.pool, f' oifname "{self.uplink}"')
+        rules = tuple(rule for index, (_, lan) in enumerate(self.softwires)
+                      for rule in nat.port_block_rules(lan, self.pool, index, oifname=self.uplink))
+        return {self.RULES: nat.render(nat.NatTable("v6lab_aftr", rules))
                 + _mss_clamp("v6lab_aftr_mss", SOFTWIRE_MSS)}
 
     def setup_script(self, folder: Path) -> str:
@@ -297,8 +276,9 @@ class CarrierGradeNat(_Translator):
         self.shared = ipaddress.IPv4Network(shared)
 
     def render(self, folder: Path) -> dict[str, str]:
-        sources = [(str(a), None, index) for index, a in enumerate(self.subscribers)]
-        return {self.RULES: _nat_rules("v6lab_cgn", sources, self.pool, f" ip daddr != {self.shared}")}
+        rules = tuple(rule for index, address in enumerate(self.subscribers)
+                      for rule in nat.port_block_rules(address, self.pool, index, not_destination=self.shared))
+        return {self.RULES: nat.render(nat.NatTable("v6lab_cgn", rules))}
 
     def setup_script(self, folder: Path) -> str:
         return f"set -e\nnft -f {folder}/{self.RULES}\n"

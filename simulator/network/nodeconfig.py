@@ -1,0 +1,258 @@
+"""Each node's configuration as data, and the text that applies it to a Linux node.
+
+``node_configs`` turns the graph, its address plan and its routes into one frozen
+``NodeConfig`` per router and host: sysctls, addresses per interface (and whether
+they skip duplicate address detection), interfaces brought up, routes, NAT tables,
+and which interfaces take SLAAC with fast timers while they come up. The renderers
+turn that into the shell script and ``ip -batch`` input the emulation backend runs
+in each node; ``diff`` says what to apply to a running node when its configuration
+changes (a link fails: routes go and come). Nothing here runs a command or needs
+root, so every node's configuration has unit tests.
+
+Sysctls are (key, value) pairs, keys relative to /proc/sys
+(``net/ipv6/conf/all/forwarding``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import networkx as nx
+
+from simulator.model.address_plan import AddressPlan
+from simulator.model.routing import Route
+from simulator.network import nat
+from topologies.errors import BackendError
+from topologies.spec import Family, Kind, Role, node_spec
+
+Sysctl = tuple[str, str]
+InterfaceNamer = Callable[[str, str], str]   # (node, peer) -> the node's interface towards peer
+
+
+@dataclass(frozen=True)
+class Address:
+    address: ipaddress.IPv4Interface | ipaddress.IPv6Interface
+    # The address plan hands out each address once (its tests check it), so
+    # duplicate detection of planned IPv6 addresses would only cost ~2 s of waiting.
+    skip_dad: bool = False
+
+    @property
+    def family(self) -> Family:
+        return Family.IPV4 if self.address.version == 4 else Family.IPV6
+
+
+@dataclass(frozen=True)
+class InterfaceConfig:
+    name: str
+    sysctls: tuple[Sysctl, ...] = ()
+    addresses: tuple[Address, ...] = ()       # set by hand
+    up: bool = True
+    # The address router advertisements are expected to give it (not set by hand;
+    # it goes through DAD, with the bring-up timers below).
+    slaac: ipaddress.IPv6Interface | None = None
+
+
+@dataclass(frozen=True)
+class BringUpTimer:
+    kind: str    # "conf" or "neigh": where the key lives under net/ipv6/
+    key: str
+    fast: int
+
+
+# Duplicate address detection of a SLAAC address waits a random 0-1 s
+# (router_solicitation_delay), then one RetransTimer of 1 s (RFC 4862 5.4,
+# RFC 4861 10). On an emulated LAN, where a neighbour answers in well under a
+# millisecond, 100 ms is still a thousand round trips: hosts run real DAD with
+# these while they come up, and get the kernel's defaults back once their
+# addresses are in (``restore_timers``), so neighbour unreachability detection
+# keeps its timing.
+BRING_UP_TIMERS = (BringUpTimer("conf", "router_solicitation_delay", 0),
+                   BringUpTimer("neigh", "retrans_time_ms", 100))
+
+# Set before any interface exists, so that every interface is made with it:
+# link-local addresses, like the planned ones, come from the plan's unique MACs and
+# skip duplicate address detection. SLAAC interfaces set it back to 1.
+LINK_DEFAULTS: tuple[Sysctl, ...] = (("net/ipv6/conf/default/dad_transmits", "0"),)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    node: str
+    defaults: tuple[Sysctl, ...]       # before the node has interfaces (LINK_DEFAULTS)
+    sysctls: tuple[Sysctl, ...]        # node-wide
+    nat: tuple[nat.NatTable, ...]
+    interfaces: tuple[InterfaceConfig, ...]
+    # Installed by hand; routes a SLAAC host learns from advertisements are not.
+    routes: tuple[Route, ...]
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """What to apply to a running node to go from one configuration to another."""
+
+    node: str
+    routes_removed: tuple[Route, ...] = ()
+    routes_added: tuple[Route, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.routes_removed or self.routes_added)
+
+
+# --- from the plan to data ---------------------------------------------------------
+
+
+def node_configs(graph: nx.Graph, plan: AddressPlan, routes: Mapping[str, Iterable[Route]],
+                 interface_name: InterfaceNamer) -> dict[str, NodeConfig]:
+    """The configuration of every router and host, by node name, in name order."""
+    return {node: node_config(graph, plan, routes.get(node, ()), interface_name, node)
+            for node in sorted(graph) if node_spec(graph, node).kind is not Kind.SWITCH}
+
+
+def node_config(graph: nx.Graph, plan: AddressPlan, routes: Iterable[Route],
+                interface_name: InterfaceNamer, node: str) -> NodeConfig:
+    spec = node_spec(graph, node)
+    planned = plan.interfaces_of(node)
+    has_ipv6 = any(i.ipv6 for i in planned)
+    sysctls: list[Sysctl] = []
+    if has_ipv6:
+        # Keep IPv6 addresses across a link going down and up (faults): the
+        # kernel's default drops them, and nothing would add them back.
+        sysctls += [("net/ipv6/conf/all/keep_addr_on_down", "1"), ("net/ipv6/conf/default/keep_addr_on_down", "1")]
+    else:
+        # An IPv4-only node has no IPv6 at all, not even link-local addresses.
+        sysctls += [("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1")]
+    if spec.kind is Kind.ROUTER:
+        sysctls += [("net/ipv4/ip_forward", "1"), ("net/ipv6/conf/all/forwarding", "1")]
+    interfaces = []
+    for interface in planned:
+        name = interface_name(node, interface.peer)
+        own: list[Sysctl] = []
+        if has_ipv6:
+            # Static addresses take no advertisements; SLAAC hosts take them.
+            own += [(f"net/ipv6/conf/{name}/accept_ra", "1" if interface.slaac else "0"),
+                    (f"net/ipv6/conf/{name}/disable_ipv6", "0" if interface.ipv6 else "1")]
+        if interface.slaac:
+            # RFC 4862's default: one neighbour solicitation before an address is used.
+            own += [(f"net/ipv6/conf/{name}/dad_transmits", "1")]
+            own += [(_timer_key(timer, name), str(timer.fast)) for timer in BRING_UP_TIMERS]
+        addresses = []
+        if interface.ipv4:
+            addresses.append(Address(interface.ipv4))
+        if interface.ipv6 and not interface.slaac:
+            addresses.append(Address(interface.ipv6, skip_dad=True))
+        interfaces.append(InterfaceConfig(name, tuple(own), tuple(addresses),
+                                          slaac=interface.ipv6 if interface.slaac else None))
+    return NodeConfig(node, LINK_DEFAULTS, tuple(sysctls), _nat44(graph, plan, interface_name, node),
+                      tuple(interfaces), tuple(r for r in routes if not r.from_ra))
+
+
+def _nat44(graph: nx.Graph, plan: AddressPlan, interface_name: InterfaceNamer, node: str) -> tuple[nat.NatTable, ...]:
+    """A CPE masquerades its LAN (NAT44, RFC 3022), unless its mechanism carries the
+    LAN's IPv4 on (a DS-Lite B4 into its softwire, a 464XLAT CLAT by stateless
+    translation)."""
+    spec = node_spec(graph, node)
+    if spec.role is not Role.CPE or (spec.mode is not None and spec.mode.ipv4_via is not None):
+        return ()
+    tables = []
+    for segment in plan.segments.values():
+        if segment.nat_gateway == node and segment.ipv4 is not None:
+            lan = next(interface_name(node, i.peer) for i in plan.interfaces_of(node) if i.segment == segment.name)
+            tables.append(nat.NatTable("v6lab_nat", (nat.masquerade(segment.ipv4, lan),)))
+    return tuple(tables)
+
+
+def _timer_key(timer: BringUpTimer, name: str) -> str:
+    return f"net/ipv6/{timer.kind}/{name}/{timer.key}"
+
+
+def restore_timers(config: NodeConfig, neigh_defaults: Mapping[str, str]) -> tuple[Sysctl, ...]:
+    """The kernel's own timers back on every SLAAC interface, once its address is in.
+
+    A namespace has its own conf/default, so those are read inside the node when the
+    script runs; neighbour defaults are only in the host's (the neighbour table's
+    defaults are global), so the caller reads them: ``neigh_defaults`` by key."""
+    return tuple((_timer_key(timer, interface.name),
+                  f"$(cat /proc/sys/net/ipv6/conf/default/{timer.key})" if timer.kind == "conf"
+                  else neigh_defaults[timer.key])
+                 for interface in config.interfaces if interface.slaac for timer in BRING_UP_TIMERS)
+
+
+# --- from data to text ---------------------------------------------------------------
+
+
+def render_sysctls(sysctls: Iterable[Sysctl]) -> list[str]:
+    return [f"echo {value} > /proc/sys/{key}" for key, value in sysctls]
+
+
+def render_defaults(config: NodeConfig) -> str:
+    """The script for a node that has no interfaces yet."""
+    return "".join(line + "\n" for line in render_sysctls(config.defaults))
+
+
+def _family_flag(family: Family) -> str:
+    return "-4" if family is Family.IPV4 else "-6"
+
+
+def ip_batch(config: NodeConfig, family: Family) -> list[str]:
+    """The ``ip -4 -batch`` or ``ip -6 -batch`` input for the node's addresses, links
+    and routes. Routes come after the addresses: a next hop only needs the on-link
+    prefix of an address set without DAD."""
+    lines = []
+    for interface in config.interfaces:
+        if family is Family.IPV4:
+            # Only IPv4: flushing IPv6 would take the link-local address too, and a
+            # router without one sends no neighbour solicitations for what it forwards.
+            lines.append(f"addr flush dev {interface.name}")
+        lines += [f"addr add {a.address} dev {interface.name}" + (" nodad" if a.skip_dad else "")
+                  for a in interface.addresses if a.family is family]
+        if family is Family.IPV4 and interface.up:
+            lines.append(f"link set dev {interface.name} up")
+    lines += [" ".join(route.ip_args()) for route in config.routes if route.family is family]
+    return lines
+
+
+def render_script(config: NodeConfig) -> str:
+    """The shell script that configures a node whose interfaces exist: sysctls, NAT,
+    then addresses, links and routes through one ``ip -batch`` per family (a city
+    has thousands of them, and a process for each took seconds)."""
+    lines = ["set -e", "ip link set lo up", *render_sysctls(config.sysctls)]
+    lines += ["nft -f - <<'NFT'\n" + nat.render(table) + "NFT" for table in config.nat]
+    for interface in config.interfaces:
+        lines += render_sysctls(interface.sysctls)
+    for family in Family:
+        batch = ip_batch(config, family)
+        if batch:
+            lines.append(f"ip {_family_flag(family)} -batch - <<'IP'\n" + "\n".join(batch) + "\nIP")
+    return "\n".join(lines) + "\n"
+
+
+# --- changes to a running node ---------------------------------------------------------
+
+
+def diff(old: NodeConfig, new: NodeConfig) -> ConfigChange:
+    """What changes from ``old`` to ``new``. Only routes change on a running node so
+    far; any other difference is refused rather than silently left out."""
+    if old.node != new.node:
+        raise BackendError(f"configurations of {old.node} and {new.node}: a diff compares one node's two "
+                           "configurations; pass the same node's")
+    for what in ("defaults", "sysctls", "nat", "interfaces"):
+        if getattr(old, what) != getattr(new, what):
+            raise BackendError(f"node {old.node}: its {what} changed; only routes can be changed on a "
+                               "running node, start the network again for the rest")
+    before, after = set(old.routes), set(new.routes)
+    return ConfigChange(old.node, tuple(sorted(before - after, key=str)), tuple(sorted(after - before, key=str)))
+
+
+def render_change(change: ConfigChange) -> str:
+    """The script applying ``change``, or "" when there is nothing to do. Routes are
+    removed first, quietly (the kernel may have dropped one with its link), and
+    the script does not fail on them."""
+    lines = []
+    for route in change.routes_removed:
+        destination = "default" if route.destination is None else str(route.destination)
+        lines.append(f"ip {_family_flag(route.family)} route del {destination} 2>/dev/null")
+    lines += [f"ip {_family_flag(route.family)} " + " ".join(route.ip_args()) for route in change.routes_added]
+    return "\n".join(lines) + "\ntrue\n" if lines else ""
