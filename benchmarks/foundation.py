@@ -140,7 +140,7 @@ def v6lab_throughput(graph, datapath, seconds) -> dict:
     routes = compute_routes(graph, plan)
     _, prefix = new_run_id()
     with EmulationBackend(graph, plan, routes, prefix=prefix, datapath=datapath) as backend:
-        backend.start_daemon(IperfServer("web"))
+        backend.start_daemons([IperfServer("web")])
         records = measure_throughput(backend, plan, "d1h1", "web", seconds)
     return {r["family"]: r["bits_per_second"] for r in records}
 

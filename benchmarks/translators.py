@@ -164,7 +164,8 @@ def v6lab(datapath: str) -> dict:
     from simulator.model.scenario import REPO_ROOT, load_scenario
     from simulator.network.backends.emulation import EmulationBackend
     from simulator.network.daemons import IperfServer
-    from simulator.runner import address_plan, build_graph, new_run_id, service_daemons
+    from simulator.runner import address_plan, build_graph, new_run_id
+    from simulator.session import service_daemons
     from topologies.spec import Family
 
     scenario = load_scenario(REPO_ROOT / "scenarios" / "transition.yaml")
@@ -174,9 +175,7 @@ def v6lab(datapath: str) -> dict:
     client, server = "d1u1", "i1v2"
     with EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=prefix, datapath=datapath,
                           zone=scenario.zone) as net:
-        for daemon in service_daemons(graph, plan, scenario.zone):
-            net.start_daemon(daemon)
-        net.start_daemon(IperfServer(server))
+        net.start_daemons(service_daemons(graph, plan, scenario.zone) + [IperfServer(server)])
         net.warm_up()
 
         def run(command):

@@ -237,8 +237,9 @@ def down(timeout_s: float = 120.0) -> int:
 # --- the holder ---------------------------------------------------------------------------------
 
 
-def _open_cli(net, fds: list[int]) -> int:
-    """Fork Mininet's CLI onto the terminal whose descriptors came over the socket."""
+def _open_cli(backend, fds: list[int]) -> int:
+    """Fork Mininet's CLI onto the terminal whose descriptors came over the socket.
+    Nodes answer to the city's names (d1u1) as well as Mininet's (<run prefix>d1u1)."""
     sys.stdout.flush()
     sys.stderr.flush()
     child = os.fork()
@@ -252,7 +253,9 @@ def _open_cli(net, fds: list[int]) -> int:
         from mininet.cli import CLI
         from mininet.log import setLogLevel
         setLogLevel("output")
-        CLI(net)
+        for name, node in backend.nodes.items():
+            backend.net.nameToNode.setdefault(name, node)
+        CLI(backend.net)
     finally:
         os._exit(0)
 
@@ -286,7 +289,7 @@ def _serve(net, server: socket.socket) -> None:
                     os.close(fd)
                 peer.close()
                 continue
-            cli_child, cli_peer = _open_cli(net.net, fds), peer
+            cli_child, cli_peer = _open_cli(net, fds), peer
             _send(peer, {"pid": cli_child})
             continue
         _send(peer, {"error": f"unknown request {request!r}"})
@@ -307,7 +310,8 @@ def hold(argv: list[str] | None = None) -> int:
     from simulator.network.capabilities import probe_host
     from simulator.progress import Progress
     from simulator.reporting.results import RunFolder, command_line, default_results_root, versions
-    from simulator.runner import address_plan, build_graph, check_city_can_run, emulation, start_services
+    from simulator.runner import address_plan, build_graph, check_city_can_run, emulation, iperf_pair
+    from simulator.session import SERVICES, WARM_UP, Session
     from topologies.spec import Kind, node_spec
 
     parser = argparse.ArgumentParser(prog="simulator.handson")
@@ -336,9 +340,10 @@ def hold(argv: list[str] | None = None) -> int:
         folder.write_json("manifest.json", manifest)
         progress.note(f"run {run_id}: the city's folder is {folder.path}")
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress)
-        with net:
-            start_services(net, graph, plan, scenario, progress)
-            net.warm_up()
+        with Session(scenario, graph, plan, routes, net, progress=progress,
+                     iperf=iperf_pair(graph, plan, scenario)) as session:
+            session.run(SERVICES)
+            session.run(WARM_UP)
             cleanup.STATE_DIR.mkdir(parents=True, exist_ok=True)
             SOCKET_FILE.unlink(missing_ok=True)
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:

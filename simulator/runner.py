@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import time
@@ -12,13 +11,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator.measurements import comparison, connectivity, matrix, reachability
+from simulator.measurements import comparison, connectivity
 from simulator.measurements.run_result import RunResult
-from simulator.measurements.throughput import (
-    measure_throughput,
-    totals_by_family,
-    traffic_delta,
-)
 from simulator.model import transition
 from simulator.model.address_plan import (
     AddressPlan,
@@ -30,8 +24,8 @@ from simulator.model.scenario import Scenario
 from simulator.network import mechanisms
 from simulator.network.backends import backend_class
 from simulator.network.capabilities import HostCapabilities, probe_host
-from simulator.network.daemons import DnsServer, IperfServer, WebServer
 from simulator.progress import Progress
+from simulator.session import MEASUREMENTS, SERVICES, WARM_UP, Session
 from simulator.reporting import plots
 from simulator.reporting.results import (
     RunFolder,
@@ -123,14 +117,6 @@ def emulation(scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes, ca
                                   controller_app=scenario.controller.app, zone=scenario.zone)
 
 
-def start_services(net, graph: nx.Graph, plan: AddressPlan, scenario: Scenario, progress: Progress,
-                   iperf_server: str | None = None) -> None:
-    """The city's services (DNS, DNS64, HTTP) and an iperf3 server, all listening."""
-    with progress.step("starting services (DNS, HTTP, iperf3)"):
-        daemons = service_daemons(graph, plan, scenario.zone)
-        net.start_daemons(daemons + ([IperfServer(iperf_server)] if iperf_server else []))
-
-
 def links_to_capture(graph: nx.Graph, scenario: Scenario) -> list[tuple[str, str]]:
     """(a, b) for each link of measurements.capture; 'translators' is the link of
     each NAT64 and AFTR, captured at the translator."""
@@ -162,33 +148,6 @@ def new_run_id() -> tuple[str, str]:
     return f"{stamp}-{prefix}", prefix
 
 
-def zone_records(graph: nx.Graph, plan: AddressPlan) -> dict[str, list[str]]:
-    records = {}
-    for node in sorted(graph):
-        for service in node_spec(graph, node).services:
-            records[service.name] = [str(plan.primary(node, f)) for f in Family
-                                     if f in service.families and plan.primary(node, f) is not None]
-    return records
-
-
-def service_daemons(graph: nx.Graph, plan: AddressPlan, zone: str) -> list:
-    daemons = []
-    records = zone_records(graph, plan)
-    for node in sorted(graph):
-        for service in node_spec(graph, node).services:
-            if service.kind is ServiceKind.DNS:
-                listen = [str(a.ip) for f in Family for a in plan.addresses(node, f)]
-                daemons.append(DnsServer(node, zone, listen, records))
-            elif service.kind is ServiceKind.HTTP:
-                daemons.append(WebServer(node, f"{service.name}.{zone}"))
-    nat64 = transition.translator(graph, Role.NAT64)
-    if nat64 is not None:
-        # The DNS64 serves the same zone, and synthesizes AAAA records from A records.
-        daemons.append(DnsServer(nat64, zone, [str(a.ip) for a in plan.addresses(nat64, Family.IPV6)], records,
-                                 dns64_prefix=str(plan.nat64_prefix)))
-    return daemons
-
-
 def iperf_pair(graph: nx.Graph, plan: AddressPlan, scenario: Scenario) -> tuple[str, str] | None:
     iperf = scenario.measurements.iperf
     if iperf is None:
@@ -217,7 +176,6 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     plan = address_plan(graph, scenario)
     routes = compute_routes(graph, plan)
     pair = iperf_pair(graph, plan, scenario)
-    comparison_paths = comparison.paths(graph, plan, scenario.zone) if scenario.measurements.comparison else []
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
     check_city_can_run(graph, plan, capabilities, scenario.source)
@@ -248,50 +206,16 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     started = time.monotonic()
     try:
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress, backend)
-        with net:
-            start_services(net, graph, plan, scenario, progress, pair[1] if pair else None)
+        captures = [(a, b, folder.reserve(f"captures/{a}--{b}.pcap")) for a, b in capture_links]
+        with Session(scenario, graph, plan, routes, net, progress=progress, result=result, iperf=pair,
+                     captures=captures) as session:
+            session.run(SERVICES)
             if fail_after_start:
                 raise TestbedError("failing on purpose after start (fail_after_start)")
-            net.warm_up()
-            captures = [(a, b, folder.reserve(f"captures/{a}--{b}.pcap")) for a, b in capture_links]
-            with net.capture(captures) if captures else contextlib.nullcontext():
-                before = net.counters()
-                cells = connectivity.build_cells(graph, plan, scenario.zone,
-                                                 scenario.measurements.http, scenario.measurements.dns)
-                with progress.step(f"measuring the connectivity matrix ({len(cells)} cells)"):
-                    result.cells = connectivity.measure(net, graph, plan, routes, cells,
-                                                        scenario.measurements.ping_count)
-                if transition.mechanisms_used(graph):
-                    matrix_cells = matrix.build_cells(graph, scenario.zone)
-                    with progress.step(f"measuring the transition matrix ({len(matrix_cells)} cells: client "
-                                       "kinds x service kinds, by name and by IPv4 literal)"):
-                        result.transition = matrix.measure(net, graph, plan, matrix_cells)
-            if scenario.measurements.all_pairs:
-                with progress.step("following the routes for every pair of hosts (what to expect)"):
-                    records = reachability.pairs(graph, plan, routes)
-                with progress.step(f"all-pairs reachability ({len(records)} host pairs and families, fping)"):
-                    result.pairs = reachability.measure_all_pairs(net, graph, plan, records)
-            if pair:
-                with progress.step(f"measuring throughput {pair[0]} -> {pair[1]} per family (iperf3)"):
-                    result.throughput = measure_throughput(net, plan, pair[0], pair[1],
-                                                           scenario.measurements.iperf.duration_s)
-            if scenario.measurements.comparison and comparison_paths:
-                settings = scenario.measurements.comparison
-                if comparison_paths[0].server != (pair[1] if pair else None):
-                    net.start_daemon(IperfServer(comparison_paths[0].server))
-                with progress.step(f"comparing {len(comparison_paths)} paths, mechanisms against native IPv6 "
-                                   f"({settings.repeats} repeats)"):
-                    result.comparison = comparison.measure(net, comparison_paths, settings.repeats,
-                                                           settings.duration_s, settings.samples, progress)
-            after = net.counters(fresh_after=time.time())
-            traffic = traffic_delta(before, after)
-            result.traffic = totals_by_family(traffic)
-            mechanism_rows = traffic_delta(before, after, "mechanisms")
-            result.mechanism_traffic = totals_by_family(mechanism_rows, "mechanism")
-            for switch in after["switches"].values():
-                for family, count in switch["learned_flows"].items():
-                    result.learned_flows[family] = result.learned_flows.get(family, 0) + count
+            session.run(WARM_UP)
+            session.run_all(MEASUREMENTS)
             progress.note("stopping the network")
+        traffic, mechanism_rows, after = session.traffic, session.mechanism_traffic, session.counters_after
         result.timings = {**net.timings, "total_s": time.monotonic() - started}
         with progress.step("writing results and figures"):
             folder.write_jsonl("connectivity.jsonl", result.cells)

@@ -95,10 +95,16 @@ class ConfigChange:
     node: str
     routes_removed: tuple[Route, ...] = ()
     routes_added: tuple[Route, ...] = ()
+    sysctls: tuple[Sysctl, ...] = ()                         # node-wide and per interface, new values
+    nat_removed: tuple[str, ...] = ()                        # table names
+    nat_loaded: tuple[nat.NatTable, ...] = ()                # new or changed tables, loaded whole
+    addresses_removed: tuple[tuple[str, Address], ...] = ()  # (interface, address)
+    addresses_added: tuple[tuple[str, Address], ...] = ()
+    links: tuple[tuple[str, bool], ...] = ()                 # (interface, up) that changed
 
     @property
     def empty(self) -> bool:
-        return not (self.routes_removed or self.routes_added)
+        return not any(getattr(self, name) for name in self.__dataclass_fields__ if name != "node")
 
 
 # --- from the plan to data ---------------------------------------------------------
@@ -233,24 +239,54 @@ def render_script(config: NodeConfig) -> str:
 
 
 def diff(old: NodeConfig, new: NodeConfig) -> ConfigChange:
-    """What changes from ``old`` to ``new``. Only routes change on a running node so
-    far; any other difference is refused rather than silently left out."""
+    """What changes from ``old`` to ``new`` on a running node: routes, sysctls, NAT
+    tables, addresses and links. The defaults (read only when interfaces are made)
+    and the set of interfaces cannot change on a running node: refused, rather than
+    silently left out. A sysctl that ``new`` no longer sets keeps its value."""
     if old.node != new.node:
         raise BackendError(f"configurations of {old.node} and {new.node}: a diff compares one node's two "
                            "configurations; pass the same node's")
-    for what in ("defaults", "sysctls", "nat", "interfaces"):
-        if getattr(old, what) != getattr(new, what):
-            raise BackendError(f"node {old.node}: its {what} changed; only routes can be changed on a "
-                               "running node, start the network again for the rest")
+    if old.defaults != new.defaults:
+        raise BackendError(f"node {old.node}: its defaults changed; they apply when interfaces are made, so "
+                           "start the network again")
+    names = [i.name for i in old.interfaces]
+    if names != [i.name for i in new.interfaces]:
+        raise BackendError(f"node {old.node}: its interfaces changed ({', '.join(names)} -> "
+                           f"{', '.join(i.name for i in new.interfaces)}); links are made when the network starts")
     before, after = set(old.routes), set(new.routes)
-    return ConfigChange(old.node, tuple(sorted(before - after, key=str)), tuple(sorted(after - before, key=str)))
+    old_sysctls = dict(old.sysctls + tuple(s for i in old.interfaces for s in i.sysctls))
+    new_sysctls = new.sysctls + tuple(s for i in new.interfaces for s in i.sysctls)
+    old_nat = {table.name: table for table in old.nat}
+    new_nat = {table.name: table for table in new.nat}
+    removed, added, links = [], [], []
+    for was, now in zip(old.interfaces, new.interfaces):
+        removed += [(was.name, a) for a in was.addresses if a not in now.addresses]
+        added += [(now.name, a) for a in now.addresses if a not in was.addresses]
+        if was.up != now.up:
+            links.append((now.name, now.up))
+    return ConfigChange(
+        old.node, tuple(sorted(before - after, key=str)), tuple(sorted(after - before, key=str)),
+        tuple((key, value) for key, value in new_sysctls if old_sysctls.get(key) != value),
+        tuple(sorted(set(old_nat) - set(new_nat))),
+        tuple(table for name, table in new_nat.items() if old_nat.get(name) != table),
+        tuple(removed), tuple(added), tuple(links))
 
 
 def render_change(change: ConfigChange) -> str:
-    """The script applying ``change``, or "" when there is nothing to do. Routes are
-    removed first, quietly (the kernel may have dropped one with its link), and
-    the script does not fail on them."""
-    lines = []
+    """The script applying ``change``, or "" when there is nothing to do: sysctls,
+    NAT tables (a changed table is deleted and loaded whole, in one nft
+    transaction), addresses, links, then routes. Routes are removed first, quietly
+    (the kernel may have dropped one with its link), and the script does not fail
+    on them."""
+    lines = render_sysctls(change.sysctls)
+    lines += [f"nft delete table ip {name}" for name in change.nat_removed]
+    for table in change.nat_loaded:
+        lines.append("nft -f - <<'NFT'\n" + f"table ip {table.name}\ndelete table ip {table.name}\n"
+                     + nat.render(table) + "NFT")
+    lines += [f"ip addr del {address.address} dev {name}" for name, address in change.addresses_removed]
+    lines += [f"ip addr add {address.address} dev {name}" + (" nodad" if address.skip_dad else "")
+              for name, address in change.addresses_added]
+    lines += [f"ip link set dev {name} {'up' if up else 'down'}" for name, up in change.links]
     for route in change.routes_removed:
         destination = "default" if route.destination is None else str(route.destination)
         lines.append(f"ip {_family_flag(route.family)} route del {destination} 2>/dev/null")

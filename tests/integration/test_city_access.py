@@ -30,7 +30,7 @@ def city(capabilities):
                                datapath=capabilities.ovs_datapath, progress=Progress(quiet=True),
                                zone="city.test")
     with backend:
-        backend.start_daemon(WebServer("x1", "video.city.test"))
+        backend.start_daemons([WebServer("x1", "video.city.test")])
         yield backend, plan
 
 

@@ -42,7 +42,7 @@ import pytest
 
 from simulator.model.address_plan import plan_city_addresses
 from simulator.model.routing import Route, compute_routes
-from simulator.network import nodeconfig
+from simulator.network import nat, nodeconfig
 from simulator.network.daemons.translators import CarrierGradeNat
 from simulator.network.mechanisms import deployment
 from simulator.network.nat import Masquerade, NatRule, NatTable
@@ -378,12 +378,48 @@ def test_cut_link_is_unreachable_for_everyone_else(ring_change):
         assert nodeconfig.render_change(ring_change[node]) == ""
 
 
-def test_diff_refuses_what_cannot_change_live_yet(configs):
+def test_diff_refuses_what_cannot_change_on_a_running_node(configs):
     config = configs["c1"]
     with pytest.raises(BackendError) as error:
-        nodeconfig.diff(config, dataclasses.replace(config, sysctls=()))
-    assert str(error.value) == ("node c1: its sysctls changed; only routes can be changed on a running node, "
-                                "start the network again for the rest")
+        nodeconfig.diff(config, dataclasses.replace(config, defaults=()))
+    assert str(error.value) == ("node c1: its defaults changed; they apply when interfaces are made, so start "
+                                "the network again")
+    with pytest.raises(BackendError) as error:
+        nodeconfig.diff(config, dataclasses.replace(config, interfaces=config.interfaces[:1]))
+    assert "node c1: its interfaces changed" in str(error.value)
     with pytest.raises(BackendError):
         nodeconfig.diff(config, configs["d1agg"])
     assert nodeconfig.diff(config, config) == ConfigChange("c1")
+
+
+def test_live_changes_of_sysctls_nat_addresses_and_links(configs):
+    # A running c1 gets forwarding off, a NAT table, another address on its first
+    # interface instead of its IPv4 one, and that interface down.
+    config = configs["c1"]
+    first = config.interfaces[0]
+    old_v4 = next(a for a in first.addresses if a.family is Family.IPV4)
+    new_v4 = nodeconfig.Address(ipaddress.IPv4Interface("11.64.9.1/30"))
+    table = nat.NatTable("v6lab_test", (nat.masquerade(ipaddress.IPv4Network("192.168.0.0/24"), "lan"),))
+    changed = dataclasses.replace(
+        config, sysctls=tuple((k, "0" if k == "net/ipv4/ip_forward" else v) for k, v in config.sysctls),
+        nat=(table,), interfaces=(dataclasses.replace(
+            first, up=False, addresses=tuple(new_v4 if a == old_v4 else a for a in first.addresses)),)
+        + config.interfaces[1:])
+    change = nodeconfig.diff(config, changed)
+    assert change.sysctls == (("net/ipv4/ip_forward", "0"),)
+    assert (change.nat_loaded, change.nat_removed) == ((table,), ())
+    assert change.addresses_removed == ((first.name, old_v4),) and change.addresses_added == ((first.name, new_v4),)
+    assert change.links == ((first.name, False),) and not change.routes_added and not change.routes_removed
+    assert nodeconfig.render_change(change) == (
+        "echo 0 > /proc/sys/net/ipv4/ip_forward\n"
+        "nft -f - <<'NFT'\ntable ip v6lab_test\ndelete table ip v6lab_test\n"
+        "table ip v6lab_test {\n  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+        '    ip saddr 192.168.0.0/24 oifname != "lan" masquerade\n  }\n}\nNFT\n'
+        f"ip addr del {old_v4.address} dev {first.name}\n"
+        f"ip addr add 11.64.9.1/30 dev {first.name}\n"
+        f"ip link set dev {first.name} down\n"
+        "true\n")
+    # Going back removes the table and restores the rest.
+    back = nodeconfig.diff(changed, config)
+    assert back.nat_removed == ("v6lab_test",) and back.links == ((first.name, True),)
+    assert back.sysctls == (("net/ipv4/ip_forward", "1"),)

@@ -27,6 +27,7 @@ from simulator.model.routing import Route, compute_routes
 from simulator.network import cleanup, nodeconfig
 from simulator.network.backends.base import CommandResult
 from simulator.network.daemons import Daemon
+from simulator.network.daemons.base import order
 from simulator.network.daemons.dhcpv6 import delegations
 from simulator.network.daemons.radvd import advertisers
 from simulator.model.resolvers import PLAN, RDNSS, resolvers
@@ -75,6 +76,8 @@ class EmulationBackend:
         self.net = None
         self.nodes = {}
         self.daemons: list[tuple[Daemon, subprocess.Popen]] = []
+        self.started: list[Daemon] = []      # with a process or not, in the order started
+        self.configs: dict[str, nodeconfig.NodeConfig] = {}   # each node's configuration in force
         self.timings: dict[str, float] = {}
         self._saved_env = None
         self._started = False
@@ -142,12 +145,12 @@ class EmulationBackend:
             if servers or routers:
                 # All at once: prefix delegation and router advertisements do not wait
                 # for each other (the LAN /64s are the plan's either way). The DHCPv6
-                # clients start once their servers listen, so that no Solicit is lost.
+                # clients depend on their servers, so they start once those listen
+                # and no Solicit is lost.
                 with self.progress.step("DHCPv6 prefix delegation to CPEs, SLAAC addresses for subscribers"):
                     # Hosts learn their resolver from the advertisements: listen first.
                     self._spawn_rdnss()
-                    self.start_daemons(servers + routers)
-                    self.start_daemons([client for client, _ in leases])
+                    self.start_daemons(servers + routers + [client for client, _ in leases])
                     self._wait_slaac()
                     self._wait_delegation(leases)
                     self._wait_resolvers()
@@ -448,8 +451,9 @@ class EmulationBackend:
     def _configure_addresses(self) -> dict[str, CommandResult]:
         """Addresses and routes on every node; returns what each node's script printed
         last: its IPv6 addresses, with their flags, for the DAD wait."""
+        self.configs = self._node_configs()
         return self._run_scripts({n: nodeconfig.render_script(config) + "ip -6 -o addr show\n"
-                                  for n, config in self._node_configs().items()},
+                                  for n, config in self.configs.items()},
                                  "address and route configuration")
 
     def _poll(self, pending: list, still_pending, timeout_s: float, interval_s: float, failure) -> None:
@@ -626,23 +630,81 @@ class EmulationBackend:
         applied to each node. Returns the routes now in force."""
         if not self.graph.has_edge(a, b):
             raise BackendError(f"no link {a}--{b} in this network")
-        edge = frozenset((a, b))
-        self.down = (self.down | {edge}) if not up else (self.down - {edge})
+        return self._set_links([(a, b)], up)
+
+    def set_node(self, node: str, up: bool) -> dict[str, list[Route]]:
+        """Every link of ``node`` down (a router or switch that fails), or up again,
+        and routes around it."""
+        if node not in self.graph:
+            raise BackendError(f"no node {node!r} in this network")
+        return self._set_links([(node, peer) for peer in sorted(self.graph.neighbors(node))], up)
+
+    def _set_links(self, links: list[tuple[str, str]], up: bool) -> dict[str, list[Route]]:
+        edges = {frozenset(link) for link in links}
+        self.down = (self.down | edges) if not up else (self.down - edges)
         state = "up" if up else "down"
-        for node, peer in ((a, b), (b, a)):
-            name = self.interface_name(node, peer)
-            if node_spec(self.graph, node).kind is Kind.SWITCH:
-                subprocess.run(["ip", "link", "set", "dev", name, state], check=True, capture_output=True)
-            else:
-                result = self.run(node, ["ip", "link", "set", "dev", name, state])
-                if not result.ok:
-                    raise BackendError(f"{node}: could not set {name} {state}: {result.stderr.strip()}")
+        for a, b in links:
+            for node, peer in ((a, b), (b, a)):
+                name = self.interface_name(node, peer)
+                if node_spec(self.graph, node).kind is Kind.SWITCH:
+                    subprocess.run(["ip", "link", "set", "dev", name, state], check=True, capture_output=True)
+                else:
+                    result = self.run(node, ["ip", "link", "set", "dev", name, state])
+                    if not result.ok:
+                        raise BackendError(f"{node}: could not set {name} {state}: {result.stderr.strip()}")
         new = compute_routes(self.graph, self.plan, self.down)
-        before, after = self._node_configs(), self._node_configs(new)
-        changes = {node: nodeconfig.render_change(nodeconfig.diff(before[node], after[node])) for node in after}
-        self.run_in_shells({node: script for node, script in changes.items() if script})
+        self.configure(self._node_configs(new))
         self.routes = new
         return new
+
+    def configure(self, configs: dict[str, nodeconfig.NodeConfig]) -> None:
+        """Bring running nodes to these configurations: only what differs from the
+        configuration in force is applied (routes, sysctls, NAT, addresses, links)."""
+        scripts = {}
+        for node, config in configs.items():
+            if node not in self.configs:
+                raise BackendError(f"node {node!r}: not a running host or router of this network")
+            script = nodeconfig.render_change(nodeconfig.diff(self.configs[node], config))
+            if script:
+                scripts[node] = script
+        if scripts:
+            self._run_scripts(scripts, "changing the configuration of running nodes")
+        self.configs.update(configs)
+
+    def stop_daemons(self, daemons: list[Daemon]) -> None:
+        """Stop these daemons, in the reverse of their start order: end the process
+        (if any), then undo what the daemon's setup did in its node."""
+        for layer in reversed(order(daemons)):
+            undo = {}
+            for daemon in layer:
+                if daemon not in self.started:
+                    raise DaemonError(f"{daemon}: was not started in this network")
+                process = next((p for d, p in self.daemons if d is daemon), None)
+                script = daemon.stop_script(self.daemon_folder(daemon))
+                if process is None and script is None:
+                    raise DaemonError(f"{daemon}: has no process and nothing to undo; it cannot be stopped alone")
+                if process is not None:
+                    _terminate(process)
+                    self.daemons = [(d, p) for d, p in self.daemons if d is not daemon]
+                if script:
+                    undo[daemon.node] = undo.get(daemon.node, "") + script
+                self.started.remove(daemon)
+            if undo:
+                self._run_scripts(undo, "undoing what stopped daemons set up")
+
+    def reload_daemon(self, daemon: Daemon) -> None:
+        """Its configuration rendered again and dry-run; then SIGHUP for a daemon that
+        rereads its files, else a restart."""
+        if daemon not in self.started:
+            raise DaemonError(f"{daemon}: was not started in this network")
+        folder = daemon.write_config(self.daemon_folder(daemon))
+        self._check_configurations([daemon], [folder])
+        process = next((p for d, p in self.daemons if d is daemon), None)
+        if daemon.RELOAD == "hup" and process is not None and process.poll() is None:
+            process.send_signal(signal.SIGHUP)
+            return
+        self.stop_daemons([daemon])
+        self.start_daemons([daemon])
 
     # --- using the running network -------------------------------------------------
 
@@ -673,15 +735,20 @@ class EmulationBackend:
                                           out.decode(errors="replace"), err.decode(errors="replace"))
         return results
 
-    def start_daemon(self, daemon: Daemon, ready_timeout_s: float = 10.0) -> None:
-        self.start_daemons([daemon], ready_timeout_s)
+    def daemon_folder(self, daemon: Daemon) -> Path:
+        return self.workdir / daemon.node / daemon.NAME
 
     def start_daemons(self, daemons: list[Daemon], ready_timeout_s: float = 10.0) -> None:
-        """Write every configuration and dry-run them all at once, run the setup
-        scripts, start the daemons, then wait for all of them to listen: a city's
-        dozens of daemons come up side by side, not one by one."""
-        folders = [daemon.write_config(self.workdir / daemon.node / daemon.NAME) for daemon in daemons]
-        self._check_configurations(daemons, folders)
+        """Write every configuration and dry-run them all at once (a bad one stops
+        the batch before anything starts), then, layer by layer in the order their
+        DEPENDS ask for, run the setup scripts, start the daemons and wait for all of
+        them to listen: a city's dozens of daemons come up side by side, not one by one."""
+        folders = {id(daemon): daemon.write_config(self.daemon_folder(daemon)) for daemon in daemons}
+        self._check_configurations(daemons, [folders[id(d)] for d in daemons])
+        for layer in order(daemons):
+            self._start_layer(layer, [folders[id(d)] for d in layer], ready_timeout_s)
+
+    def _start_layer(self, daemons: list[Daemon], folders: list[Path], ready_timeout_s: float) -> None:
         # One round through the shells per setup a node has (most have one at most).
         rounds: list[dict[Daemon, str]] = []
         for daemon, folder in zip(daemons, folders):
@@ -699,6 +766,7 @@ class EmulationBackend:
                     raise DaemonError(f"{daemon}: setting up failed: {(result.stderr or result.stdout).strip()}")
         started = []
         for daemon, folder in zip(daemons, folders):
+            self.started.append(daemon)
             command = daemon.start_command(folder)
             if command is None:
                 continue

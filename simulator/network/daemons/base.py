@@ -1,13 +1,19 @@
-"""What every daemon that runs inside a node has: a name, what it needs, its rendered
-configuration, a dry-run check and the command that starts it.
+"""What every daemon that runs inside a node has: a name, what it needs, what it
+depends on, its rendered configuration, a dry-run check, the command that starts it,
+and how it is reloaded and stopped.
 
 ``render()`` needs no root and no network, so configurations have unit tests; the
 backend writes the files, runs ``check_command`` and only then starts the daemon.
+``order`` puts a set of daemons in the order their ``DEPENDS`` ask for: each layer
+starts once the layer before listens, and stops after the layer after it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+
+from topologies.errors import DaemonError
 
 
 class Daemon:
@@ -17,6 +23,12 @@ class Daemon:
     LISTENS: tuple[tuple[str, int], ...] = ()
     # Whether the dry run must run inside the node (it looks at the node's interfaces).
     CHECK_IN_NODE = False
+    # NAMEs of the daemons that must be up first (a DHCPv6 client needs its server,
+    # a B4 its AFTR), wherever they run.
+    DEPENDS: tuple[str, ...] = ()
+    # How a changed configuration is taken: "hup" (the daemon rereads its files on
+    # SIGHUP) or "restart".
+    RELOAD = "restart"
 
     def __init__(self, node: str):
         self.node = node
@@ -50,5 +62,29 @@ class Daemon:
         (routes and rules), which has no process and ends with the node."""
         raise NotImplementedError
 
+    def stop_script(self, folder: Path) -> str | None:
+        """Shell commands that undo ``setup_script`` in a running node (after the
+        process, if any, has ended), or None when there is nothing to undo."""
+        return None
+
     def __repr__(self) -> str:
         return f"{self.NAME}@{self.node}"
+
+
+def order(daemons: Iterable[Daemon]) -> list[list[Daemon]]:
+    """Layers to start in turn: each daemon comes after every daemon whose NAME it
+    DEPENDS on (a dependency absent from the set is not waited for). Stop them in
+    the reverse order."""
+    pending = list(daemons)
+    layers: list[list[Daemon]] = []
+    placed: set[str] = set()
+    while pending:
+        present = {d.NAME for d in pending}
+        layer = [d for d in pending if not (set(d.DEPENDS) & present)]
+        if not layer:
+            names = ", ".join(sorted(f"{d} (needs {', '.join(d.DEPENDS)})" for d in pending))
+            raise DaemonError(f"daemons that depend on each other in a circle: {names}")
+        layers.append(layer)
+        placed |= {d.NAME for d in layer}
+        pending = [d for d in pending if d not in layer]
+    return layers

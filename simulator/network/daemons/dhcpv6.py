@@ -26,6 +26,7 @@ def duid_ll(mac: str) -> str:
 
 class PrefixDelegationServer(Daemon):
     NAME = "kea-dhcp6"
+    RELOAD = "hup"
     BINARIES = ("kea-dhcp6",)
     LISTENS = (("udp", 547),)
     CHECK_IN_NODE = True   # Kea checks that the interfaces exist
@@ -80,6 +81,8 @@ class PrefixDelegationServer(Daemon):
 
 class PrefixDelegationClient(Daemon):
     NAME = "dhclient"
+    # A Solicit sent before the server listens is lost (and retried only after a while).
+    DEPENDS = ("kea-dhcp6",)
     BINARIES = ("dhclient",)
 
     def __init__(self, node: str, interface: str):

@@ -30,6 +30,7 @@ def render_zone(zone: str, records: dict[str, list[str]], serial: int = 1) -> st
 
 class DnsServer(Daemon):
     NAME = "unbound"
+    RELOAD = "hup"   # Unbound rereads its configuration and zones on SIGHUP
     BINARIES = ("unbound", "unbound-checkconf")
     LISTENS = (("udp", 53), ("tcp", 53))
 

@@ -13,6 +13,7 @@ from simulator.network.daemons.base import Daemon
 
 class RouterAdvertisements(Daemon):
     NAME = "radvd"
+    RELOAD = "hup"   # radvd rereads radvd.conf on SIGHUP
     BINARIES = ("radvd",)
     LISTENS = ()   # a raw ICMPv6 socket; readiness is the hosts' addresses
 

@@ -112,6 +112,10 @@ class Nat64(_Tayga):
             f"nft -f {folder}/{self.RULES}",
         ]) + "\n"
 
+    def stop_script(self, folder: Path) -> str:
+        # The routes go with the device.
+        return f"ip link del {self.DEVICE}\nnft delete table ip v6lab_nat64\n"
+
 
 class Clat(_Tayga):
     """464XLAT's CLAT. On a UE (``interface`` given): the UE's IPv4 address is
@@ -119,6 +123,7 @@ class Clat(_Tayga):
     answers neighbour solicitations for. On a CPE: the LAN's /24 maps into a /120."""
 
     NAME = "clat"
+    DEPENDS = ("nat64",)   # the PLAT
     DEVICE = "clat"
 
     def __init__(self, node: str, plat_prefix, ipv4, ipv6, interface: str | None = None,
@@ -167,6 +172,11 @@ class Clat(_Tayga):
         lines.append(f"nft -f {folder}/{self.RULES}")
         return "\n".join(lines) + "\n"
 
+    def stop_script(self, folder: Path) -> str:
+        # The CLAT's routes go with its device.
+        return f"ip link del {self.DEVICE}\nnft delete table inet v6lab_clat\n"
+
+
 def _softwire_link(interfaces: list[str], checksums: bool = True) -> list[str]:
     """SRv6 on, and (``checksums``) checksums computed in software on these links: a
     TCP or UDP packet put into the softwire with its checksum left to offload would
@@ -188,6 +198,7 @@ class DsLiteB4(_Translator):
     its uplink.)"""
 
     NAME = "b4"
+    DEPENDS = ("aftr",)
     BINARIES = ("ip", "nft", "ethtool")
     # The CPE-internal hop before the softwire, in link-local IPv4 space (RFC 3927).
     HOP = ipaddress.IPv4Network("169.254.4.0/30")
@@ -224,6 +235,12 @@ class DsLiteB4(_Translator):
                           f"dev {self.lan}",
                           f"nft -f {folder}/{self.RULES}"]) + "\n"
 
+    def stop_script(self, folder: Path) -> str:
+        return "\n".join([f"ip -4 rule del iif {self.lan} lookup {self.TABLE}",
+                          f"ip -4 route flush table {self.TABLE}",
+                          "ip -4 route del default", f"ip -6 route del {self.endpoint}/128",
+                          "ip link del b4in", "nft delete table inet v6lab_b4"]) + "\n"
+
     def start_command(self, folder: Path) -> None:
         return None
 
@@ -259,6 +276,11 @@ class DsLiteAftr(_Translator):
         lines.append(f"nft -f {folder}/{self.RULES}")
         return "\n".join(lines) + "\n"
 
+    def stop_script(self, folder: Path) -> str:
+        return "\n".join([f"ip -6 route del {self.endpoint}/128",
+                          *[f"ip -4 route del {lan}" for _, lan in self.softwires],
+                          "nft delete table ip v6lab_aftr", "nft delete table inet v6lab_aftr_mss"]) + "\n"
+
     def start_command(self, folder: Path) -> None:
         return None
 
@@ -282,6 +304,9 @@ class CarrierGradeNat(_Translator):
 
     def setup_script(self, folder: Path) -> str:
         return f"set -e\nnft -f {folder}/{self.RULES}\n"
+
+    def stop_script(self, folder: Path) -> str:
+        return "nft delete table ip v6lab_cgn\n"
 
     def start_command(self, folder: Path) -> None:
         return None

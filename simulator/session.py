@@ -1,0 +1,233 @@
+"""A running city, and the named steps a run is made of.
+
+A ``Session`` holds what one city is while it runs: its scenario, its model (graph,
+address plan, routes), the backend that runs it (through the interface of
+``simulator.network.backends.base`` only), the daemons it started, and what its
+steps measured (a ``RunResult``). It is a context manager: the network stops on the
+way out, also after an error or Ctrl-C.
+
+A run is a pipeline of ``Step``s over a session: start the services, warm up,
+measure the connectivity matrix, ..., read the counters. Each step reads the session
+and writes its records into ``session.result``; a step can run again after the
+network has changed (a link down, a daemon reloaded), and its records are then the
+new ones. Steps whose ``captured`` is set run inside the scenario's packet captures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from simulator.measurements import comparison, connectivity, matrix, reachability
+from simulator.measurements.run_result import RunResult
+from simulator.measurements.throughput import measure_throughput, totals_by_family, traffic_delta
+from simulator.model import transition
+from simulator.model.address_plan import AddressPlan
+from simulator.model.routing import Route
+from simulator.model.scenario import Scenario
+from simulator.network.backends.base import Backend
+from simulator.network.daemons import Daemon, DnsServer, IperfServer, WebServer
+from simulator.progress import Progress
+from topologies.errors import TestbedError
+from topologies.spec import Family, Role, ServiceKind, node_spec
+
+
+class Session:
+    def __init__(self, scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
+                 backend: Backend, *, progress: Progress | None = None, result: RunResult | None = None,
+                 iperf: tuple[str, str] | None = None, captures: list[tuple[str, str, Path]] | None = None):
+        self.scenario, self.graph, self.plan, self.routes = scenario, graph, plan, routes
+        self.backend = backend
+        self.progress = progress or Progress(quiet=True)
+        self.result = result or RunResult(scenario.name, "", Path("."))
+        self.iperf = iperf                   # (client, server) of the throughput step
+        self.captures = captures or []       # (a, b, pcap path) for the captured steps
+        self.daemons: list[Daemon] = []
+        # Controller snapshots around the measurements, and what they give per switch.
+        self.counters_before: dict | None = None
+        self.counters_after: dict | None = None
+        self.traffic: list[dict] = []
+        self.mechanism_traffic: list[dict] = []
+
+    def __enter__(self) -> Session:
+        self.backend.start()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.backend.stop()
+        return False
+
+    def start_daemons(self, daemons: list[Daemon]) -> None:
+        self.backend.start_daemons(daemons)
+        self.daemons += daemons
+
+    def run(self, step: Step) -> None:
+        """Run one step (again, if it ran before); a step that does not apply to this
+        scenario is skipped."""
+        if not step.applies(self):
+            return
+        text = step.describe(self) if step.describe else None
+        with self.progress.step(text) if text else contextlib.nullcontext():
+            step.run(self)
+
+    def run_all(self, steps: list[Step]) -> None:
+        """Run steps in order; consecutive captured steps share one capture."""
+        index = 0
+        while index < len(steps):
+            if steps[index].captured and self.captures:
+                group = []
+                while index < len(steps) and steps[index].captured:
+                    group.append(steps[index])
+                    index += 1
+                with self.backend.capture(self.captures):
+                    for step in group:
+                        self.run(step)
+            else:
+                self.run(steps[index])
+                index += 1
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[Session], None]
+    describe: Callable[[Session], str] | None = None     # the progress line; None: silent
+    applies: Callable[[Session], bool] = field(default=lambda session: True)
+    captured: bool = False
+
+
+# --- the services a city offers -------------------------------------------------------------------
+
+
+def zone_records(graph: nx.Graph, plan: AddressPlan) -> dict[str, list[str]]:
+    records = {}
+    for node in sorted(graph):
+        for service in node_spec(graph, node).services:
+            records[service.name] = [str(plan.primary(node, f)) for f in Family
+                                     if f in service.families and plan.primary(node, f) is not None]
+    return records
+
+
+def service_daemons(graph: nx.Graph, plan: AddressPlan, zone: str) -> list[Daemon]:
+    daemons: list[Daemon] = []
+    records = zone_records(graph, plan)
+    for node in sorted(graph):
+        for service in node_spec(graph, node).services:
+            if service.kind is ServiceKind.DNS:
+                listen = [str(a.ip) for f in Family for a in plan.addresses(node, f)]
+                daemons.append(DnsServer(node, zone, listen, records))
+            elif service.kind is ServiceKind.HTTP:
+                daemons.append(WebServer(node, f"{service.name}.{zone}"))
+    nat64 = transition.translator(graph, Role.NAT64)
+    if nat64 is not None:
+        # The DNS64 serves the same zone, and synthesizes AAAA records from A records.
+        daemons.append(DnsServer(nat64, zone, [str(a.ip) for a in plan.addresses(nat64, Family.IPV6)], records,
+                                 dns64_prefix=str(plan.nat64_prefix)))
+    return daemons
+
+
+def _iperf_servers(session: Session) -> list[str]:
+    servers = [session.iperf[1]] if session.iperf else []
+    settings = session.scenario.measurements.comparison
+    if settings is not None:
+        paths = comparison.paths(session.graph, session.plan, session.scenario.zone)
+        if paths and paths[0].server not in servers:
+            servers.append(paths[0].server)
+    return servers
+
+
+def _start_services(session: Session) -> None:
+    session.start_daemons(service_daemons(session.graph, session.plan, session.scenario.zone)
+                          + [IperfServer(server) for server in _iperf_servers(session)])
+
+
+def _connectivity(session: Session) -> None:
+    settings = session.scenario.measurements
+    cells = connectivity.build_cells(session.graph, session.plan, session.scenario.zone, settings.http, settings.dns)
+    session.result.cells = connectivity.measure(session.backend, session.graph, session.plan, session.routes, cells,
+                                                settings.ping_count)
+
+
+def _connectivity_cells(session: Session) -> int:
+    settings = session.scenario.measurements
+    return len(connectivity.build_cells(session.graph, session.plan, session.scenario.zone, settings.http,
+                                        settings.dns))
+
+
+def _transition(session: Session) -> None:
+    cells = matrix.build_cells(session.graph, session.scenario.zone)
+    session.result.transition = matrix.measure(session.backend, session.graph, session.plan, cells)
+
+
+def _pairs(session: Session) -> None:
+    with session.progress.step("following the routes for every pair of hosts (what to expect)"):
+        records = reachability.pairs(session.graph, session.plan, session.routes)
+    with session.progress.step(f"all-pairs reachability ({len(records)} host pairs and families, fping)"):
+        session.result.pairs = reachability.measure_all_pairs(session.backend, session.graph, session.plan, records)
+
+
+def _throughput(session: Session) -> None:
+    if session.iperf is None or session.scenario.measurements.iperf is None:
+        raise TestbedError("the throughput step needs measurements.iperf and a client and server")
+    client, server = session.iperf
+    session.result.throughput = measure_throughput(session.backend, session.plan, client, server,
+                                                   session.scenario.measurements.iperf.duration_s)
+
+
+def _comparison(session: Session) -> None:
+    settings = session.scenario.measurements.comparison
+    if settings is None:
+        raise TestbedError("the comparison step needs measurements.comparison")
+    paths = comparison.paths(session.graph, session.plan, session.scenario.zone)
+    session.result.comparison = comparison.measure(session.backend, paths, settings.repeats, settings.duration_s,
+                                                   settings.samples, session.progress)
+
+
+def _counters_before(session: Session) -> None:
+    session.counters_before = session.backend.counters()
+
+
+def _traffic(session: Session) -> None:
+    """Bytes per family and per mechanism since the counters before, from a snapshot
+    taken after now."""
+    before = session.counters_before or {"switches": {}}
+    after = session.backend.counters(fresh_after=time.time())
+    session.counters_after = after
+    session.traffic = traffic_delta(before, after)
+    session.result.traffic = totals_by_family(session.traffic)
+    session.mechanism_traffic = traffic_delta(before, after, "mechanisms")
+    session.result.mechanism_traffic = totals_by_family(session.mechanism_traffic, "mechanism")
+    learned: dict[str, int] = {}
+    for switch in after["switches"].values():
+        for family, count in switch["learned_flows"].items():
+            learned[family] = learned.get(family, 0) + count
+    session.result.learned_flows = learned
+
+
+SERVICES = Step("services", _start_services, lambda s: "starting services (DNS, HTTP, iperf3)")
+WARM_UP = Step("warm-up", lambda s: s.backend.warm_up())
+COUNTERS_BEFORE = Step("counters-before", _counters_before, captured=True)
+CONNECTIVITY = Step("connectivity", _connectivity,
+                    lambda s: f"measuring the connectivity matrix ({_connectivity_cells(s)} cells)", captured=True)
+TRANSITION = Step("transition", _transition,
+                  lambda s: (f"measuring the transition matrix ({len(matrix.build_cells(s.graph, s.scenario.zone))} "
+                             "cells: client kinds x service kinds, by name and by IPv4 literal)"),
+                  applies=lambda s: bool(transition.mechanisms_used(s.graph)), captured=True)
+PAIRS = Step("all-pairs", _pairs, applies=lambda s: s.scenario.measurements.all_pairs)
+THROUGHPUT = Step("throughput", _throughput,
+                  lambda s: f"measuring throughput {s.iperf[0]} -> {s.iperf[1]} per family (iperf3)",
+                  applies=lambda s: s.iperf is not None)
+COMPARISON = Step("comparison", _comparison,
+                  lambda s: (f"comparing {len(comparison.paths(s.graph, s.plan, s.scenario.zone))} paths, mechanisms "
+                             f"against native IPv6 ({s.scenario.measurements.comparison.repeats} repeats)"),
+                  applies=lambda s: s.scenario.measurements.comparison is not None
+                  and bool(comparison.paths(s.graph, s.plan, s.scenario.zone)))
+TRAFFIC = Step("traffic", _traffic)
+
+# What `v6lab run` measures, in order, once the services run and the network is warm.
+MEASUREMENTS = [COUNTERS_BEFORE, CONNECTIVITY, TRANSITION, PAIRS, THROUGHPUT, COMPARISON, TRAFFIC]
