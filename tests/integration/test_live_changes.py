@@ -1,0 +1,92 @@
+"""The backend's live operations on the city slice, while it runs: a daemon stopped,
+started again and reloaded, a node's configuration changed, a node taken down and
+brought back. Each change is checked by what a host sees (curl, dig, ping), never by
+the backend's own word.
+
+The slice (topologies/city_slice.py): d1h1 (dual-stack) behind bng1; web (www) and
+dns (ns) behind idcgw; core joins them.
+"""
+
+import dataclasses
+import ipaddress
+
+import pytest
+
+from simulator.model.address_plan import plan_addresses
+from simulator.model.routing import compute_routes
+from simulator.network.backends.emulation import EmulationBackend
+from simulator.network.daemons import DnsServer, WebServer
+from simulator.network.nodeconfig import Address
+from simulator.progress import Progress
+from simulator.runner import new_run_id
+from simulator.session import zone_records
+from topologies import city_slice
+from topologies.spec import Family
+
+
+@pytest.fixture(scope="module")
+def city(capabilities):
+    graph = city_slice()
+    plan = plan_addresses(graph)
+    backend = EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=new_run_id()[1],
+                               datapath=capabilities.ovs_datapath, progress=Progress(quiet=True), zone="city.test")
+    with backend:
+        web = WebServer("web", "www.city.test")
+        dns = DnsServer("dns", "city.test", [str(a.ip) for f in Family for a in plan.addresses("dns", f)],
+                        zone_records(graph, plan))
+        backend.start_daemons([web, dns])
+        backend.warm_up()
+        yield backend, plan, web, dns
+
+
+def fetch(backend, plan):
+    address = plan.primary("web", Family.IPV6)
+    return backend.run("d1h1", ["curl", "-s", "-m", "3", "-g", f"http://[{address}]/"], timeout=10)
+
+
+def test_stop_and_start_a_daemon(city):
+    backend, plan, web, _ = city
+    assert fetch(backend, plan).ok
+    backend.stop_daemons([web])
+    assert not fetch(backend, plan).ok
+    backend.start_daemons([web])
+    assert "v6lab-service:www.city.test" in fetch(backend, plan).stdout
+
+
+def test_reload_the_dns_with_a_new_record(city):
+    backend, plan, _, dns = city
+    ask = ["dig", "+short", "+time=2", "A", "new.city.test"]
+    assert backend.run("d1h1", ask, timeout=10).stdout.strip() == ""
+    dns.records = {**dns.records, "new": ["192.0.2.80"]}
+    backend.reload_daemon(dns)   # SIGHUP: Unbound reads its zone again
+    assert backend.run("d1h1", ask, timeout=10).stdout.strip() == "192.0.2.80"
+
+
+def test_configure_a_running_router(city):
+    backend, plan, _, _ = city
+    # bng1 stops forwarding IPv6: d1h1 loses the web server over IPv6, and gets it back.
+    before = backend.configs["bng1"]
+    off = dataclasses.replace(before, sysctls=tuple(
+        (key, "0" if key == "net/ipv6/conf/all/forwarding" else value) for key, value in before.sysctls))
+    backend.configure({"bng1": off})
+    assert not fetch(backend, plan).ok
+    backend.configure({"bng1": before})
+    assert fetch(backend, plan).ok
+    # An address added on a running interface is there, and goes again.
+    first = before.interfaces[0]
+    extra = dataclasses.replace(first, addresses=first.addresses + (
+        Address(ipaddress.ip_interface("2001:db8:ffff::1/64"), skip_dad=True),))
+    backend.configure({"bng1": dataclasses.replace(before, interfaces=(extra,) + before.interfaces[1:])})
+    assert "2001:db8:ffff::1/64" in backend.run("bng1", ["ip", "-6", "addr", "show", "dev", first.name]).stdout
+    backend.configure({"bng1": before})
+    assert "2001:db8:ffff::1" not in backend.run("bng1", ["ip", "-6", "addr", "show", "dev", first.name]).stdout
+
+
+def test_a_node_down_and_up(city):
+    backend, plan, _, _ = city
+    web4 = str(plan.primary("web", Family.IPV4))
+    ping = ["ping", "-c", "1", "-W", "1", web4]
+    backend.set_node("idcgw", up=False)
+    assert not backend.run("d1h1", ping, timeout=10).ok
+    backend.set_node("idcgw", up=True)
+    assert backend.run("d1h1", ping, timeout=10).ok
