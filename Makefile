@@ -4,7 +4,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test unit integration doctor clean bench
+.PHONY: setup demo lint test unit integration doctor clean bench
 
 setup:
 	bash scripts/setup.sh
@@ -13,10 +13,15 @@ demo: setup
 	$(BIN)/v6lab doctor
 	$(BIN)/v6lab run
 
-test: setup
+# Lint and type errors fail the tests (configuration in pyproject.toml).
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: setup lint
 	CI=$${CI:-} $(BIN)/pytest -p no:cacheprovider tests/unit tests/integration
 
-unit:
+unit: lint
 	$(BIN)/pytest -p no:cacheprovider tests/unit
 
 integration: setup
