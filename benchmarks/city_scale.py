@@ -143,7 +143,7 @@ def _start_daemons(graph, plan, added: dict, folder: Path) -> list[subprocess.Po
         if interface.slaac:
             slaac.setdefault(interface.node, []).append(str(interface.ipv6.ip))
     for host, addresses in sorted(slaac.items()):
-        _poll_each(nodes, [host], lambda out: all(f" {a}/64 " in out for a in addresses)
+        _poll_each(nodes, [host], lambda out, addresses=addresses: all(f" {a}/64 " in out for a in addresses)
                    and "tentative" not in out, "ip -6 -o addr show scope global")
     for client, prefix in clients:
         lease = client.lease_file(folder / client.node / client.NAME)

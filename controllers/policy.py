@@ -147,7 +147,7 @@ class Mechanisms:
     shared_space: str | None = None       # 100.64.0.0/10 when a CGN runs
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Mechanisms":
+    def from_dict(cls, data: dict) -> Mechanisms:
         return cls(data.get("nat64_prefix"), tuple(data.get("clat", ())), bool(data.get("softwire")),
                    data.get("shared_space"))
 

@@ -6,7 +6,7 @@ import os
 import secrets
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import networkx as nx
@@ -144,7 +144,7 @@ def new_run_id() -> tuple[str, str]:
     """(run id, resource prefix). The prefix (v + 3 base-36 characters) tags everything."""
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
     prefix = "v" + "".join(secrets.choice(alphabet) for _ in range(3))
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{prefix}", prefix
 
 
@@ -197,7 +197,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     manifest = {
         "scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
         "resource_prefix": prefix, "seed": scenario.seed, "backend": backend,
-        "command_line": command_line(), "started": datetime.now(timezone.utc).isoformat(),
+        "command_line": command_line(), "started": datetime.now(UTC).isoformat(),
         "topology_hash": topology_hash(graph), "versions": versions(),
         "capabilities": capabilities.to_dict(), "status": "running",
     }
@@ -251,11 +251,11 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                 result.throughput, result.traffic, f"{scenario.name}: IPv4 and IPv6 ({run_id})"))
     except BaseException as error:
         manifest.update(status="failed", error=f"{type(error).__name__}: {error}",
-                        traceback=traceback.format_exc(), finished=datetime.now(timezone.utc).isoformat())
+                        traceback=traceback.format_exc(), finished=datetime.now(UTC).isoformat())
         folder.write_json("manifest.json", manifest)
         raise
 
-    manifest.update(status="ok", finished=datetime.now(timezone.utc).isoformat(), timings=result.timings,
+    manifest.update(status="ok", finished=datetime.now(UTC).isoformat(), timings=result.timings,
                     unexpected_cells=len(result.unexpected), files=folder.files + ["manifest.json"])
     folder.write_json("manifest.json", manifest)
     return result

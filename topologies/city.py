@@ -189,7 +189,8 @@ def _parse_access(cls, data, path, problems, max_hosts):
     before = len(problems.items)
     for key in ("subscribers", "emulated_hosts"):
         if key not in data:
-            problems.add(f"{path}.{key}", "missing: how many real subscribers, and how many emulated hosts stand for them")
+            problems.add(f"{path}.{key}",
+                         "missing: how many real subscribers, and how many emulated hosts stand for them")
     subscribers = _count(data, "subscribers", 1, path, problems)
     hosts = _count(data, "emulated_hosts", 1, path, problems, maximum=max_hosts)
     # Compare only two counts that were both given and valid.
@@ -415,10 +416,12 @@ def _parse_services(raw, idc_ids, problems) -> tuple[Service, ...]:
         names.add(name)
         at = typed(item, "at", str, OUTSIDE, path, problems)
         if at not in places:
-            problems.add(f"{path}.at", f"no IDC {at!r}: 'at' takes an IDC id or 'outside'{suggest(at, places, 'places')}")
+            problems.add(f"{path}.at",
+                         f"no IDC {at!r}: 'at' takes an IDC id or 'outside'{suggest(at, places, 'places')}")
         kind = typed(item, "kind", str, "http", path, problems)
         if kind not in {k.value for k in ServiceKind}:
-            problems.add(f"{path}.kind", f"unknown kind {kind!r}{suggest(kind, [k.value for k in ServiceKind], 'kinds')}")
+            problems.add(f"{path}.kind",
+                         f"unknown kind {kind!r}{suggest(kind, [k.value for k in ServiceKind], 'kinds')}")
             kind = "http"
         mode = typed(item, "families", str, "dual-stack", path, problems)
         if mode not in FAMILY_MODES:
@@ -443,7 +446,7 @@ def _core_links(metro: Metro, rng: random.Random) -> list[tuple[str, str]]:
         half = len(cores) // 2
         inner, outer = cores[:half], cores[half:]
         links = [(ring[i], ring[(i + 1) % half]) for ring in (inner, outer) for i in range(half)]
-        links += list(zip(inner, outer))
+        links += list(zip(inner, outer, strict=True))
     else:
         links = [(cores[i], cores[(i + 1) % len(cores)]) for i in range(len(cores))] if len(cores) > 2 else (
             [(cores[0], cores[1])] if len(cores) == 2 else [])

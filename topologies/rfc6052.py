@@ -46,7 +46,7 @@ def synthesize(prefix, ipv4) -> ipaddress.IPv6Address:
     """The IPv6 address that stands for ``ipv4`` under ``prefix`` (section 2.2)."""
     network = _network(prefix)
     packed = bytearray(network.network_address.packed)
-    for position, byte in zip(_bytes_positions(network.prefixlen), ipaddress.IPv4Address(ipv4).packed):
+    for position, byte in zip(_bytes_positions(network.prefixlen), ipaddress.IPv4Address(ipv4).packed, strict=True):
         packed[position] = byte
     return ipaddress.IPv6Address(bytes(packed))
 

@@ -89,7 +89,7 @@ class AccessMode(str, enum.Enum):
     DS_LITE = "ds-lite"            # IPv6-only access; IPv4 in a softwire to an AFTR (RFC 6333)
 
     @property
-    def translator(self) -> "Role | None":
+    def translator(self) -> Role | None:
         """The translator role this mode needs in the city."""
         return {AccessMode.IPV6_ONLY: Role.NAT64, AccessMode.XLAT464: Role.NAT64,
                 AccessMode.DS_LITE: Role.AFTR}.get(self)
@@ -100,7 +100,7 @@ class AccessMode(str, enum.Enum):
         return self.translator is Role.NAT64
 
     @property
-    def ipv4_via(self) -> "Role | None":
+    def ipv4_via(self) -> Role | None:
         """The translator that carries this mode's IPv4 over IPv6 (a DS-Lite B4's
         softwire to the AFTR, a CLAT's packets to the NAT64 as PLAT); such a CPE
         does no NAT44 of its own and uses its delegated prefix beyond the LAN /64."""

@@ -115,7 +115,8 @@ def measure(backend, paths_: list[Path], repeats: int = 3, duration_s: float = 1
         for repeat in range(repeats):
             check = {"id": "timing", "method": "timing", "address": path.address, "name": path.name,
                      "server": path.resolver, "record": path.record, "count": samples}
-            result = backend.run(path.client, [sys.executable, "-m", "simulator.measurements.probe", json.dumps([check])],
+            result = backend.run(path.client,
+                                 [sys.executable, "-m", "simulator.measurements.probe", json.dumps([check])],
                                  timeout=60)
             timing = next((found for line in result.stdout.splitlines()
                            if isinstance(found := _json(line), dict)), {})

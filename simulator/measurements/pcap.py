@@ -24,7 +24,7 @@ class Packet:
     destination: ipaddress.IPv4Address | ipaddress.IPv6Address
     protocol: int                # IPv4 protocol or IPv6 next header
     payload: bytes               # what follows the (first) IP header, as captured
-    inner: "Packet | None" = None   # the IPv4 packet inside IPv6 next header 4
+    inner: Packet | None = None   # the IPv4 packet inside IPv6 next header 4
 
 
 def _ip(data: bytes) -> Packet | None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from topologies import GENERATORS
 from topologies.errors import ConfigError
@@ -99,7 +100,8 @@ def _parse_topology(data, problems, source_dir: Path | None) -> Topology:
     data = check_keys(data, ["generator", "params"], "topology", problems)
     generator = typed(data, "generator", str, "city-slice", "topology", problems)
     if generator not in GENERATORS:
-        problems.add("topology.generator", f"unknown generator {generator!r}{suggest(generator, GENERATORS, 'generators')}")
+        problems.add("topology.generator",
+                     f"unknown generator {generator!r}{suggest(generator, GENERATORS, 'generators')}")
         return Topology()
     params = data.get("params") or {}
     if not isinstance(params, dict):
@@ -138,7 +140,8 @@ def _parse_topology(data, problems, source_dir: Path | None) -> Topology:
             default = accepted[key].default
             kind = type(default) if default not in (None, inspect.Parameter.empty) else None
             wrong_bool = isinstance(value, bool) and kind is not bool
-            if kind in (int, float, bool) and (wrong_bool or not isinstance(value, (int, float) if kind is float else kind)):
+            if kind in (int, float, bool) and (
+                    wrong_bool or not isinstance(value, (int, float) if kind is float else kind)):
                 problems.add(where, f"expected {kind.__name__}, got {value!r}")
                 continue
             converted[key] = value

@@ -8,7 +8,7 @@ that a backend starts.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import networkx as nx
 

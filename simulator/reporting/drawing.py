@@ -9,11 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+import matplotlib.pyplot as plt
+import networkx as nx
+from matplotlib.lines import Line2D
 
-from topologies.spec import DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Kind, Role, node_spec  # noqa: E402
+from topologies.spec import DUAL_STACK, IPV4_ONLY, IPV6_ONLY, Kind, Role, node_spec
 
 # Layer (row, top to bottom) of each role.
 LAYERS = {

@@ -7,11 +7,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
 
-from topologies.spec import FAMILY_SETS, AccessMode  # noqa: E402
+from topologies.spec import FAMILY_SETS, AccessMode
 
 # 0 expected fail + failed, 1 expected ok + ok, 2 unexpected (either way)
 OUTCOME_COLORS = ["#d9d9d9", "#4daf4a", "#e41a1c"]
@@ -66,7 +66,7 @@ def family_comparison(throughput: list[dict], traffic_totals: dict[str, int],
     families = [r["family"] for r in throughput]
     rates = [(r["bits_per_second"] or 0) / 1e9 for r in throughput]
     bars = left.bar(families, rates, color=["#377eb8", "#ff7f00"][: len(families)])
-    for bar, record in zip(bars, throughput):
+    for bar, record in zip(bars, throughput, strict=True):
         text = f"{bar.get_height():.2f}" if record["ok"] else "n/a"
         left.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom")
     if throughput:
@@ -135,7 +135,7 @@ def mechanism_comparison(summary: list[dict], title: str = "Mechanisms against n
     from simulator.measurements.comparison import METRICS
     clients = list(dict.fromkeys(r["client"] for r in summary))
     fig, axes = plt.subplots(1, len(METRICS), figsize=(4.2 * len(METRICS), 4.5))
-    for ax, (metric, label) in zip(axes, METRICS.items()):
+    for ax, (metric, label) in zip(axes, METRICS.items(), strict=True):
         rows = {(r["client"], r["label"] == "native IPv6"): r for r in summary if r["metric"] == metric}
         for offset, native, color in ((-0.2, False, "#e41a1c"), (0.2, True, "#377eb8")):
             xs, means, errors = [], [], []

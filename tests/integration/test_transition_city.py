@@ -55,9 +55,9 @@ def test_the_grid_by_client_kind(run):
     from simulator.measurements.matrix import summary_table
     table = summary_table(run.transition)
     for kind, (by_name, by_literal) in GRID.items():
-        for service, works in zip(SERVICE_KINDS, by_name):
+        for service, works in zip(SERVICE_KINDS, by_name, strict=True):
             assert table[(kind, service, "name")]["ok"] == (2 * KINDS[kind] if works else 0), (kind, service)
-        for service, works in zip(SERVICE_KINDS, by_literal):
+        for service, works in zip(SERVICE_KINDS, by_literal, strict=False):
             assert table[(kind, service, "ipv4-literal")]["ok"] == (2 * KINDS[kind] if works else 0), (kind, service)
         assert table[(kind, "ipv6-only", "ipv4-literal")]["expected"] is None
 

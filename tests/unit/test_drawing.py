@@ -1,5 +1,6 @@
 """simulator.reporting.drawing: layered positions on hand-made graphs, and the figure of a city."""
 
+import itertools
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -161,7 +162,7 @@ def test_city_bands_do_not_overlap(city):
     positions = layered_positions(city)
     xs = {g: [x for n, (x, _) in positions.items() if node_spec(city, n).district == g] for g in CITY_BANDS}
     order = list(CITY_BANDS)
-    for left, right in zip(order, order[1:]):
+    for left, right in itertools.pairwise(order):
         assert max(xs[left]) < min(xs[right]), (left, right)
 
 

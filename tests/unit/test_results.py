@@ -54,7 +54,7 @@ def test_graph_document_is_json():
     # Links sorted by their sorted end names; d2's access links are IPv4-only.
     assert document["links"][0] == {"a": "a1", "b": "bng1", "families": ["ipv4", "ipv6"],
                                     "bandwidth_mbps": None, "delay_ms": None}
-    a2_d2h1 = next(l for l in document["links"] if (l["a"], l["b"]) == ("a2", "d2h1"))
+    a2_d2h1 = next(link for link in document["links"] if (link["a"], link["b"]) == ("a2", "d2h1"))
     assert a2_d2h1["families"] == sorted(f.value for f in IPV4_ONLY) == ["ipv4"]
 
 

@@ -14,7 +14,8 @@ def ring_city():
     # d1 -> IDC goes c1-c3 directly, and c1-c2-c3 once that link is cut.
     return city_graph(parse_city({
         "name": "ring", "metro": {"layout": "ring", "core_routers": 3},
-        "districts": [{"id": "d1", "core": "c1", "mobile": {"subscribers": 10, "emulated_hosts": 1, "ipv6_capable": 1.0}}],
+        "districts": [{"id": "d1", "core": "c1",
+                       "mobile": {"subscribers": 10, "emulated_hosts": 1, "ipv6_capable": 1.0}}],
         "idcs": [{"id": "i1", "core": "c3", "spines": 1, "leaves": 1, "servers_per_leaf": 1}],
         "services": [{"name": "www", "at": "i1"}]}))
 

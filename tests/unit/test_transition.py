@@ -33,7 +33,6 @@ import pytest
 from simulator.measurements.connectivity import reachable_in
 from simulator.model import transition
 from simulator.model.address_plan import plan_city_addresses
-from simulator.network.mechanisms import check_host, deployment, host_support
 from simulator.network.capabilities import Check, HostCapabilities
 from simulator.network.daemons.translators import (
     CarrierGradeNat,
@@ -42,6 +41,7 @@ from simulator.network.daemons.translators import (
     DsLiteB4,
     Nat64,
 )
+from simulator.network.mechanisms import check_host, deployment, host_support
 from topologies.city import city_graph, load_city
 from topologies.errors import ConfigError
 from topologies.spec import Family, Role

@@ -174,7 +174,7 @@ class EmulationBackend:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         started = time.monotonic()
         try:
-            for daemon, process in reversed(self.daemons):
+            for _, process in reversed(self.daemons):
                 _terminate(process)
             if self.net is not None:
                 try:
@@ -527,7 +527,8 @@ class EmulationBackend:
                     raise BackendError(f"{node}: checking its SLAAC address failed: {results[node].stderr.strip()}")
                 lines = results[node].stdout.splitlines()
                 for name, address in expected[node]:
-                    line = next((l for l in lines if f" {name} " in f" {l} " and f" {address}/64 " in l), None)
+                    line = next((text for text in lines if f" {name} " in f" {text} " and f" {address}/64 " in text),
+                                None)
                     # A failed address also reads "tentative": look for the failure first.
                     if line is not None and "dadfailed" in line:
                         raise BackendError(f"{node}: SLAAC address {address} failed duplicate address detection")
@@ -751,7 +752,7 @@ class EmulationBackend:
     def _start_layer(self, daemons: list[Daemon], folders: list[Path], ready_timeout_s: float) -> None:
         # One round through the shells per setup a node has (most have one at most).
         rounds: list[dict[Daemon, str]] = []
-        for daemon, folder in zip(daemons, folders):
+        for daemon, folder in zip(daemons, folders, strict=True):
             script = daemon.setup_script(folder)
             if script:
                 free = next((r for r in rounds if all(d.node != daemon.node for d in r)), None)
@@ -765,7 +766,7 @@ class EmulationBackend:
                     result = results[daemon.node]
                     raise DaemonError(f"{daemon}: setting up failed: {(result.stderr or result.stdout).strip()}")
         started = []
-        for daemon, folder in zip(daemons, folders):
+        for daemon, folder in zip(daemons, folders, strict=True):
             self.started.append(daemon)
             command = daemon.start_command(folder)
             if command is None:
@@ -797,7 +798,7 @@ class EmulationBackend:
     def _check_configurations(self, daemons: list[Daemon], folders: list[Path]) -> None:
         """Every daemon's dry run (``radvd --configtest``, ``kea-dhcp6 -t``, ...), all at once."""
         checks = []
-        for daemon, folder in zip(daemons, folders):
+        for daemon, folder in zip(daemons, folders, strict=True):
             check = daemon.check_command(folder)
             if check is None:
                 continue
