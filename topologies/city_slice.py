@@ -43,7 +43,7 @@ def city_slice(
         raise ValueError("subscribers_per_district must be at least 1")
     if not 1 <= len(district_families) <= 8:
         raise ValueError("a city slice has 1 to 8 districts")
-    graph = nx.Graph(name="city-slice")
+    graph: nx.Graph[str] = nx.Graph(name="city-slice")
     core_link = LinkSpec(families=DUAL_STACK)
 
     graph.add_node("core", spec=NodeSpec(Role.CORE_ROUTER))

@@ -20,7 +20,8 @@ from topologies.errors import ConfigError
 
 class Problems:
     def __init__(self, source: str):
-        self.source, self.items = source, []
+        self.source = source
+        self.items: list[str] = []
 
     def add(self, path: str, message: str) -> None:
         self.items.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
