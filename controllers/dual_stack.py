@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any, TypedDict
 
 from os_ken.base import app_manager
 from os_ken.controller import ofp_event
@@ -38,8 +39,15 @@ from controllers.policy import (
 )
 from controllers.wire import with_valid_checksums
 
+
+class Settings(TypedDict):
+    stats_path: str | None
+    stats_interval: float
+    mechanisms: dict[str, Any]
+
+
 # Set by the launcher before the app starts (os-ken builds apps without arguments).
-SETTINGS = {"stats_path": None, "stats_interval": 1.0, "mechanisms": {}}
+SETTINGS: Settings = {"stats_path": None, "stats_interval": 1.0, "mechanisms": {}}
 
 
 class DualStackController(app_manager.OSKenApp):
@@ -48,13 +56,14 @@ class DualStackController(app_manager.OSKenApp):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.policy = LearningSwitchPolicy(Mechanisms.from_dict(SETTINGS["mechanisms"]))
-        self.datapaths = {}
-        self.flow_counters = {}   # dpid -> family -> Counter, from the latest stats reply
-        self.flow_counts = {}     # dpid -> family -> number of learned flows
-        self.mechanism_counters = {}   # dpid -> mechanism -> Counter
+        self.datapaths: dict[int, Any] = {}
+        self.flow_counters: dict[int, dict[str, Counter]] = {}   # dpid -> family -> Counter, latest stats reply
+        self.flow_counts: dict[int, dict[str, int]] = {}     # dpid -> family -> number of learned flows
+        self.mechanism_counters: dict[int, dict[str, Counter]] = {}   # dpid -> mechanism -> Counter
         self.snapshot_seq = 0
-        if SETTINGS["stats_path"]:
-            self.stats_thread = hub.spawn(self._stats_loop)
+        stats_path = SETTINGS["stats_path"]
+        if stats_path:
+            self.stats_thread = hub.spawn(self._stats_loop, stats_path)
 
     # --- OpenFlow events -> policy -> OpenFlow messages ------------------------
 
@@ -88,10 +97,12 @@ class DualStackController(app_manager.OSKenApp):
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     def flow_stats(self, ev):
-        counters, counts, mechanisms = {}, {}, {}
+        counters: dict[str, Counter] = {}
+        counts: dict[str, int] = {}
+        mechanisms: dict[str, Counter] = {}
         for stat in ev.msg.body:
-            if stat.table_id == CLASSIFY_TABLE and mechanism_of(stat.cookie):
-                mechanisms.setdefault(mechanism_of(stat.cookie), Counter()).add(stat.packet_count, stat.byte_count)
+            if stat.table_id == CLASSIFY_TABLE and (mechanism := mechanism_of(stat.cookie)):
+                mechanisms.setdefault(mechanism, Counter()).add(stat.packet_count, stat.byte_count)
                 continue
             if stat.table_id != FORWARD_TABLE or stat.priority != LEARNED_PRIORITY:
                 continue
@@ -120,7 +131,7 @@ class DualStackController(app_manager.OSKenApp):
 
     # --- counters for the runner ----------------------------------------------------
 
-    def _stats_loop(self):
+    def _stats_loop(self, path: str):
         while True:
             # A switch that leaves mid-request, or a full disk, must not end the
             # loop: the runner would then wait for counters that never come.
@@ -129,7 +140,7 @@ class DualStackController(app_manager.OSKenApp):
                     parser = datapath.ofproto_parser
                     datapath.send_msg(parser.OFPFlowStatsRequest(datapath, table_id=datapath.ofproto.OFPTT_ALL))
                 hub.sleep(SETTINGS["stats_interval"])
-                self._write_snapshot()
+                self._write_snapshot(path)
             except Exception:
                 self.logger.exception("counter snapshot failed; trying again")
                 hub.sleep(SETTINGS["stats_interval"])
@@ -137,7 +148,7 @@ class DualStackController(app_manager.OSKenApp):
     def snapshot(self) -> dict:
         switches = {}
         for dpid in sorted(set(self.datapaths) | set(self.flow_counters)):
-            families = {}
+            families: dict[str, dict[str, int]] = {}
             for source in (self.flow_counters.get(dpid, {}), self.policy.packet_in.get(dpid, {})):
                 for family, counter in source.items():
                     total = families.setdefault(family, {"packets": 0, "bytes": 0})
@@ -154,9 +165,8 @@ class DualStackController(app_manager.OSKenApp):
             }
         return {"time": time.time(), "seq": self.snapshot_seq, "switches": switches}
 
-    def _write_snapshot(self):
+    def _write_snapshot(self, path: str):
         self.snapshot_seq += 1
-        path = SETTINGS["stats_path"]
         tmp = f"{path}.tmp"
         with open(tmp, "w") as out:
             json.dump(self.snapshot(), out)
