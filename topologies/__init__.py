@@ -8,12 +8,16 @@ above raises. Nothing here imports ``simulator``: data flows one way, from the s
 here to the model, the network, the measurements and the report in ``simulator``.
 """
 
+from collections.abc import Callable
+
+import networkx as nx
+
 from topologies.city import city
 from topologies.city_slice import city_slice
 
 # Scenario files name a generator; this is the whole registry. A generator's
 # PATH_PARAMS name parameters that are file paths, relative to the scenario file.
-GENERATORS = {
+GENERATORS: dict[str, Callable[..., nx.Graph]] = {
     "city": city,
     "city-slice": city_slice,
 }

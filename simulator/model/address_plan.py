@@ -152,16 +152,17 @@ class AddressPlan:
         host on a NAT44 LAN the WAN address of the CPE that masquerades it."""
         for interface in self.interfaces_of(node):
             segment = self.segments[interface.segment]
-            if interface.address(family) is None:
+            address = interface.address(family)
+            if address is None:
                 continue
             if family is Family.IPV4 and segment.nat_gateway and segment.nat_gateway != node:
                 if segment.nat_gateway in self.pools:
                     # Behind a CGN: the address of this subscriber's port block.
-                    index = self.translated_by(segment.nat_gateway).index(interface.ipv4.ip)
+                    index = self.translated_by(segment.nat_gateway).index(address.ip)
                     return port_block(self.pools[segment.nat_gateway], index)[0]
                 return self.public_address(segment.nat_gateway, family)
             if segment.routed(family):
-                return interface.address(family).ip
+                return address.ip
         return None
 
     def on_segment(self, segment: str, address) -> Interface | None:
@@ -219,7 +220,8 @@ def plan_addresses(graph: nx.Graph, ipv4_pool: str = "10.64.0.0/16",
 
     subnets4 = pool4.subnets(new_prefix=ipv4_prefixlen)
     subnets6 = pool6.subnets(new_prefix=64)
-    segments, interfaces = {}, {}
+    segments: dict[str, Segment] = {}
+    interfaces: dict[tuple[str, str], Interface] = {}
     found = find_segments(graph)
     needed = {family: sum(1 for _, _, attachments in found if any(
         family in node_spec(graph, n).families & link_spec(graph, n, p).families for n, p in attachments))
@@ -278,7 +280,11 @@ def _number(graph, name, switches, attachments, carried, net4, net6, segments, i
         addr4 = ipaddress.IPv4Interface(f"{net4[index]}/{net4.prefixlen}") if Family.IPV4 in fams else None
         mac = mac_address(node, peer) if site else None
         slaac = advertiser is not None and node != advertiser and Family.IPV6 in fams
+        addr6: ipaddress.IPv6Interface | None
         if slaac:
+            if mac is None:
+                raise TopologyError(f"segment {name}: {node} takes its IPv6 address from {advertiser}'s "
+                                    "advertisements, which needs a MAC, and only a segment of a site has one")
             addr6 = ipaddress.IPv6Interface(f"{eui64_address(net6, mac)}/64")
         else:
             addr6 = ipaddress.IPv6Interface(f"{net6[index]}/64") if Family.IPV6 in fams else None
@@ -297,7 +303,8 @@ def _natural(text: str) -> tuple:
 
 
 def _site_of(graph, switches, attachments) -> str:
-    districts = {node_spec(graph, n).district for n in list(switches) + [a for a, _ in attachments]} - {None}
+    districts = {district for n in list(switches) + [a for a, _ in attachments]
+                 if (district := node_spec(graph, n).district) is not None}
     if OUTSIDE_SITE in districts:
         return OUTSIDE_SITE
     return min(districts, key=_natural) if districts else METRO_SITE
@@ -419,7 +426,9 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                             f"the city has {len(inside)}; give a shorter city prefix or a longer site_length")
     site_prefixes = list(itertools.islice(city6.subnets(new_prefix=prefixes.site_length), len(inside)))
 
-    segments, interfaces, delegated = {}, {}, {}
+    segments: dict[str, Segment] = {}
+    interfaces: dict[tuple[str, str], Interface] = {}
+    delegated: dict[str, ipaddress.IPv6Network] = {}
     nat64 = ipaddress.IPv6Network(prefixes.nat64)
     if nat64 == WELL_KNOWN_PREFIX and any(node_spec(graph, n).role is Role.NAT64 for n in graph):
         for key, block in (("ipv4_public", public4), ("ipv4_outside", outside4)):
@@ -435,7 +444,8 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                                 "use 64:ff9b::/96 or a network-specific prefix outside the sites")
     # IPv4: one public block per site, sized to its routed segments; shared space
     # behind carrier-grade NAT; a pool for each translator.
-    site_sizes, segment_sizes, cgn_sizes, served, cgn_of = {}, {}, {}, {}, {}
+    site_sizes, segment_sizes, cgn_sizes, cgn_of = {}, {}, {}, {}
+    served: dict[str, int] = {}
     for site, segs in by_site.items():
         for name, _, attachments in segs:
             if not any(Family.IPV4 in f for f in _carried(graph, attachments).values()):
@@ -496,12 +506,13 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                         raise TopologyError(f"segment {name}: prefixes.ipv4_lan {lan4} has no /24 left for "
                                             "this CPE LAN; give a larger LAN prefix")
                 if Family.IPV6 in carries:
-                    delegated[gateway] = next(pd_pool, None)
-                    if delegated[gateway] is None:
+                    prefix = next(pd_pool, None)
+                    if prefix is None:
                         raise TopologyError(f"CPE {gateway}: site {site}'s prefix {site6} has no "
                                             f"/{prefixes.delegated_length} left to delegate; give a shorter "
                                             "site_length or a longer delegated_length")
-                    net6 = next(delegated[gateway].subnets(new_prefix=64))
+                    delegated[gateway] = prefix
+                    net6 = next(prefix.subnets(new_prefix=64))
             else:
                 net4 = nets4.get(name)
                 if Family.IPV6 in carries:
@@ -514,10 +525,11 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                     site, gateway, advertiser)
         if site == METRO_SITE:
             for translator in translators:
-                endpoints[translator] = next(links6, None)
-                if endpoints[translator] is None:
+                endpoint = next(links6, None)
+                if endpoint is None:
                     raise TopologyError(f"site {site}: infrastructure prefix {infra6} has no /64 left for "
                                         f"{translator}'s endpoint")
+                endpoints[translator] = endpoint
     originated: dict[str, list] = {}
     for node, pool in pools.items():
         originated.setdefault(node, []).append(pool)

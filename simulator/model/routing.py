@@ -34,7 +34,7 @@ class Route:
 
 def _l3_graph(graph: nx.Graph, plan: AddressPlan, family: Family, down: frozenset) -> nx.Graph:
     """Bipartite graph of L3 nodes and segments, for one family, without links that are down."""
-    l3 = nx.Graph()
+    l3: nx.Graph[str | tuple[str, str]] = nx.Graph()
     for interface in sorted(plan.interfaces.values(), key=lambda i: (i.node, i.port)):
         if interface.address(family) is not None and frozenset((interface.node, interface.peer)) not in down:
             l3.add_edge(interface.node, ("segment", interface.segment))
@@ -81,10 +81,10 @@ def compute_routes(graph: nx.Graph, plan: AddressPlan, down: frozenset = frozens
             # Prefixes a node originates (translator pools, the NAT64 prefix, softwire
             # endpoints, delegated prefixes) go towards that node.
             for owner, prefixes in sorted(plan.originated.items()):
-                path = paths.get(owner)
-                if owner == node or path is None:
+                to_owner = paths.get(owner)
+                if owner == node or to_owner is None:
                     continue
-                via = _address_on(plan, path[2], path[1][1], family)
+                via = _address_on(plan, to_owner[2], to_owner[1][1], family)
                 routes[node].extend(Route(family, prefix, via) for prefix in prefixes
                                     if prefix.version == (4 if family is Family.IPV4 else 6))
     return routes

@@ -108,7 +108,7 @@ def _parse_topology(data, problems, source_dir: Path | None) -> Topology:
         problems.add("topology.params", f"expected a mapping, got {params!r}")
         return Topology(generator)
     accepted = inspect.signature(GENERATORS[generator]).parameters
-    converted = {}
+    converted: dict[str, Any] = {}
     for key, value in params.items():
         where = f"topology.params.{key}"
         if key == "districts" and "district_families" in accepted:

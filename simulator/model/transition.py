@@ -18,6 +18,7 @@ import ipaddress
 import networkx as nx
 
 from simulator.model.address_plan import AddressPlan, eui64_address, mac_address
+from topologies.errors import TopologyError
 from topologies.spec import AccessMode, Family, Kind, Role, node_spec
 
 
@@ -60,7 +61,11 @@ def clat_address(plan: AddressPlan, ue: str) -> ipaddress.IPv6Address:
     """The IPv6 address a UE's CLAT translates its IPv4 address to: one of the UE's
     /64 (RFC 6877 section 6.3), from a MAC the UE does not use."""
     interface = plan.interfaces_of(ue)[0]
-    return eui64_address(plan.segments[interface.segment].ipv6, mac_address(ue, "clat"))
+    prefix = plan.segments[interface.segment].ipv6
+    if prefix is None:
+        raise TopologyError(f"{ue}: its CLAT needs an IPv6 /64 on segment {interface.segment}, which has none; "
+                            "give the UE IPv6 (dual-stack or ipv6-only)")
+    return eui64_address(prefix, mac_address(ue, "clat"))
 
 
 def behind_cpe(graph, plan, host) -> bool:
