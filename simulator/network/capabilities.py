@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -403,7 +404,7 @@ def probe_host(runner=subprocess.run, *, geteuid=os.geteuid,
     The keyword arguments exist so tests can stand in for the host.
     """
     as_root = geteuid() == 0
-    commands = [
+    commands: list[Callable[[], tuple[Check, ...]]] = [
         lambda: _probe_ovs(runner),
         *[(lambda p=p: (_probe_kernel(runner, p, as_root),)) for p in _KERNEL_PROBES],
         lambda: (_probe_nfqueue(runner, as_root),),

@@ -21,6 +21,7 @@ from simulator.model.transition import (
     wan_and_lan,
 )
 from simulator.network.capabilities import HostCapabilities
+from simulator.network.daemons.base import Daemon
 from simulator.network.daemons.translators import (
     CLAT_HOST,
     CarrierGradeNat,
@@ -29,7 +30,7 @@ from simulator.network.daemons.translators import (
     DsLiteB4,
     Nat64,
 )
-from topologies.errors import ConfigError
+from topologies.errors import ConfigError, TopologyError
 from topologies.spec import AccessMode, Kind, Role, node_spec
 
 # Mechanism name -> (what it needs on the host, in doctor's check names; what it is).
@@ -76,7 +77,7 @@ def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str
     """The mechanism objects to start, translators first; ``interface(node, peer)``
     names a node's interface towards a neighbour."""
     nat64, aftr = translator(graph, Role.NAT64), translator(graph, Role.AFTR)
-    found = []
+    found: list[Daemon] = []
     if nat64:
         found.append(Nat64(nat64, plan.nat64_prefix, plan.pools[nat64], plan.endpoints[nat64]))
     b4s = sorted(n for n in graph if node_spec(graph, n).role is Role.CPE
@@ -91,6 +92,9 @@ def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str
         found.append(CarrierGradeNat(router, plan.pools[router], [str(a) for a in plan.translated_by(router)],
                                      graph.graph["prefixes"].ipv4_cgn))
     for cpe in b4s:
+        if aftr is None:
+            raise TopologyError(f"{', '.join(b4s)}: DS-Lite CPEs need an AFTR, and the city has none; "
+                                "add 'transition: {aftr: {core: c1}}' to the city spec")
         wan, lan = wan_and_lan(plan, cpe)
         found.append(DsLiteB4(cpe, interface(cpe, wan.peer), interface(cpe, lan.peer), wan.ipv6.ip,
                               plan.softwire_endpoint(cpe), plan.softwire_endpoint(aftr)))
@@ -104,7 +108,11 @@ def deployment(graph: nx.Graph, plan: AddressPlan, interface: Callable[[str, str
         elif spec.kind is Kind.HOST and not behind_cpe(graph, plan, node):
             own = plan.interfaces_of(node)[0]
             router = plan.segments[own.segment].advertiser
-            gateway = next(i.ipv6.ip for i in plan.interfaces_of(router) if i.segment == own.segment)
+            if router is None:
+                raise TopologyError(f"{node}: its CLAT needs a router advertising on segment {own.segment}, "
+                                    "which has none; give the segment IPv6")
+            gateway = next(i.ipv6.ip for i in plan.interfaces_of(router)
+                           if i.segment == own.segment and i.ipv6 is not None)
             found.append(Clat(node, plan.nat64_prefix, f"{CLAT_HOST}/32", f"{clat_address(plan, node)}/128",
                               interface(node, own.peer), gateway))
     return found

@@ -18,6 +18,7 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -71,15 +72,16 @@ class EmulationBackend:
         self.down: frozenset = frozenset()
         self.workdir = cleanup.workdir_for(prefix)
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
-        self.controller_port = None
-        self.controller = None
-        self.net = None
-        self.nodes = {}
+        self.controller_port: int | None = None
+        self.controller: subprocess.Popen | None = None
+        # Mininet has no type hints: its network and nodes are Any.
+        self.net: Any = None
+        self.nodes: dict[str, Any] = {}
         self.daemons: list[tuple[Daemon, subprocess.Popen]] = []
         self.started: list[Daemon] = []      # with a process or not, in the order started
         self.configs: dict[str, nodeconfig.NodeConfig] = {}   # each node's configuration in force
         self.timings: dict[str, float] = {}
-        self._saved_env = None
+        self._saved_env: str | None = None
         self._started = False
         self._stopped = False
 
@@ -281,11 +283,17 @@ class EmulationBackend:
                        f"{n} has {', '.join(servers(n)) or 'none'}, its network announces "
                        f"{', '.join(self.resolvers[n].servers)} by {self.resolvers[n].source}" for n in nodes[:5]))
 
+    def _controller_process(self) -> subprocess.Popen:
+        if self.controller is None:
+            raise BackendError("the controller was never started (start() starts it before the switches)")
+        return self.controller
+
     def _wait_controller_listening(self) -> None:
         deadline = time.monotonic() + 20
+        controller = self._controller_process()
         while time.monotonic() < deadline:
-            if self.controller.poll() is not None:
-                raise BackendError(f"the controller exited with status {self.controller.returncode}:\n"
+            if controller.poll() is not None:
+                raise BackendError(f"the controller exited with status {controller.returncode}:\n"
                                    f"{self._tail('controller.log')}")
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", self.controller_port)) == 0:
@@ -340,7 +348,7 @@ class EmulationBackend:
             spec = link_spec(self.graph, a, b)
             # HTB for bandwidth, netem for delay; the runner has refused delay already
             # where the kernel has no netem.
-            params = {}
+            params: dict[str, float | str] = {}
             if spec.bandwidth_mbps:
                 params["bw"] = spec.bandwidth_mbps
             if spec.delay_ms:
@@ -389,7 +397,7 @@ class EmulationBackend:
             missing = self.unconnected_switches()
             if not missing:
                 return
-            if self.controller.poll() is not None:
+            if self._controller_process().poll() is not None:
                 raise BackendError(f"the controller died while switches connected:\n{self._tail('controller.log')}")
             if time.monotonic() > deadline:
                 raise BackendError(
@@ -504,7 +512,7 @@ class EmulationBackend:
         """Until every SLAAC host has the address the plan predicts, past DAD."""
         expected: dict[str, list[tuple[str, str]]] = {}
         for interface in self.plan.interfaces.values():
-            if interface.slaac:
+            if interface.slaac and interface.ipv6 is not None:
                 expected.setdefault(interface.node, []).append(
                     (self.interface_name(interface.node, interface.peer), str(interface.ipv6.ip)))
 
@@ -552,6 +560,8 @@ class EmulationBackend:
                                          self.interface_name(a, b), "-w", str(path)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                 running.append((a, b, process))
+                if process.stderr is None:
+                    raise BackendError(f"capture on {a}--{b}: tcpdump has no stderr pipe to say it listens on")
                 # tcpdump says "listening on" once its socket is open.
                 line = process.stderr.readline().decode(errors="replace")
                 if "listening on" not in line:
@@ -569,7 +579,8 @@ class EmulationBackend:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-                process.stderr.close()
+                if process.stderr is not None:
+                    process.stderr.close()
 
     def _start_mechanisms(self, mechanisms: list) -> None:
         if any(isinstance(m, DsLiteAftr) for m in mechanisms):

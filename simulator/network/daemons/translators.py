@@ -56,7 +56,7 @@ class _Translator(Daemon):
     """What the mechanisms share: an nftables file checked in the node."""
 
     CHECK_IN_NODE = True
-    BINARIES = ("nft",)
+    BINARIES: tuple[str, ...] = ("nft",)
     RULES = "rules.nft"
 
     def check_command(self, folder: Path) -> list[str]:
