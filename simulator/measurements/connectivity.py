@@ -12,6 +12,7 @@ import ipaddress
 import json
 import sys
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import networkx as nx
 
@@ -20,7 +21,7 @@ from simulator.model.address_plan import AddressPlan
 from simulator.model.resolvers import resolvers
 from simulator.model.routing import Route, forward_path
 from simulator.network.daemons import page_marker
-from topologies.spec import Family, Role, ServiceKind, node_spec
+from topologies.spec import Family, Role, ServiceKind, ServiceSpec, node_spec
 
 METHODS = {ServiceKind.HTTP: "http", ServiceKind.DNS: "dns"}
 
@@ -44,7 +45,7 @@ def subscribers(graph: nx.Graph) -> list[str]:
     return sorted(n for n in graph if node_spec(graph, n).role is Role.SUBSCRIBER)
 
 
-def services(graph: nx.Graph, zone: str) -> list[tuple[str, str, object]]:
+def services(graph: nx.Graph, zone: str) -> list[tuple[str, str, ServiceSpec]]:
     """(fqdn, server node, ServiceSpec) for every service in the graph."""
     found = []
     for node in sorted(graph):
@@ -85,13 +86,14 @@ def reachable(plan, routes, client, server, family) -> tuple[bool, str]:
         return False, f"{client} has no {family.label} address"
     if there is None:
         return False, f"{server} has no {family.label} address"
-    if forward_path(plan, routes, client, there) is None:
+    path = forward_path(plan, routes, client, there)
+    if path is None:
         return False, f"no {family.label} route from {client} to {server}"
     # Replies go to the address the server sees: a NAT44 LAN host's CPE.
     seen = plan.public_address(client, family)
     if seen is None or forward_path(plan, routes, server, seen) is None:
         return False, f"no {family.label} route back from {server} to {client}"
-    return True, f"{family.label} path {' > '.join(forward_path(plan, routes, client, there))}"
+    return True, f"{family.label} path {' > '.join(path)}"
 
 
 def reachable_in(graph: nx.Graph, plan, routes, client, server, family) -> tuple[bool, str]:
@@ -99,9 +101,9 @@ def reachable_in(graph: nx.Graph, plan, routes, client, server, family) -> tuple
     464XLAT client is carried over IPv6 from its B4 or CLAT (the CPE, or the UE
     itself) to the translator, which reaches the server over IPv4."""
     mode = node_spec(graph, client).mode
-    role = mode.ipv4_via if mode is not None else None
-    if family is Family.IPV6 or role is None:
+    if family is Family.IPV6 or mode is None or mode.ipv4_via is None:
         return reachable(plan, routes, client, server, family)
+    role = mode.ipv4_via
     translator = transition.translator(graph, role)
     if translator is None:
         return False, f"{client} is {mode.value} and the city has no {role.value}"
@@ -164,7 +166,7 @@ def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:
     """The probe's input per client."""
     per_client: dict[str, list[dict]] = {}
     for cell in cells:
-        check = {"id": cell.id, "method": cell.method}
+        check: dict[str, Any] = {"id": cell.id, "method": cell.method}
         version = 4 if cell.family is Family.IPV4 else 6
         if cell.method == "ping":
             check.update(address=cell.target, count=ping_count)

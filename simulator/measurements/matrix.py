@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import networkx as nx
 
 from simulator.measurements import connectivity
 from simulator.model.address_plan import AddressPlan
 from simulator.network.daemons import page_marker
+from topologies.errors import TopologyError
 from topologies.spec import FAMILY_SETS, AccessMode, Family, ServiceKind, node_spec
 
 SERVICE_KINDS = FAMILY_SETS
@@ -124,13 +126,21 @@ def clients(graph: nx.Graph) -> list[str]:
     return [n for n in connectivity.subscribers(graph) if node_spec(graph, n).mode is not None]
 
 
+def _mode(graph: nx.Graph, client: str) -> AccessMode:
+    mode = node_spec(graph, client).mode
+    if mode is None:
+        raise TopologyError(f"{client}: has no access mode, and the transition matrix is only for "
+                            "subscribers of a district's fixed or mobile access; pick one from clients()")
+    return mode
+
+
 def build_cells(graph: nx.Graph, zone: str) -> list[MatrixCell]:
     cells = []
     web = [(fqdn, server, s) for fqdn, server, s in connectivity.services(graph, zone) if s.kind is ServiceKind.HTTP]
     for client in clients(graph):
         for fqdn, server, service in web:
             for access in ACCESS:
-                cells.append(MatrixCell(client, node_spec(graph, client).mode.value, fqdn, server,
+                cells.append(MatrixCell(client, _mode(graph, client).value, fqdn, server,
                                         service_kind(service.families), access))
     return cells
 
@@ -140,7 +150,8 @@ def probe_checks(graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) ->
     for cell in cells:
         if cell.rule.expected is None:
             continue
-        check = {"id": cell.id, "method": "fetch", "host": cell.service, "marker": page_marker(cell.service)}
+        check: dict[str, Any] = {"id": cell.id, "method": "fetch", "host": cell.service,
+                                 "marker": page_marker(cell.service)}
         if cell.access == "name":
             check.update(name=cell.service)
         else:

@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import dns.exception
 import dns.message
@@ -81,7 +82,7 @@ def dns_check(check: dict) -> dict:
 
 def _get(address: str, name: str, marker: str, timeout: float, port: int = 80) -> dict:
     """TCP connect to ``address`` and GET / for ``name``; ok when the page is the service's own."""
-    result = {"ok": False, "connect_ms": None, "http_ms": None, "error": ""}
+    result: dict[str, Any] = {"ok": False, "connect_ms": None, "http_ms": None, "error": ""}
     started = time.monotonic()
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     try:
@@ -235,9 +236,9 @@ def timing(check: dict) -> dict:
     count = check.get("count", 5)
     out = subprocess.run(["ping", "-n", "-c", str(count), "-i", "0.05", "-W", "1", check["address"]],
                          capture_output=True, text=True)
-    rtts = [float(m) for m in re.findall(r"time=([\d.]+) ms", out.stdout)][:count]
+    rtts: list[float | None] = [float(m) for m in re.findall(r"time=([\d.]+) ms", out.stdout)[:count]]
     rtts += [None] * (count - len(rtts))
-    connects = []
+    connects: list[float | None] = []
     for _ in range(count):
         started = time.monotonic()
         family = socket.AF_INET6 if ":" in check["address"] else socket.AF_INET

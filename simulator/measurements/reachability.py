@@ -52,9 +52,9 @@ def measure_all_pairs(backend, graph: nx.Graph, plan: AddressPlan, records: list
     # A second, slower pass over the pairs that did not answer: with 75 hosts pinging
     # at once on two cores, a couple of replies can miss a 500 ms timeout. A pair
     # that is really broken fails both passes; the record says which pass answered.
-    again = {}
-    for (source, address), got in received.items():
-        if not got:
+    again: dict[str, list[str]] = {}
+    for (source, address), replies in received.items():
+        if not replies:
             again.setdefault(source, []).append(address)
     retried = _fping(backend, again, 3, len(hosts(graph)), timeout_ms=1500) if again else {}
     received.update({key: got for key, got in retried.items() if got})
