@@ -67,8 +67,8 @@ def _topo(args) -> int:
 
     spec = load_city(args.city)
     output = getattr(args, "output", None)
-    if args.topo_command == "draw":
-        if output.suffix.lower() not in FIGURE_SUFFIXES:
+    if args.topo_command == "draw":   # (draw's --output has a default)
+        if args.output.suffix.lower() not in FIGURE_SUFFIXES:
             raise TestbedError(f"cannot write {output}: give a file name ending in "
                                f"{', '.join(sorted(FIGURE_SUFFIXES))}")
     if output is not None:
@@ -83,7 +83,7 @@ def _topo(args) -> int:
         from simulator.reporting.drawing import topology_figure
         figure = topology_figure(graph)
         try:
-            figure.savefig(output, dpi=args.dpi, bbox_inches="tight")
+            figure.savefig(args.output, dpi=args.dpi, bbox_inches="tight")
         except OSError as error:
             raise TestbedError(f"cannot write {output}: {error.strerror or error}") from None
         print(f"wrote {args.output}")
@@ -103,7 +103,7 @@ def _topo(args) -> int:
 def flat_graph(graph):
     """The graph with scalar attributes only, as GraphML wants them."""
     import networkx as nx
-    flat = nx.Graph(name=graph.name)
+    flat: nx.Graph[str] = nx.Graph(name=graph.name)
     for name, data in graph.nodes(data=True):
         spec = data["spec"]
         flat.add_node(name, role=spec.role.value, kind=spec.kind.value,

@@ -157,11 +157,13 @@ def iperf_pair(graph: nx.Graph, plan: AddressPlan, scenario: Scenario) -> tuple[
         (s for s in subscribers if all(plan.primary(s, f) for f in Family)), subscribers[0] if subscribers else None)
     server = iperf.server or next(
         (n for n in sorted(graph) for s in node_spec(graph, n).services if s.kind is ServiceKind.HTTP), None)
-    for role, name in (("client", client), ("server", server)):
+
+    def checked(role: str, name: str | None) -> str:
         if name is None or name not in graph or node_spec(graph, name).kind is Kind.SWITCH:
             raise ConfigError(f"{scenario.source}: measurements.iperf.{role}: {name!r} is not a host or "
                               f"router of the topology (hosts: {', '.join(subscribers)})")
-    return client, server
+        return name
+    return checked("client", client), checked("server", server)
 
 
 def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backend: str = "emulation",

@@ -57,7 +57,8 @@ def layered_positions(graph: nx.Graph) -> dict[str, tuple[float, float]]:
                                                       for row in groups[g].values() for n in row), _natural(g)))
     widths = {g: max(len(row) for row in groups[g].values()) for g in order}
     total = sum(widths.values()) or 1
-    bands, start = {None: (0.0, 1.0)}, 0.0
+    bands: dict[str | None, tuple[float, float]] = {None: (0.0, 1.0)}
+    start = 0.0
     for g in order:
         bands[g] = (start, widths[g] / total)
         start += widths[g] / total

@@ -66,7 +66,7 @@ def _command_version(command: list[str]) -> str | None:
 
 
 def versions() -> dict:
-    found = {"v6lab": simulator.__version__, "python": sys.version.split()[0],
+    found: dict[str, str | None] = {"v6lab": simulator.__version__, "python": sys.version.split()[0],
              "kernel": platform.release()}
     for package in ("os-ken", "networkx", "matplotlib", "dnspython"):
         try:
