@@ -138,7 +138,7 @@ def _start_daemons(graph, plan, added: dict, folder: Path) -> list[subprocess.Po
             processes.append(nodes[daemon.node].popen(
                 daemon.start_command(own), stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, **daemon.environment(own)}))
-    slaac = {}
+    slaac: dict[str, list[str]] = {}
     for interface in plan.interfaces.values():
         if interface.slaac:
             slaac.setdefault(interface.node, []).append(str(interface.ipv6.ip))
