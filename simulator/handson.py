@@ -30,8 +30,9 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from simulator.network import cleanup
 from topologies.errors import BackendError, TestbedError
@@ -187,7 +188,7 @@ def cli() -> int:
     with _connect(session) as sock:
         _send(sock, {"op": "cli"}, [0, 1, 2])
         replies = _replies(sock)
-        first = next(replies, {})
+        first: dict[str, Any] = next(replies, {})
         if "error" in first:
             raise BackendError(first["error"])
         child = first["pid"]
@@ -248,7 +249,7 @@ def _open_cli(backend, fds: list[int]) -> int:
             os.close(fd)
         return child
     try:
-        for target, fd in zip((0, 1, 2), fds):
+        for target, fd in zip((0, 1, 2), fds, strict=False):
             os.dup2(fd, target)
         from mininet.cli import CLI
         from mininet.log import setLogLevel
@@ -265,7 +266,7 @@ def _serve(net, server: socket.socket) -> None:
     cli_child, cli_peer = None, None
     while True:
         readable, _, _ = select.select([server] + ([cli_peer] if cli_peer else []), [], [], 0.5)
-        if cli_child is not None:
+        if cli_child is not None and cli_peer is not None:
             done, _ = os.waitpid(cli_child, os.WNOHANG)
             if done:
                 _send(cli_peer, {"done": True})
@@ -336,7 +337,7 @@ def hold(argv: list[str] | None = None) -> int:
         folder = RunFolder(args.results or default_results_root(), scenario.name, run_id)
         manifest = {"scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
                     "resource_prefix": prefix, "mode": "up", "command_line": command_line(),
-                    "started": datetime.now(timezone.utc).isoformat(), "versions": versions(), "status": "up"}
+                    "started": datetime.now(UTC).isoformat(), "versions": versions(), "status": "up"}
         folder.write_json("manifest.json", manifest)
         progress.note(f"run {run_id}: the city's folder is {folder.path}")
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress)
@@ -367,7 +368,7 @@ def hold(argv: list[str] | None = None) -> int:
                 finally:
                     SESSION_FILE.unlink(missing_ok=True)
                     SOCKET_FILE.unlink(missing_ok=True)
-        manifest.update(status="down", finished=datetime.now(timezone.utc).isoformat())
+        manifest.update(status="down", finished=datetime.now(UTC).isoformat())
         folder.write_json("manifest.json", manifest)
         return 0
     except TestbedError as error:

@@ -132,10 +132,11 @@ def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
     """
     if cell.method in ("ping", "dns"):
         return reachable_in(graph, plan, routes, cell.client, cell.server, cell.family)
-    resolver_node = _owner(plan, cell.resolver) if cell.resolver else None
-    if resolver_node is None:
+    resolver = cell.resolver
+    resolver_node = _owner(plan, resolver) if resolver else None
+    if resolver is None or resolver_node is None:
         return False, f"{cell.client} has no DNS server it can reach"
-    resolver_family = Family.IPV6 if ":" in cell.resolver else Family.IPV4
+    resolver_family = Family.IPV6 if ":" in resolver else Family.IPV4
     ok, why = reachable_in(graph, plan, routes, cell.client, resolver_node, resolver_family)
     if not ok:
         return False, f"resolver unreachable: {why}"

@@ -129,15 +129,15 @@ def _lookup(name: str, family: int, port: int = 80) -> list[str]:
     """Addresses of ``name`` from the system resolver (getaddrinfo, which reads this
     host's /etc/resolv.conf), in the order the resolver gives them (RFC 6724)."""
     infos = socket.getaddrinfo(name, port, family, socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def http(check: dict) -> dict:
     """DNS lookup of a name for one family through the system resolver, then TCP
     connect to the first answer, then an HTTP GET that must return the service's page."""
     family = check["family"]
-    result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None, "error": "",
-              "resolver": ",".join(nameservers())}
+    result: dict[str, Any] = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None,
+                              "error": "", "resolver": ",".join(nameservers())}
     started = time.monotonic()
     try:
         answers = _lookup(check["name"], _family(family), check.get("port", 80))
@@ -169,7 +169,7 @@ class _RecordingLoop(asyncio.SelectorEventLoop):
             infos = await super().getaddrinfo(*args, **kwargs)
         finally:
             self.dns_ms = _ms(started)
-        self.candidates = list(dict.fromkeys(info[4][0] for info in infos))
+        self.candidates = list(dict.fromkeys(str(info[4][0]) for info in infos))
         return infos
 
 
@@ -193,8 +193,8 @@ async def _exchange(name: str, host: str, marker: str, port: int, timeout: float
 
 
 def _happy_eyeballs(check: dict) -> dict:
-    result = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None,
-              "error": "", "candidates": [], "fell_back": False, "resolver": ",".join(nameservers())}
+    result: dict[str, Any] = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None,
+                              "error": "", "candidates": [], "fell_back": False, "resolver": ",".join(nameservers())}
     loop, timeout = _RecordingLoop(), check.get("timeout", 5.0)
     try:
         loop.run_until_complete(_exchange(check["name"], check["host"], check["marker"], check.get("port", 80),

@@ -74,7 +74,8 @@ def _dns64(graph: nx.Graph, plan: AddressPlan) -> str | None:
 def lan_resolver(graph: nx.Graph, plan: AddressPlan, segment: Segment) -> str | None:
     """The IPv6 resolver an access LAN's advertisements announce: the DNS64 when its
     subscribers are IPv6-only or 464XLAT and the city has one, else the city's DNS."""
-    if any(node_spec(graph, m).mode is not None and node_spec(graph, m).mode.uses_dns64 for m in segment.members):
+    modes = (node_spec(graph, m).mode for m in segment.members)
+    if any(mode is not None and mode.uses_dns64 for mode in modes):
         return _dns64(graph, plan) or _city_dns(graph, plan, Family.IPV6)
     return _city_dns(graph, plan, Family.IPV6)
 

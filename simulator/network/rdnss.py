@@ -63,7 +63,9 @@ def _align(length: int, to: int = 4) -> int:
 def _domain_names(data: bytes) -> tuple[str, ...]:
     """The domain names of a DNSSL option, in DNS wire format (RFC 1035 3.1), ended
     by zero padding (RFC 8106 5.2)."""
-    names, labels, index = [], [], 0
+    names: list[str] = []
+    labels: list[str] = []
+    index = 0
     while index < len(data):
         length = data[index]
         index += 1

@@ -94,7 +94,7 @@ class Resolver:
         self.records, self.host, self.asked = records, host, []
         self.real = socket.getaddrinfo
 
-    def __call__(self, name, port, family=0, type=0, proto=0, flags=0):
+    def __call__(self, name, port, family=0, type=0, proto=0, flags=0):  # noqa: A002 (getaddrinfo's names)
         if name in ("127.0.0.1", "::1"):
             return self.real(name, port, family, type, proto, flags)
         self.asked.append((name, family, bool(flags & socket.AI_ADDRCONFIG)))

@@ -24,6 +24,7 @@ import networkx as nx
 
 from simulator.model import transition
 from simulator.model.address_plan import AddressPlan, ports
+from simulator.model.resolvers import PLAN, RDNSS, resolvers
 from simulator.model.routing import Route, compute_routes
 from simulator.network import cleanup, nodeconfig
 from simulator.network.backends.base import CommandResult
@@ -31,7 +32,6 @@ from simulator.network.daemons import Daemon
 from simulator.network.daemons.base import order
 from simulator.network.daemons.dhcpv6 import delegations
 from simulator.network.daemons.radvd import advertisers
-from simulator.model.resolvers import PLAN, RDNSS, resolvers
 from simulator.network.daemons.translators import DsLiteAftr
 from simulator.network.mechanisms import deployment
 from simulator.progress import Progress
@@ -68,7 +68,7 @@ class EmulationBackend:
         # simulator.model.resolvers): the plan, DHCPv6 or router advertisements.
         self.zone = zone
         self.resolvers = resolvers(graph, plan, zone)
-        self.rdnss = None
+        self.rdnss: subprocess.Popen[str] | None = None
         self.down: frozenset = frozenset()
         self.workdir = cleanup.workdir_for(prefix)
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
@@ -260,12 +260,13 @@ class EmulationBackend:
         config = self.workdir / "rdnss.json"
         config.write_text(json.dumps({"hosts": hosts}))
         with open(self.workdir / "rdnss.log", "w") as log:
-            self.rdnss = subprocess.Popen([sys.executable, "-m", "simulator.network.rdnss", str(config)],
-                                          stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True)
-        line = self.rdnss.stdout.readline().strip()
+            self.rdnss = rdnss = subprocess.Popen(
+                [sys.executable, "-m", "simulator.network.rdnss", str(config)],
+                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True)
+        line = rdnss.stdout.readline().strip() if rdnss.stdout is not None else ""
         if line != "ready":
-            self.rdnss.wait(5)
-            raise BackendError(f"the RDNSS agent did not start (exit status {self.rdnss.returncode}):\n"
+            rdnss.wait(5)
+            raise BackendError(f"the RDNSS agent did not start (exit status {rdnss.returncode}):\n"
                                f"{self._tail('rdnss.log')}")
 
     def _wait_resolvers(self, timeout_s: float = 20.0) -> None:
@@ -279,7 +280,8 @@ class EmulationBackend:
                           and self.resolvers[n].servers)
         self._poll(learning, lambda nodes: [n for n in nodes if servers(n) != self.resolvers[n].servers],
                    timeout_s, 0.1,
-                   lambda nodes: f"{len(nodes)} nodes did not learn their resolver within {timeout_s:g} s: " + "; ".join(
+                   lambda nodes: f"{len(nodes)} nodes did not learn their resolver within {timeout_s:g} s: "
+                   + "; ".join(
                        f"{n} has {', '.join(servers(n)) or 'none'}, its network announces "
                        f"{', '.join(self.resolvers[n].servers)} by {self.resolvers[n].source}" for n in nodes[:5]))
 
