@@ -351,13 +351,13 @@ def hold(argv: list[str] | None = None) -> int:
                 server.bind(str(SOCKET_FILE))
                 os.chmod(SOCKET_FILE, 0o600)
                 server.listen(4)
-                session = {"scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
+                described = {"scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
                            "prefix": prefix, "pid": os.getpid(), "socket": str(SOCKET_FILE),
                            "started": manifest["started"], "results": str(folder.path),
                            "nodes": {name: net.nodes[name].pid for name in sorted(graph)
                                      if node_spec(graph, name).kind is not Kind.SWITCH},
                            "switches": [name for name in sorted(graph) if node_spec(graph, name).kind is Kind.SWITCH]}
-                SESSION_FILE.write_text(json.dumps(session, indent=2) + "\n")
+                SESSION_FILE.write_text(json.dumps(described, indent=2) + "\n")
                 print(READY, flush=True)
                 # From here on nobody reads this process's output: it goes to the work folder.
                 log = os.open(net.workdir / "holder.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

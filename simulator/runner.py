@@ -25,7 +25,6 @@ from simulator.network import mechanisms
 from simulator.network.backends import backend_class
 from simulator.network.capabilities import HostCapabilities, probe_host
 from simulator.progress import Progress
-from simulator.session import MEASUREMENTS, SERVICES, WARM_UP, Session
 from simulator.reporting import plots
 from simulator.reporting.results import (
     RunFolder,
@@ -34,6 +33,7 @@ from simulator.reporting.results import (
     topology_hash,
     versions,
 )
+from simulator.session import MEASUREMENTS, SERVICES, WARM_UP, Session
 from topologies import GENERATORS
 from topologies.errors import ConfigError, HostError, TestbedError, TopologyError
 from topologies.spec import (

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import networkx as nx
 
@@ -29,7 +30,7 @@ from simulator.measurements.throughput import measure_throughput, totals_by_fami
 from simulator.model import transition
 from simulator.model.address_plan import AddressPlan
 from simulator.model.routing import Route
-from simulator.model.scenario import Scenario
+from simulator.model.scenario import Comparison, Scenario
 from simulator.network.backends.base import Backend
 from simulator.network.daemons import Daemon, DnsServer, IperfServer, WebServer
 from simulator.progress import Progress
@@ -58,7 +59,7 @@ class Session:
         self.backend.start()
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> Literal[False]:
         self.backend.stop()
         return False
 
@@ -179,10 +180,15 @@ def _throughput(session: Session) -> None:
                                                    session.scenario.measurements.iperf.duration_s)
 
 
-def _comparison(session: Session) -> None:
+def _comparison_settings(session: Session) -> Comparison:
     settings = session.scenario.measurements.comparison
     if settings is None:
         raise TestbedError("the comparison step needs measurements.comparison")
+    return settings
+
+
+def _comparison(session: Session) -> None:
+    settings = _comparison_settings(session)
     paths = comparison.paths(session.graph, session.plan, session.scenario.zone)
     session.result.comparison = comparison.measure(session.backend, paths, settings.repeats, settings.duration_s,
                                                    settings.samples, session.progress)
@@ -220,11 +226,11 @@ TRANSITION = Step("transition", _transition,
                   applies=lambda s: bool(transition.mechanisms_used(s.graph)), captured=True)
 PAIRS = Step("all-pairs", _pairs, applies=lambda s: s.scenario.measurements.all_pairs)
 THROUGHPUT = Step("throughput", _throughput,
-                  lambda s: f"measuring throughput {s.iperf[0]} -> {s.iperf[1]} per family (iperf3)",
+                  lambda s: f"measuring throughput {' -> '.join(s.iperf or ())} per family (iperf3)",
                   applies=lambda s: s.iperf is not None)
 COMPARISON = Step("comparison", _comparison,
                   lambda s: (f"comparing {len(comparison.paths(s.graph, s.plan, s.scenario.zone))} paths, mechanisms "
-                             f"against native IPv6 ({s.scenario.measurements.comparison.repeats} repeats)"),
+                             f"against native IPv6 ({_comparison_settings(s).repeats} repeats)"),
                   applies=lambda s: s.scenario.measurements.comparison is not None
                   and bool(comparison.paths(s.graph, s.plan, s.scenario.zone)))
 TRAFFIC = Step("traffic", _traffic)

@@ -12,10 +12,10 @@ once per question.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Mapping
 
 import networkx as nx
 
@@ -149,7 +149,8 @@ class CityModel:
             return ("CLAT", "NAT64")
         if Family.IPV4 not in node_spec(self.graph, node).families:
             return ()
-        crossed, here = [], node
+        crossed: list[str] = []
+        here = node
         while True:
             gateway = next((self.plan.segments[i.segment].nat_gateway for i in self.plan.interfaces_of(here)
                             if self.plan.segments[i.segment].nat_gateway not in (None, here)), None)
@@ -193,9 +194,9 @@ def reachable_in(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Rout
     464XLAT client is carried over IPv6 from its B4 or CLAT (the CPE, or the UE
     itself) to the translator, which reaches the server over IPv4."""
     mode = node_spec(graph, client).mode
-    role = mode.ipv4_via if mode is not None else None
-    if family is Family.IPV6 or role is None:
+    if family is Family.IPV6 or mode is None or mode.ipv4_via is None:
         return reachable(plan, routes, client, server, family)
+    role = mode.ipv4_via
     translator = transition.translator(graph, role)
     if translator is None:
         return False, f"{client} is {mode.value} and the city has no {role.value}"

@@ -259,7 +259,7 @@ def diff(old: NodeConfig, new: NodeConfig) -> ConfigChange:
     old_nat = {table.name: table for table in old.nat}
     new_nat = {table.name: table for table in new.nat}
     removed, added, links = [], [], []
-    for was, now in zip(old.interfaces, new.interfaces):
+    for was, now in zip(old.interfaces, new.interfaces, strict=True):
         removed += [(was.name, a) for a in was.addresses if a not in now.addresses]
         added += [(now.name, a) for a in now.addresses if a not in was.addresses]
         if was.up != now.up:

@@ -689,7 +689,7 @@ class EmulationBackend:
         """Stop these daemons, in the reverse of their start order: end the process
         (if any), then undo what the daemon's setup did in its node."""
         for layer in reversed(order(daemons)):
-            undo = {}
+            undo: dict[str, str] = {}
             for daemon in layer:
                 if daemon not in self.started:
                     raise DaemonError(f"{daemon}: was not started in this network")
