@@ -160,6 +160,7 @@ class BareTayga:
 
 
 def v6lab(datapath: str) -> dict:
+    from simulator.model.city_model import CityModel
     from simulator.model.routing import compute_routes
     from simulator.model.scenario import REPO_ROOT, load_scenario
     from simulator.network.backends.emulation import EmulationBackend
@@ -175,7 +176,8 @@ def v6lab(datapath: str) -> dict:
     client, server = "d1u1", "i1v2"
     with EmulationBackend(graph, plan, compute_routes(graph, plan), prefix=prefix, datapath=datapath,
                           zone=scenario.zone) as net:
-        net.start_daemons(service_daemons(graph, plan, scenario.zone) + [IperfServer(server)])
+        city = CityModel(graph, plan, compute_routes(graph, plan), scenario.zone)
+        net.start_daemons(service_daemons(city) + [IperfServer(server)])
         net.warm_up()
 
         def run(command):

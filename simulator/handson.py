@@ -306,6 +306,7 @@ def hold(argv: list[str] | None = None) -> int:
     """The holder's main: build the city, say ready, serve until down."""
     import argparse
 
+    from simulator.model.city_model import CityModel
     from simulator.model.routing import compute_routes
     from simulator.model.scenario import load_scenario
     from simulator.network.capabilities import probe_host
@@ -342,7 +343,7 @@ def hold(argv: list[str] | None = None) -> int:
         progress.note(f"run {run_id}: the city's folder is {folder.path}")
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress)
         with Session(scenario, graph, plan, routes, net, progress=progress,
-                     iperf=iperf_pair(graph, plan, scenario)) as session:
+                     iperf=iperf_pair(CityModel(graph, plan, routes, scenario.zone), scenario)) as session:
             session.run(SERVICES)
             session.run(WARM_UP)
             cleanup.STATE_DIR.mkdir(parents=True, exist_ok=True)

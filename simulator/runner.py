@@ -11,7 +11,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from simulator.measurements import comparison, connectivity
+from simulator.measurements import comparison
 from simulator.measurements.run_result import RunResult
 from simulator.model import transition
 from simulator.model.address_plan import (
@@ -19,6 +19,7 @@ from simulator.model.address_plan import (
     plan_addresses,
     plan_city_addresses,
 )
+from simulator.model.city_model import CityModel
 from simulator.model.routing import compute_routes
 from simulator.model.scenario import Scenario
 from simulator.network import mechanisms
@@ -148,15 +149,17 @@ def new_run_id() -> tuple[str, str]:
     return f"{stamp}-{prefix}", prefix
 
 
-def iperf_pair(graph: nx.Graph, plan: AddressPlan, scenario: Scenario) -> tuple[str, str] | None:
+def iperf_pair(city: CityModel, scenario: Scenario) -> tuple[str, str] | None:
+    """The throughput step's client and server: the scenario's, or the first
+    dual-stack subscriber and the first web server."""
     iperf = scenario.measurements.iperf
     if iperf is None:
         return None
-    subscribers = connectivity.subscribers(graph)
-    client = iperf.client or next(
-        (s for s in subscribers if all(plan.primary(s, f) for f in Family)), subscribers[0] if subscribers else None)
-    server = iperf.server or next(
-        (n for n in sorted(graph) for s in node_spec(graph, n).services if s.kind is ServiceKind.HTTP), None)
+    graph = city.graph
+    subscribers = [s.node for s in city.subscribers]
+    client = iperf.client or next((s.node for s in city.subscribers if s.families == frozenset(Family)),
+                                  subscribers[0] if subscribers else None)
+    server = iperf.server or next((s.server for s in city.web_services()), None)
 
     def checked(role: str, name: str | None) -> str:
         if name is None or name not in graph or node_spec(graph, name).kind is Kind.SWITCH:
@@ -177,7 +180,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     graph = build_graph(scenario)
     plan = address_plan(graph, scenario)
     routes = compute_routes(graph, plan)
-    pair = iperf_pair(graph, plan, scenario)
+    pair = iperf_pair(CityModel(graph, plan, routes, scenario.zone), scenario)
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
     check_city_can_run(graph, plan, capabilities, scenario.source)

@@ -27,22 +27,24 @@ import networkx as nx
 from simulator.measurements import comparison, connectivity, matrix, reachability
 from simulator.measurements.run_result import RunResult
 from simulator.measurements.throughput import measure_throughput, totals_by_family, traffic_delta
-from simulator.model import transition
 from simulator.model.address_plan import AddressPlan
+from simulator.model.city_model import CityModel
 from simulator.model.routing import Route
 from simulator.model.scenario import Comparison, Scenario
 from simulator.network.backends.base import Backend
 from simulator.network.daemons import Daemon, DnsServer, IperfServer, WebServer
 from simulator.progress import Progress
 from topologies.errors import TestbedError
-from topologies.spec import Family, Role, ServiceKind, node_spec
+from topologies.spec import Family, Role, ServiceKind
 
 
 class Session:
     def __init__(self, scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
                  backend: Backend, *, progress: Progress | None = None, result: RunResult | None = None,
                  iperf: tuple[str, str] | None = None, captures: list[tuple[str, str, Path]] | None = None):
-        self.scenario, self.graph, self.plan, self.routes = scenario, graph, plan, routes
+        self.scenario = scenario
+        # Every step reads the city's facts here, derived once.
+        self.city = CityModel(graph, plan, routes, scenario.zone)
         self.backend = backend
         self.progress = progress or Progress(quiet=True)
         self.result = result or RunResult(scenario.name, "", Path("."))
@@ -54,6 +56,19 @@ class Session:
         self.counters_after: dict | None = None
         self.traffic: list[dict] = []
         self.mechanism_traffic: list[dict] = []
+
+    @property
+    def graph(self) -> nx.Graph:
+        return self.city.graph
+
+    @property
+    def plan(self) -> AddressPlan:
+        return self.city.plan
+
+    def rerouted(self, routes: dict[str, list[Route]]) -> None:
+        """The network now follows other routes (a link or node went down or came
+        back): every later expectation follows them."""
+        self.city = CityModel(self.city.graph, self.city.plan, routes, self.city.zone)
 
     def __enter__(self) -> Session:
         self.backend.start()
@@ -105,29 +120,25 @@ class Step:
 # --- the services a city offers -------------------------------------------------------------------
 
 
-def zone_records(graph: nx.Graph, plan: AddressPlan) -> dict[str, list[str]]:
-    records = {}
-    for node in sorted(graph):
-        for service in node_spec(graph, node).services:
-            records[service.name] = [str(plan.primary(node, f)) for f in Family
-                                     if f in service.families and plan.primary(node, f) is not None]
-    return records
+def zone_records(city: CityModel) -> dict[str, list[str]]:
+    """Each service's name and the addresses it publishes (A, AAAA)."""
+    return {s.name: [str(s.addresses[f]) for f in Family if f in s.addresses] for s in city.services}
 
 
-def service_daemons(graph: nx.Graph, plan: AddressPlan, zone: str) -> list[Daemon]:
+def service_daemons(city: CityModel) -> list[Daemon]:
     daemons: list[Daemon] = []
-    records = zone_records(graph, plan)
-    for node in sorted(graph):
-        for service in node_spec(graph, node).services:
-            if service.kind is ServiceKind.DNS:
-                listen = [str(a.ip) for f in Family for a in plan.addresses(node, f)]
-                daemons.append(DnsServer(node, zone, listen, records))
-            elif service.kind is ServiceKind.HTTP:
-                daemons.append(WebServer(node, f"{service.name}.{zone}"))
-    nat64 = transition.translator(graph, Role.NAT64)
+    records = zone_records(city)
+    plan = city.plan
+    for service in city.services:
+        if service.kind is ServiceKind.DNS:
+            listen = [str(a.ip) for f in Family for a in plan.addresses(service.server, f)]
+            daemons.append(DnsServer(service.server, city.zone, listen, records))
+        elif service.kind is ServiceKind.HTTP:
+            daemons.append(WebServer(service.server, service.fqdn))
+    nat64 = city.translators.get(Role.NAT64)
     if nat64 is not None:
         # The DNS64 serves the same zone, and synthesizes AAAA records from A records.
-        daemons.append(DnsServer(nat64, zone, [str(a.ip) for a in plan.addresses(nat64, Family.IPV6)], records,
+        daemons.append(DnsServer(nat64, city.zone, [str(a.ip) for a in plan.addresses(nat64, Family.IPV6)], records,
                                  dns64_prefix=str(plan.nat64_prefix)))
     return daemons
 
@@ -136,40 +147,38 @@ def _iperf_servers(session: Session) -> list[str]:
     servers = [session.iperf[1]] if session.iperf else []
     settings = session.scenario.measurements.comparison
     if settings is not None:
-        paths = comparison.paths(session.graph, session.plan, session.scenario.zone)
+        paths = comparison.paths(session.city)
         if paths and paths[0].server not in servers:
             servers.append(paths[0].server)
     return servers
 
 
 def _start_services(session: Session) -> None:
-    session.start_daemons(service_daemons(session.graph, session.plan, session.scenario.zone)
+    session.start_daemons(service_daemons(session.city)
                           + [IperfServer(server) for server in _iperf_servers(session)])
 
 
 def _connectivity(session: Session) -> None:
     settings = session.scenario.measurements
-    cells = connectivity.build_cells(session.graph, session.plan, session.scenario.zone, settings.http, settings.dns)
-    session.result.cells = connectivity.measure(session.backend, session.graph, session.plan, session.routes, cells,
-                                                settings.ping_count)
+    cells = connectivity.build_cells(session.city, settings.http, settings.dns)
+    session.result.cells = connectivity.measure(session.backend, session.city, cells, settings.ping_count)
 
 
 def _connectivity_cells(session: Session) -> int:
     settings = session.scenario.measurements
-    return len(connectivity.build_cells(session.graph, session.plan, session.scenario.zone, settings.http,
-                                        settings.dns))
+    return len(connectivity.build_cells(session.city, settings.http, settings.dns))
 
 
 def _transition(session: Session) -> None:
-    cells = matrix.build_cells(session.graph, session.scenario.zone)
-    session.result.transition = matrix.measure(session.backend, session.graph, session.plan, cells)
+    cells = matrix.build_cells(session.city)
+    session.result.transition = matrix.measure(session.backend, session.city, cells)
 
 
 def _pairs(session: Session) -> None:
     with session.progress.step("following the routes for every pair of hosts (what to expect)"):
-        records = reachability.pairs(session.graph, session.plan, session.routes)
+        records = reachability.pairs(session.city)
     with session.progress.step(f"all-pairs reachability ({len(records)} host pairs and families, fping)"):
-        session.result.pairs = reachability.measure_all_pairs(session.backend, session.graph, session.plan, records)
+        session.result.pairs = reachability.measure_all_pairs(session.backend, session.city, records)
 
 
 def _throughput(session: Session) -> None:
@@ -189,7 +198,7 @@ def _comparison_settings(session: Session) -> Comparison:
 
 def _comparison(session: Session) -> None:
     settings = _comparison_settings(session)
-    paths = comparison.paths(session.graph, session.plan, session.scenario.zone)
+    paths = comparison.paths(session.city)
     session.result.comparison = comparison.measure(session.backend, paths, settings.repeats, settings.duration_s,
                                                    settings.samples, session.progress)
 
@@ -221,18 +230,18 @@ COUNTERS_BEFORE = Step("counters-before", _counters_before, captured=True)
 CONNECTIVITY = Step("connectivity", _connectivity,
                     lambda s: f"measuring the connectivity matrix ({_connectivity_cells(s)} cells)", captured=True)
 TRANSITION = Step("transition", _transition,
-                  lambda s: (f"measuring the transition matrix ({len(matrix.build_cells(s.graph, s.scenario.zone))} "
+                  lambda s: (f"measuring the transition matrix ({len(matrix.build_cells(s.city))} "
                              "cells: client kinds x service kinds, by name and by IPv4 literal)"),
-                  applies=lambda s: bool(transition.mechanisms_used(s.graph)), captured=True)
+                  applies=lambda s: bool(s.city.mechanisms), captured=True)
 PAIRS = Step("all-pairs", _pairs, applies=lambda s: s.scenario.measurements.all_pairs)
 THROUGHPUT = Step("throughput", _throughput,
                   lambda s: f"measuring throughput {' -> '.join(s.iperf or ())} per family (iperf3)",
                   applies=lambda s: s.iperf is not None)
 COMPARISON = Step("comparison", _comparison,
-                  lambda s: (f"comparing {len(comparison.paths(s.graph, s.plan, s.scenario.zone))} paths, mechanisms "
+                  lambda s: (f"comparing {len(comparison.paths(s.city))} paths, mechanisms "
                              f"against native IPv6 ({_comparison_settings(s).repeats} repeats)"),
                   applies=lambda s: s.scenario.measurements.comparison is not None
-                  and bool(comparison.paths(s.graph, s.plan, s.scenario.zone)))
+                  and bool(comparison.paths(s.city)))
 TRAFFIC = Step("traffic", _traffic)
 
 # What `v6lab run` measures, in order, once the services run and the network is warm.

@@ -15,12 +15,9 @@ import statistics
 import sys
 from dataclasses import asdict, dataclass
 
-import networkx as nx
-
-from simulator.measurements import connectivity, matrix
-from simulator.model.address_plan import AddressPlan
+from simulator.model.city_model import CityModel, Service
 from topologies.rfc6052 import synthesize
-from topologies.spec import AccessMode, Family, ServiceKind, node_spec
+from topologies.spec import AccessMode, Family
 
 METRICS = {"throughput_mbps": "TCP throughput (Mbit/s)", "rtt_ms": "RTT (ms)",
            "connect_ms": "TCP connect (ms)", "dns_ms": "DNS resolution (ms)"}
@@ -42,60 +39,48 @@ class Path:
         return self.label == "native IPv6"
 
 
-def target(graph: nx.Graph, zone: str):
-    """The first dual-stack web service: (fqdn, server)."""
-    return next(((fqdn, server) for fqdn, server, s in connectivity.services(graph, zone)
-                 if s.kind is ServiceKind.HTTP and s.families == frozenset(Family)), (None, None))
+def target(city: CityModel) -> Service | None:
+    """The first dual-stack web service."""
+    return next((s for s in city.web_services() if s.families == frozenset(Family)), None)
 
 
-def paths(graph: nx.Graph, plan: AddressPlan, zone: str) -> list[Path]:
+def paths(city: CityModel) -> list[Path]:
     """One client of each kind: its mechanism's path to the target server, and (when
     it has IPv6) its native IPv6 path to the same server."""
-    fqdn, server = target(graph, zone)
-    if server is None:
+    service = target(city)
+    if service is None:
         return []
-    v4, v6 = plan.primary(server, Family.IPV4), plan.primary(server, Family.IPV6)
-    ipv4_only = next((f for f, _, s in connectivity.services(graph, zone)
-                      if s.kind is ServiceKind.HTTP and s.families == frozenset({Family.IPV4})), None)
+    server, v4, v6 = service.server, service.addresses[Family.IPV4], service.addresses[Family.IPV6]
+    ipv4_only = next((s.fqdn for s in city.web_services() if s.families == frozenset({Family.IPV4})), None)
     found = []
     for mode in MODES:
-        client = next((c for c in matrix.clients(graph) if node_spec(graph, c).mode is mode), None)
-        if client is None or (mode is AccessMode.IPV6_ONLY and plan.nat64_prefix is None):
+        client = next((s for s in city.subscribers if s.mode is mode), None)
+        if client is None or (mode is AccessMode.IPV6_ONLY and city.plan.nat64_prefix is None):
             continue
-        resolver = str(connectivity.resolver_for(graph, plan, client, zone))
+        resolver = str(city.resolver(client.node))
         # The DNS time is that of the question the path needs: a AAAA the DNS64
         # synthesizes for NAT64, an A record where the client connects over IPv4.
         if mode is AccessMode.IPV6_ONLY:
-            path = Path("NAT64", client, mode.value, server, str(synthesize(plan.nat64_prefix, v4)),
-                        ipv4_only or fqdn, resolver, 6)
+            path = Path("NAT64", client.node, mode.value, server, str(synthesize(city.plan.nat64_prefix, v4)),
+                        ipv4_only or service.fqdn, resolver, 6)
         else:
             label = {AccessMode.XLAT464: "464XLAT", AccessMode.DS_LITE: "DS-Lite"}.get(mode) or ipv4_path(
-                graph, plan, client)
-            path = Path(label, client, mode.value, server, str(v4), fqdn, resolver, 4)
+                client.ipv4_crosses)
+            path = Path(label, client.node, mode.value, server, str(v4), service.fqdn, resolver, 4)
         found.append(path)
         if mode is not AccessMode.IPV4_ONLY:
-            found.append(Path("native IPv6", client, mode.value, server, str(v6), fqdn, resolver, 6))
+            found.append(Path("native IPv6", client.node, mode.value, server, str(v6), service.fqdn, resolver, 6))
     return found
 
 
 MODES = (AccessMode.IPV6_ONLY, AccessMode.XLAT464, AccessMode.DS_LITE, AccessMode.DUAL_STACK, AccessMode.IPV4_ONLY)
 
 
-def ipv4_path(graph: nx.Graph, plan: AddressPlan, client: str) -> str:
-    """What a native IPv4 client's (IPv4-only or dual-stack) packets cross: its CPE's
-    NAT44, a CGN, both (NAT444) or nothing, following the translating gateways up
-    from the client. Not for DS-Lite, 464XLAT or IPv6-only clients, whose IPv4 goes
-    through their mechanism instead."""
-    crossed, node = [], client
-    while True:
-        gateway = next((plan.segments[i.segment].nat_gateway for i in plan.interfaces_of(node)
-                        if plan.segments[i.segment].nat_gateway not in (None, node)), None)
-        if gateway is None:
-            break
-        crossed.append("CGN" if node_spec(graph, gateway).cgn else "NAT44")
-        node = gateway
+def ipv4_path(crossed: tuple[str, ...]) -> str:
+    """What a native IPv4 client's (IPv4-only or dual-stack) packets cross, in words:
+    its CPE's NAT44, a CGN, both (NAT444) or nothing (``Subscriber.ipv4_crosses``)."""
     return {(): "native IPv4", ("NAT44",): "NAT44", ("CGN",): "CGN",
-            ("NAT44", "CGN"): "NAT444"}.get(tuple(crossed), " + ".join(crossed))
+            ("NAT44", "CGN"): "NAT444"}.get(crossed, " + ".join(crossed))
 
 
 def _json(text: str):

@@ -1,9 +1,10 @@
 """The connectivity matrix: every subscriber to every service, per family and method.
 
-Each cell has an *expected* value computed from the graph (addresses, families and
-routes, following the routes hop by hop as the kernels will) with the reason in
-words, and a *measured* value from a real exchange run inside the subscriber's
-node (``simulator.measurements.probe``). A cell whose two values differ is a finding.
+Each cell has an *expected* value computed from the city model (addresses,
+families, resolvers and routes, following the routes hop by hop as the kernels
+will, ``simulator.model.city_model``) with the reason in words, and a *measured*
+value from a real exchange run inside the subscriber's node
+(``simulator.measurements.probe``). A cell whose two values differ is a finding.
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import networkx as nx
-
-from simulator.model import transition
 from simulator.model.address_plan import AddressPlan
-from simulator.model.resolvers import resolvers
-from simulator.model.routing import Route, forward_path
+from simulator.model.city_model import CityModel, reachable
+from simulator.network.backends.base import Backend
 from simulator.network.daemons import page_marker
-from topologies.spec import Family, Role, ServiceKind, ServiceSpec, node_spec
+from topologies.spec import Family, Role, ServiceKind
 
 METHODS = {ServiceKind.HTTP: "http", ServiceKind.DNS: "dns"}
 
@@ -41,84 +39,25 @@ class Cell:
         return f"{self.client}|{self.service}|{self.family.value}|{self.method}"
 
 
-def subscribers(graph: nx.Graph) -> list[str]:
-    return sorted(n for n in graph if node_spec(graph, n).role is Role.SUBSCRIBER)
-
-
-def services(graph: nx.Graph, zone: str) -> list[tuple[str, str, ServiceSpec]]:
-    """(fqdn, server node, ServiceSpec) for every service in the graph."""
-    found = []
-    for node in sorted(graph):
-        for service in node_spec(graph, node).services:
-            found.append((f"{service.name}.{zone}", node, service))
-    return found
-
-
-def resolver_for(graph: nx.Graph, plan: AddressPlan, client: str, zone: str = "") -> str | None:
-    """The first resolver in the client's own resolv.conf: the one its network gives
-    it (``simulator.model.resolvers``), which is what its applications ask."""
-    servers = resolvers(graph, plan, zone)[client].servers
-    return servers[0] if servers else None
-
-
-def build_cells(graph: nx.Graph, plan: AddressPlan, zone: str, http: bool = True, dns: bool = True) -> list[Cell]:
+def build_cells(city: CityModel, http: bool = True, dns: bool = True) -> list[Cell]:
     cells = []
-    given = resolvers(graph, plan, zone)
-    for client in subscribers(graph):
-        resolver = given[client].servers[0] if given[client].servers else None
-        for fqdn, server, service in services(graph, zone):
+    for subscriber in city.subscribers:
+        resolver = city.resolver(subscriber.node)
+        for service in city.services:
             for family in Family:
-                address = plan.primary(server, family)
+                address = service.addresses.get(family)
                 target = str(address) if address is not None else ""
-                cells.append(Cell(client, fqdn, server, family, "ping", target))
+                cells.append(Cell(subscriber.node, service.fqdn, service.server, family, "ping", target))
                 method = METHODS[service.kind]
                 if method == "http" and http:
-                    cells.append(Cell(client, fqdn, server, family, method, fqdn, resolver))
+                    cells.append(Cell(subscriber.node, service.fqdn, service.server, family, method, service.fqdn,
+                                      resolver))
                 elif method == "dns" and dns:
-                    cells.append(Cell(client, fqdn, server, family, method, target))
+                    cells.append(Cell(subscriber.node, service.fqdn, service.server, family, method, target))
     return cells
 
 
-def reachable(plan, routes, client, server, family) -> tuple[bool, str]:
-    """Can ``client`` exchange packets with ``server`` over ``family``, both ways?"""
-    here, there = plan.primary(client, family), plan.primary(server, family)
-    if here is None:
-        return False, f"{client} has no {family.label} address"
-    if there is None:
-        return False, f"{server} has no {family.label} address"
-    path = forward_path(plan, routes, client, there)
-    if path is None:
-        return False, f"no {family.label} route from {client} to {server}"
-    # Replies go to the address the server sees: a NAT44 LAN host's CPE.
-    seen = plan.public_address(client, family)
-    if seen is None or forward_path(plan, routes, server, seen) is None:
-        return False, f"no {family.label} route back from {server} to {client}"
-    return True, f"{family.label} path {' > '.join(path)}"
-
-
-def reachable_in(graph: nx.Graph, plan, routes, client, server, family) -> tuple[bool, str]:
-    """``reachable`` for any client, whatever its access mode: IPv4 of a DS-Lite or
-    464XLAT client is carried over IPv6 from its B4 or CLAT (the CPE, or the UE
-    itself) to the translator, which reaches the server over IPv4."""
-    mode = node_spec(graph, client).mode
-    if family is Family.IPV6 or mode is None or mode.ipv4_via is None:
-        return reachable(plan, routes, client, server, family)
-    role = mode.ipv4_via
-    translator = transition.translator(graph, role)
-    if translator is None:
-        return False, f"{client} is {mode.value} and the city has no {role.value}"
-    gateways = [plan.segments[i.segment].nat_gateway for i in plan.interfaces_of(client)]
-    origin = next((g for g in gateways if g and g != client), client)
-    ok, why = reachable(plan, routes, origin, translator, Family.IPV6)
-    if not ok:
-        return False, f"{mode.value}: {why}"
-    ok, why = reachable(plan, routes, translator, server, Family.IPV4)
-    if not ok:
-        return False, f"{mode.value}: {why}"
-    return True, f"IPv4 over IPv6 from {origin} to {translator} ({mode.value}), then {why}"
-
-
-def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]], cell: Cell) -> tuple[bool, str]:
+def expected(city: CityModel, cell: Cell) -> tuple[bool, str]:
     """The expected outcome of a cell and why.
 
     - ping, dns: the client and the server both have an address of the family and the
@@ -131,25 +70,24 @@ def expected(graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
       section 5.1.7), which leads to the NAT64 and from there over IPv4 (RFC 6146).
     """
     if cell.method in ("ping", "dns"):
-        return reachable_in(graph, plan, routes, cell.client, cell.server, cell.family)
+        return city.reachable(cell.client, cell.server, cell.family)
     resolver = cell.resolver
-    resolver_node = _owner(plan, resolver) if resolver else None
+    resolver_node = _owner(city.plan, resolver) if resolver else None
     if resolver is None or resolver_node is None:
         return False, f"{cell.client} has no DNS server it can reach"
     resolver_family = Family.IPV6 if ":" in resolver else Family.IPV4
-    ok, why = reachable_in(graph, plan, routes, cell.client, resolver_node, resolver_family)
+    ok, why = city.reachable(cell.client, resolver_node, resolver_family)
     if not ok:
         return False, f"resolver unreachable: {why}"
-    published = next(s.families for s in node_spec(graph, cell.server).services
-                     if cell.service.split(".", 1)[0] == s.name)
+    published = city.service(cell.service).families
     if cell.family in published:
-        return reachable_in(graph, plan, routes, cell.client, cell.server, cell.family)
-    nat64 = transition.translator(graph, Role.NAT64)
-    if cell.family is Family.IPV6 and resolver_node == nat64 and Family.IPV4 in published:
-        ok, why = reachable_in(graph, plan, routes, cell.client, nat64, Family.IPV6)
+        return city.reachable(cell.client, cell.server, cell.family)
+    nat64 = city.translators.get(Role.NAT64)
+    if cell.family is Family.IPV6 and nat64 is not None and resolver_node == nat64 and Family.IPV4 in published:
+        ok, why = city.reachable(cell.client, nat64, Family.IPV6)
         if not ok:
             return False, f"DNS64 synthesizes a AAAA, but {why}"
-        ok, onward = reachable(plan, routes, nat64, cell.server, Family.IPV4)
+        ok, onward = reachable(city.plan, city.routes, nat64, cell.server, Family.IPV4)
         if not ok:
             return False, f"DNS64 synthesizes a AAAA, but from the NAT64 {onward}"
         return True, f"a AAAA synthesized by the DNS64 (RFC 6147), {why}, NAT64 to IPv4: {onward}"
@@ -179,7 +117,7 @@ def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:
     return per_client
 
 
-def run_probes(backend, checks: dict[str, list[dict]], seconds_per_check: float = 10) -> dict[str, dict]:
+def run_probes(backend: Backend, checks: dict[str, list[dict]], seconds_per_check: float = 10) -> dict[str, dict]:
     """Run ``simulator.measurements.probe`` in every client at once with its checks; return the
     outcome of each check by its id."""
     commands = {client: [sys.executable, "-m", "simulator.measurements.probe", json.dumps(items)]
@@ -197,19 +135,19 @@ def run_probes(backend, checks: dict[str, list[dict]], seconds_per_check: float 
     return outcomes
 
 
-def measure(backend, graph, plan, routes, cells: list[Cell], ping_count: int = 3) -> list[dict]:
+def measure(backend: Backend, city: CityModel, cells: list[Cell], ping_count: int = 3) -> list[dict]:
     """Run every client's probe at once; return one record per cell."""
     outcomes = run_probes(backend, probe_checks([c for c in cells if c.target or c.method == "http"], ping_count))
     records = []
     for cell in cells:
-        want, why = expected(graph, plan, routes, cell)
+        want, why = expected(city, cell)
         outcome = outcomes.get(cell.id)
         if outcome is None:
             outcome = {"ok": False, "error": "no measurement (target has no address of this family)"
                        if not cell.target and cell.method != "http" else "probe gave no result"}
+        subscriber = city.subscriber(cell.client)
         record = {**asdict(cell), "family": cell.family.value, "id": cell.id,
-                  "district": node_spec(graph, cell.client).district,
-                  "subscriber_class": node_spec(graph, cell.client).subscriber_class,
+                  "district": subscriber.district, "subscriber_class": subscriber.subscriber_class,
                   "expected": want, "expected_reason": why, **outcome}
         record["as_expected"] = record["ok"] == want
         records.append(record)

@@ -17,13 +17,11 @@ import ipaddress
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import networkx as nx
-
 from simulator.measurements import connectivity
-from simulator.model.address_plan import AddressPlan
+from simulator.model.city_model import CityModel
+from simulator.network.backends.base import Backend
 from simulator.network.daemons import page_marker
-from topologies.errors import TopologyError
-from topologies.spec import FAMILY_SETS, AccessMode, Family, ServiceKind, node_spec
+from topologies.spec import FAMILY_SETS, AccessMode, Family
 
 SERVICE_KINDS = FAMILY_SETS
 ACCESS = ("name", "ipv4-literal")
@@ -100,10 +98,6 @@ RULES: dict[tuple[AccessMode, str, str], Rule] = {
     (AccessMode.DS_LITE, "ipv6-only", "ipv4-literal"): _NO_LITERAL,
 }
 
-def service_kind(families) -> str:
-    return next(name for name, fams in SERVICE_KINDS.items() if fams == frozenset(families))
-
-
 @dataclass(frozen=True)
 class MatrixCell:
     client: str
@@ -122,30 +116,24 @@ class MatrixCell:
         return RULES[(AccessMode(self.client_kind), self.service_kind, self.access)]
 
 
-def clients(graph: nx.Graph) -> list[str]:
-    return [n for n in connectivity.subscribers(graph) if node_spec(graph, n).mode is not None]
+def clients(city: CityModel) -> list[str]:
+    """The subscribers of districts' access networks: those with an access mode."""
+    return [s.node for s in city.subscribers if s.mode is not None]
 
 
-def _mode(graph: nx.Graph, client: str) -> AccessMode:
-    mode = node_spec(graph, client).mode
-    if mode is None:
-        raise TopologyError(f"{client}: has no access mode, and the transition matrix is only for "
-                            "subscribers of a district's fixed or mobile access; pick one from clients()")
-    return mode
-
-
-def build_cells(graph: nx.Graph, zone: str) -> list[MatrixCell]:
+def build_cells(city: CityModel) -> list[MatrixCell]:
     cells = []
-    web = [(fqdn, server, s) for fqdn, server, s in connectivity.services(graph, zone) if s.kind is ServiceKind.HTTP]
-    for client in clients(graph):
-        for fqdn, server, service in web:
+    for subscriber in city.subscribers:
+        if subscriber.mode is None:
+            continue
+        for service in city.web_services():
             for access in ACCESS:
-                cells.append(MatrixCell(client, _mode(graph, client).value, fqdn, server,
-                                        service_kind(service.families), access))
+                cells.append(MatrixCell(subscriber.node, subscriber.mode.value, service.fqdn, service.server,
+                                        service.family_set, access))
     return cells
 
 
-def probe_checks(graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) -> dict[str, list[dict]]:
+def probe_checks(city: CityModel, cells: list[MatrixCell]) -> dict[str, list[dict]]:
     per_client: dict[str, list[dict]] = {}
     for cell in cells:
         if cell.rule.expected is None:
@@ -155,7 +143,7 @@ def probe_checks(graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) ->
         if cell.access == "name":
             check.update(name=cell.service)
         else:
-            check.update(address=str(plan.primary(cell.server, Family.IPV4)))
+            check.update(address=str(city.service(cell.service).addresses[Family.IPV4]))
         per_client.setdefault(cell.client, []).append(check)
     return per_client
 
@@ -180,20 +168,20 @@ def judge(cell: MatrixCell, outcome: dict, nat64_prefix) -> tuple[bool, str]:
     return True, f"works over {rule.via}{fallback}"
 
 
-def measure(backend, graph: nx.Graph, plan: AddressPlan, cells: list[MatrixCell]) -> list[dict]:
+def measure(backend: Backend, city: CityModel, cells: list[MatrixCell]) -> list[dict]:
     # A fetch may try two addresses with 3 s timeouts each.
-    outcomes = connectivity.run_probes(backend, probe_checks(graph, plan, cells), seconds_per_check=15)
+    outcomes = connectivity.run_probes(backend, probe_checks(city, cells), seconds_per_check=15)
     records = []
     for cell in cells:
         rule = cell.rule
-        record = {**asdict(cell), "id": cell.id, "district": node_spec(graph, cell.client).district,
+        record = {**asdict(cell), "id": cell.id, "district": city.subscriber(cell.client).district,
                   "expected": rule.expected, "expected_via": rule.via, "reference": rule.reference}
         if rule.expected is None:
             record.update(ok=None, as_expected=True, verdict="no such cell")
         else:
             outcome = outcomes.get(cell.id, {"ok": False, "error": "probe gave no result"})
             record.update(outcome)
-            record["as_expected"], record["verdict"] = judge(cell, outcome, plan.nat64_prefix)
+            record["as_expected"], record["verdict"] = judge(cell, outcome, city.plan.nat64_prefix)
         records.append(record)
     return records
 

@@ -2,53 +2,48 @@
 
 A NAT44 LAN host's own IPv4 address is private, so nobody outside its LAN reaches
 it; an IPv4-only host reaches no IPv6 address. The expected value of each pair comes
-from the graph, as for the connectivity matrix (``connectivity.reachable``).
+from the city model's paths, as for the connectivity matrix (``CityModel.reachable``).
 """
 
 from __future__ import annotations
 
 import re
 
-import networkx as nx
-
-from simulator.measurements.connectivity import reachable_in
-from simulator.model.address_plan import AddressPlan
-from topologies.spec import Family, Kind, node_spec
+from simulator.model.city_model import CityModel
+from simulator.network.backends.base import Backend
+from topologies.spec import Family
 
 FPING_LINE = re.compile(r"^(\S+)\s+: xmt/rcv/%loss = (\d+)/(\d+)/")
 
 
-def hosts(graph: nx.Graph) -> list[str]:
-    return sorted(n for n in graph if node_spec(graph, n).kind is Kind.HOST)
-
-
-def pairs(graph: nx.Graph, plan: AddressPlan, routes) -> list[dict]:
+def pairs(city: CityModel) -> list[dict]:
     """Every ordered (source, destination, family) with a destination address, and its expected value."""
     found = []
-    for source in hosts(graph):
-        for destination in hosts(graph):
+    for source in city.hosts:
+        for destination in city.hosts:
             if destination == source:
                 continue
             for family in Family:
-                address = plan.primary(destination, family)
+                address = city.plan.primary(destination, family)
                 if address is None:
                     continue
-                want, why = reachable_in(graph, plan, routes, source, destination, family)
+                want, why = city.reachable(source, destination, family)
                 found.append({"source": source, "destination": destination, "family": family.value,
                               "address": str(address), "expected": want, "expected_reason": why})
     return found
 
 
-def measure_all_pairs(backend, graph: nx.Graph, plan: AddressPlan, records: list[dict], count: int = 2) -> list[dict]:
+def measure_all_pairs(backend: Backend, city: CityModel, records: list[dict], count: int = 2) -> list[dict]:
     """fping from every host at once, each to all its targets; ``records`` (from
     ``pairs``) get what was measured, one per pair."""
+    plan = city.plan
     wanted = {}
-    for source in hosts(graph):
+    for source in city.hosts:
         targets = sorted({r["address"] for r in records if r["source"] == source
                           and plan.primary(source, Family(r["family"])) is not None})
         if targets:
             wanted[source] = targets
-    received = _fping(backend, wanted, count, len(hosts(graph)))
+    received = _fping(backend, wanted, count, len(city.hosts))
     # A second, slower pass over the pairs that did not answer: with 75 hosts pinging
     # at once on two cores, a couple of replies can miss a 500 ms timeout. A pair
     # that is really broken fails both passes; the record says which pass answered.
@@ -56,7 +51,7 @@ def measure_all_pairs(backend, graph: nx.Graph, plan: AddressPlan, records: list
     for (source, address), replies in received.items():
         if not replies:
             again.setdefault(source, []).append(address)
-    retried = _fping(backend, again, 3, len(hosts(graph)), timeout_ms=1500) if again else {}
+    retried = _fping(backend, again, 3, len(city.hosts), timeout_ms=1500) if again else {}
     received.update({key: got for key, got in retried.items() if got})
     for record in records:
         key = (record["source"], record["address"])

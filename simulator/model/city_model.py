@@ -103,6 +103,9 @@ class CityModel:
                                      MappingProxyType(addresses)))
         return tuple(found)
 
+    def service(self, fqdn: str) -> Service:
+        return next(s for s in self.services if s.fqdn == fqdn)
+
     def web_services(self) -> tuple[Service, ...]:
         return tuple(s for s in self.services if s.kind is ServiceKind.HTTP)
 

@@ -13,6 +13,7 @@ import ipaddress
 import pytest
 
 from simulator.model.address_plan import plan_addresses
+from simulator.model.city_model import CityModel
 from simulator.model.routing import compute_routes
 from simulator.network.backends.emulation import EmulationBackend
 from simulator.network.daemons import DnsServer, WebServer
@@ -33,7 +34,7 @@ def city(capabilities):
     with backend:
         web = WebServer("web", "www.city.test")
         dns = DnsServer("dns", "city.test", [str(a.ip) for f in Family for a in plan.addresses("dns", f)],
-                        zone_records(graph, plan))
+                        zone_records(CityModel(graph, plan, compute_routes(graph, plan), "city.test")))
         backend.start_daemons([web, dns])
         backend.warm_up()
         yield backend, plan, web, dns

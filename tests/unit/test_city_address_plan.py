@@ -70,6 +70,7 @@ from simulator.model.address_plan import (
     plan_addresses,
     plan_city_addresses,
 )
+from simulator.model.city_model import CityModel
 from simulator.model.routing import Route, compute_routes, forward_path
 from simulator.model.scenario import Scenario
 from simulator.runner import address_plan
@@ -497,40 +498,45 @@ def test_forward_path_from_a_lan_host_out_and_back(plan, routes):
 
 
 def cell(graph, plan, client, service, family, method):
-    return next(c for c in connectivity.build_cells(graph, plan, "city.test")
+    city = CityModel(graph, plan, compute_routes(graph, plan), "city.test")
+    return next(c for c in connectivity.build_cells(city)
                 if (c.client, c.service, c.family, c.method) == (client, service, family, method))
+
+
+def expect(graph, plan, routes, c):
+    return connectivity.expected(CityModel(graph, plan, routes, "city.test"), c)
 
 
 def test_expected_http_from_a_lan_host_to_an_outside_service(graph, plan, routes):
     # resolver: ns on i1v1, over IPv6 for the dual-stack LAN host, over IPv4 for the other
     c = cell(graph, plan, "d1f1h1", "video.city.test", V4, "http")
     assert (c.server, c.resolver) == ("x1", "2001:db8:200:2::2")
-    assert connectivity.expected(graph, plan, routes, c) == (
+    assert expect(graph, plan, routes, c) == (
         True, "IPv4 path d1f1h1 > d1f1 > d1bng > d1agg > c1 > tr1 > x1")
     c = cell(graph, plan, "d1f2h1", "video.city.test", V4, "http")
     assert c.resolver == "11.64.0.34"
-    assert connectivity.expected(graph, plan, routes, c) == (
+    assert expect(graph, plan, routes, c) == (
         True, "IPv4 path d1f2h1 > d1f2 > d1bng > d1agg > c1 > tr1 > x1")
     c = cell(graph, plan, "d1f1h1", "video.city.test", V6, "http")
-    assert connectivity.expected(graph, plan, routes, c) == (
+    assert expect(graph, plan, routes, c) == (
         True, "IPv6 path d1f1h1 > d1f1 > d1bng > d1agg > c1 > tr1 > x1")
     c = cell(graph, plan, "d1f2h1", "www.city.test", V6, "http")
-    assert connectivity.expected(graph, plan, routes, c) == (False, "d1f2h1 has no IPv6 address")
+    assert expect(graph, plan, routes, c) == (False, "d1f2h1 has no IPv6 address")
 
 
 def test_expected_ping_and_dns_from_lan_hosts(graph, plan, routes):
     c = cell(graph, plan, "d1f1h1", "www.city.test", V4, "ping")
     assert c.target == "11.64.0.35"
-    assert connectivity.expected(graph, plan, routes, c) == (
+    assert expect(graph, plan, routes, c) == (
         True, "IPv4 path d1f1h1 > d1f1 > d1bng > d1agg > c1 > c2 > i1s1 > i1l1 > i1v2")
     c = cell(graph, plan, "d1f2h1", "ns.city.test", V4, "dns")
-    assert connectivity.expected(graph, plan, routes, c)[0] is True
+    assert expect(graph, plan, routes, c)[0] is True
 
 
 def test_every_small_city_cell_is_reachable_where_families_allow(graph, plan, routes):
     # Nothing is broken in the small city: a cell fails only for a missing address.
-    for c in connectivity.build_cells(graph, plan, "city.test"):
-        ok, why = connectivity.expected(graph, plan, routes, c)
+    for c in connectivity.build_cells(CityModel(graph, plan, compute_routes(graph, plan), "city.test")):
+        ok, why = expect(graph, plan, routes, c)
         assert ok or why.endswith(f"has no {c.family.label} address"), (c.id, why)
 
 
@@ -539,7 +545,7 @@ def test_reach_needs_the_return_path(graph, plan, routes):
     broken = {**routes, "x1": []}
     c = cell(graph, plan, "d1f1h1", "video.city.test", V4, "ping")
     assert forward_path(plan, broken, "d1f1h1", "11.200.0.6") is not None
-    assert connectivity.expected(graph, plan, broken, c) == (False, "no IPv4 route back from x1 to d1f1h1")
+    assert expect(graph, plan, broken, c) == (False, "no IPv4 route back from x1 to d1f1h1")
 
 
 # --- runner.address_plan ---------------------------------------------------------
@@ -658,7 +664,7 @@ def test_default_city_lan_host_out_and_back(city):
     back = forward_path(plan, routes, video, plan.public_address(host, V4))
     assert back is not None and back[-1] == cpe
     c = cell(graph, plan, host, "video.city.test", V4, "http")
-    assert connectivity.expected(graph, plan, routes, c)[0] is True
+    assert expect(graph, plan, routes, c)[0] is True
 
 
 # --- errors ----------------------------------------------------------------------

@@ -43,6 +43,8 @@ from simulator.measurements.comparison import (
 )
 from simulator.measurements.comparison import Path as ComparisonPath
 from simulator.model.address_plan import plan_city_addresses
+from simulator.model.city_model import CityModel
+from simulator.model.routing import compute_routes
 from simulator.network.backends.base import CommandResult
 from topologies.city import city_graph, load_city
 from topologies.rfc6052 import synthesize
@@ -63,9 +65,15 @@ def graph():
     return city_graph(load_city(TRANSITION_CITY))
 
 
-def test_target_is_the_first_dual_stack_web_service(graph):
+@pytest.fixture(scope="module")
+def city(graph, plan, routes):
+    return CityModel(graph, plan, routes, ZONE)
+
+
+def test_target_is_the_first_dual_stack_web_service(city):
     # ns (i1v1) is dual-stack too, but a DNS service.
-    assert target(graph, ZONE) == (PORTAL, "i1v2")
+    service = target(city)
+    assert service is not None and (service.fqdn, service.server) == (PORTAL, "i1v2")
 
 
 def test_portal_nat64_address_by_hand(plan):
@@ -76,9 +84,9 @@ def test_portal_nat64_address_by_hand(plan):
     assert str(synthesize(plan.nat64_prefix, ipaddress.ip_address(PORTAL_V4))) == PORTAL_NAT64
 
 
-def test_paths(graph, plan):
+def test_paths(city):
     P = ComparisonPath
-    assert paths(graph, plan, ZONE) == [
+    assert paths(city) == [
         # The DNS time of the NAT64 path is that of a synthesized AAAA: the first
         # IPv4-only service's, asked of the DNS64.
         P("NAT64", "d1u1", "ipv6-only", "i1v2", PORTAL_NAT64, SCHOOL, DNS64, 6),
@@ -94,8 +102,8 @@ def test_paths(graph, plan):
     ]
 
 
-def test_native_property(graph, plan):
-    assert [p.native for p in paths(graph, plan, ZONE)] == [False, True, False, True, False, True, False, True, False]
+def test_native_property(city):
+    assert [p.native for p in paths(city)] == [False, True, False, True, False, True, False, True, False]
 
 
 def test_no_paths_without_a_dual_stack_web_service():
@@ -106,8 +114,9 @@ def test_no_paths_without_a_dual_stack_web_service():
         graph.nodes[node]["spec"] = dataclasses.replace(spec, services=tuple(
             s for s in spec.services if s.kind is ServiceKind.DNS or s.families != frozenset(Family)))
     plan = plan_city_addresses(graph, graph.graph["prefixes"])
-    assert target(graph, ZONE) == (None, None)
-    assert paths(graph, plan, ZONE) == []
+    city = CityModel(graph, plan, compute_routes(graph, plan), ZONE)
+    assert target(city) is None
+    assert paths(city) == []
 
 
 # --- ipv4_path ----------------------------------------------------------------------------------
@@ -119,24 +128,24 @@ def test_no_paths_without_a_dual_stack_web_service():
     ("d3u1", "CGN"),          # a UE on d3r, whose gateway d3gw is a CGN
     ("d3u2", "CGN"),
 ])
-def test_ipv4_path_transition_city(graph, plan, client, crossed):
-    assert ipv4_path(graph, plan, client) == crossed
+def test_ipv4_path_transition_city(city, client, crossed):
+    assert ipv4_path(city.subscriber(client).ipv4_crosses) == crossed
 
 
 @pytest.fixture(scope="module")
 def default_city():
     graph = city_graph(load_city(DEFAULT_CITY))
-    return graph, plan_city_addresses(graph, graph.graph["prefixes"])
+    plan = plan_city_addresses(graph, graph.graph["prefixes"])
+    return CityModel(graph, plan, compute_routes(graph, plan), ZONE)
 
 
 def test_ipv4_path_default_city(default_city):
-    graph, plan = default_city
+    crossed = {s.node: s.ipv4_crosses for s in default_city.subscribers}
     # The default city has no CGN: a LAN host crosses its CPE's NAT44 only.
-    assert ipv4_path(graph, plan, "d1f1h1") == "NAT44"
-    assert ipv4_path(graph, plan, "d1f12h1") == "NAT44"     # an IPv4-only LAN host
-    # A UE and an IDC server have public IPv4.
-    assert ipv4_path(graph, plan, "d1u1") == "native IPv4"
-    assert ipv4_path(graph, plan, "i1v2") == "native IPv4"
+    assert ipv4_path(crossed["d1f1h1"]) == "NAT44"
+    assert ipv4_path(crossed["d1f12h1"]) == "NAT44"     # an IPv4-only LAN host
+    # A UE has public IPv4.
+    assert ipv4_path(crossed["d1u1"]) == "native IPv4"
 
 
 # --- summarise and caveats ----------------------------------------------------------------------

@@ -16,9 +16,9 @@ from simulator.measurements.connectivity import (
     build_cells,
     expected,
     probe_checks,
-    resolver_for,
 )
 from simulator.model.address_plan import plan_addresses
+from simulator.model.city_model import CityModel
 from simulator.model.resolvers import dns_server
 from simulator.model.routing import compute_routes
 from topologies import city_slice
@@ -43,7 +43,11 @@ def network():
 @pytest.fixture(scope="module")
 def cells(network):
     graph, plan, _ = network
-    return build_cells(graph, plan, "city.test")
+    return build_cells(city_of(graph, plan))
+
+
+def city_of(graph, plan):
+    return CityModel(graph, plan, compute_routes(graph, plan), "city.test")
 
 
 def by_id(cells):
@@ -52,8 +56,9 @@ def by_id(cells):
 
 def test_subscribers_services_dns_server(network):
     graph, _, _ = network
-    assert connectivity.subscribers(graph) == ["d1h1", "d1h2", "d2h1", "d2h2"]
-    assert [(fqdn, node) for fqdn, node, _ in connectivity.services(graph, "city.test")] == [
+    city = CityModel(graph, network[1], network[2], "city.test")
+    assert [s.node for s in city.subscribers] == ["d1h1", "d1h2", "d2h1", "d2h2"]
+    assert [(s.fqdn, s.server) for s in city.services] == [
         (NS, "dns"), (WWW, "web")]
     assert dns_server(graph) == "dns"
 
@@ -91,8 +96,8 @@ def test_http_cells_use_the_resolver(cells, network):
     assert cells["d1h1|www.city.test|ipv6|http"].resolver == DNS6
     assert cells["d2h1|www.city.test|ipv4|http"].resolver == DNS4
     assert cells["d2h1|www.city.test|ipv6|http"].resolver == DNS4
-    assert resolver_for(graph, plan, "d1h1") == DNS6
-    assert resolver_for(graph, plan, "d2h1") == DNS4
+    assert CityModel(graph, plan, {}, "city.test").resolver("d1h1") == DNS6
+    assert CityModel(graph, plan, {}, "city.test").resolver("d2h1") == DNS4
 
 
 def test_cell_id():
@@ -101,14 +106,14 @@ def test_cell_id():
 
 def test_only_ping_cells_without_http_and_dns(network):
     graph, plan, _ = network
-    cells = build_cells(graph, plan, "city.test", http=False, dns=False)
+    cells = build_cells(city_of(graph, plan), http=False, dns=False)
     assert len(cells) == 16
     assert {c.method for c in cells} == {"ping"}
 
 
 def test_expected_table(network, cells):
     graph, plan, routes = network
-    table = {c.id: expected(graph, plan, routes, c)[0] for c in cells}
+    table = {c.id: expected(CityModel(graph, plan, routes, "city.test"), c)[0] for c in cells}
     # District d1 (dual-stack): everything works.
     # District d2 (IPv4-only): every IPv4 cell works, every IPv6 cell fails.
     assert table == {
@@ -125,7 +130,7 @@ def test_expected_reasons(network, cells):
     cells = by_id(cells)
 
     def why(cell_id):
-        return expected(graph, plan, routes, cells[cell_id])
+        return expected(CityModel(graph, plan, routes, "city.test"), cells[cell_id])
 
     assert why("d1h1|www.city.test|ipv6|ping") == (True, "IPv6 path d1h1 > bng1 > core > idcgw > web")
     assert why("d1h1|ns.city.test|ipv4|dns") == (True, "IPv4 path d1h1 > bng1 > core > idcgw > dns")
@@ -141,10 +146,10 @@ def test_expected_after_link_failure():
     graph = city_slice()
     graph.remove_edge("core", "m1")
     graph, plan, routes = build(graph)
-    cells = by_id(build_cells(graph, plan, "city.test"))
+    cells = by_id(build_cells(city_of(graph, plan)))
 
     def why(cell_id):
-        return expected(graph, plan, routes, cells[cell_id])
+        return expected(CityModel(graph, plan, routes, "city.test"), cells[cell_id])
 
     assert why("d1h1|www.city.test|ipv4|ping") == (False, "no IPv4 route from d1h1 to web")
     assert why("d1h1|www.city.test|ipv6|http") == (
@@ -156,13 +161,13 @@ def test_expected_without_dns_server():
     graph = city_slice()
     graph.nodes["dns"]["spec"] = dataclasses.replace(node_spec(graph, "dns"), services=())
     graph, plan, routes = build(graph)
-    assert resolver_for(graph, plan, "d2h1") is None
-    cells = build_cells(graph, plan, "city.test")
+    assert CityModel(graph, plan, {}, "city.test").resolver("d2h1") is None
+    cells = build_cells(city_of(graph, plan))
     # Only www is left: 4 clients x 2 families x (ping + http).
     assert len(cells) == 16
     http = by_id(cells)["d1h1|www.city.test|ipv4|http"]
     assert http.resolver is None
-    assert expected(graph, plan, routes, http) == (False, "d1h1 has no DNS server it can reach")
+    assert expected(CityModel(graph, plan, routes, "city.test"), http) == (False, "d1h1 has no DNS server it can reach")
 
 
 def test_probe_checks(cells):
@@ -204,10 +209,11 @@ class FakeBackend:
 
 def test_measure_marks_findings(network):
     graph, plan, routes = network
-    cells = [c for c in build_cells(graph, plan, "city.test") if c.client in ("d1h1", "d2h1")]
+    cells = [c for c in build_cells(city_of(graph, plan)) if c.client in ("d1h1", "d2h1")]
     # The fake network: everything over IPv4 works, nothing over IPv6.
     backend = FakeBackend(lambda check: {"ok": "ipv4" in check["id"]})
-    records = {r["id"]: r for r in connectivity.measure(backend, graph, plan, routes, cells, ping_count=2)}
+    city = CityModel(graph, plan, routes, "city.test")
+    records = {r["id"]: r for r in connectivity.measure(backend, city, cells, ping_count=2)}
     assert sorted(backend.commands) == ["d1h1", "d2h1"]
     assert backend.commands["d1h1"][1:3] == ["-m", "simulator.measurements.probe"]
     # 8 checks per client: timeout 60 + 10 * 8.
@@ -229,7 +235,7 @@ def test_http_cell_for_a_service_without_aaaa():
     graph = city_slice()
     graph.nodes["web"]["spec"] = dataclasses.replace(
         node_spec(graph, "web"), services=(ServiceSpec("www", ServiceKind.HTTP, IPV4_ONLY),))
-    graph, plan, routes = build(graph)
-    assert zone_records(graph, plan)["www"] == [WEB4]
-    cell = by_id(build_cells(graph, plan, "city.test"))["d1h1|www.city.test|ipv6|http"]
-    assert expected(graph, plan, routes, cell) == (False, "www.city.test publishes no AAAA record")
+    city = CityModel(*build(graph), "city.test")
+    assert zone_records(city)["www"] == [WEB4]
+    cell = by_id(build_cells(city))["d1h1|www.city.test|ipv6|http"]
+    assert expected(city, cell) == (False, "www.city.test publishes no AAAA record")

@@ -43,6 +43,7 @@ from simulator.measurements.matrix import (
     summary_table,
 )
 from simulator.model import transition
+from simulator.model.city_model import CityModel, family_set_name
 from simulator.model.resolvers import PLAN, RDNSS, resolvers
 from topologies import rfc6052
 from topologies.city import city_graph, load_city
@@ -98,8 +99,13 @@ def graph():
 
 
 @pytest.fixture(scope="module")
-def cells(graph):
-    return build_cells(graph, ZONE)
+def city(graph, plan, routes):
+    return CityModel(graph, plan, routes, ZONE)
+
+
+@pytest.fixture(scope="module")
+def cells(city):
+    return build_cells(city)
 
 
 def cell(client_kind, service_kind, access, client="c", service="s.city.test", server="x"):
@@ -162,9 +168,9 @@ def test_a_few_rules_in_words():
 
 
 def test_service_kind():
-    assert matrix.service_kind(IPV4_ONLY) == "ipv4-only"
-    assert matrix.service_kind({Family.IPV6, Family.IPV4}) == "dual-stack"
-    assert matrix.service_kind([Family.IPV6]) == "ipv6-only"
+    assert family_set_name(IPV4_ONLY) == "ipv4-only"
+    assert family_set_name({Family.IPV6, Family.IPV4}) == "dual-stack"
+    assert family_set_name([Family.IPV6]) == "ipv6-only"
 
 
 def test_cell_id_and_rule():
@@ -176,8 +182,8 @@ def test_cell_id_and_rule():
 # --- cells and probe checks on the transition city ------------------------------------------
 
 
-def test_clients_and_their_kinds(graph):
-    assert matrix.clients(graph) == sorted(CLIENTS)
+def test_clients_and_their_kinds(graph, city):
+    assert matrix.clients(city) == sorted(CLIENTS)
     assert {c: node_spec(graph, c).mode.value for c in CLIENTS} == CLIENTS
 
 
@@ -195,8 +201,8 @@ def test_cells_of_one_client_in_order(cells):
     assert all(c.client_kind == "ipv6-only" for c in cells if c.client == "d1u1")
 
 
-def test_no_check_for_the_missing_cells(graph, plan, cells):
-    checks = probe_checks(graph, plan, cells)
+def test_no_check_for_the_missing_cells(city, cells):
+    checks = probe_checks(city, cells)
     assert sorted(checks) == sorted(CLIENTS)
     assert sum(len(items) for items in checks.values()) == 132 - 11 * 2 == 110
     ids = {check["id"] for items in checks.values() for check in items}
@@ -218,18 +224,18 @@ def test_resolver_per_client_kind(graph, plan):
         assert given[client].search == (ZONE,)
 
 
-def test_checks_by_name_leave_the_resolver_to_the_host(graph, plan, cells):
+def test_checks_by_name_leave_the_resolver_to_the_host(city, cells):
     # The probe asks the host's own resolver (getaddrinfo): a check names no server
     # and no families, the host's addresses decide what is asked (AI_ADDRCONFIG).
-    checks = probe_checks(graph, plan, cells)
+    checks = probe_checks(city, cells)
     for client in CLIENTS:
         by_name = [c for c in checks[client] if "name" in c]
         assert len(by_name) == 6
         assert all(set(c) == {"id", "method", "host", "marker", "name"} for c in by_name), client
 
 
-def test_checks_of_an_ipv6_only_ue(graph, plan, cells):
-    checks = probe_checks(graph, plan, cells)["d1u1"]
+def test_checks_of_an_ipv6_only_ue(city, cells):
+    checks = probe_checks(city, cells)["d1u1"]
     assert [c["id"] for c in checks] == [
         "d1u1|portal.city.test|name", "d1u1|portal.city.test|ipv4-literal",
         "d1u1|school.city.test|name", "d1u1|school.city.test|ipv4-literal",
@@ -244,8 +250,8 @@ def test_checks_of_an_ipv6_only_ue(graph, plan, cells):
                          "marker": "v6lab-service:shop.city.test", "address": "11.200.0.3"}
 
 
-def test_literals_are_the_servers_ipv4(graph, plan, cells):
-    checks = probe_checks(graph, plan, cells)
+def test_literals_are_the_servers_ipv4(city, cells):
+    checks = probe_checks(city, cells)
     for client in ("d1f1h1", "d2f1h1", "d2u1", "d3f1h1"):
         literal = {c["host"].split(".")[0]: c["address"] for c in checks[client] if "address" in c}
         assert literal == LITERALS, client
@@ -341,10 +347,10 @@ def test_school_synthesized_by_hand():
     assert rfc6052.synthesize(WKP, LITERALS["school"]) == ipaddress.ip_address(NAMED["school"])
 
 
-def test_measure(graph, plan, cells):
+def test_measure(city, cells):
     chosen = [c for c in cells if c.client in ("d1u1", "d2u1")]
     backend = FakeBackend(as_the_rfcs_say, silent={"d2u1|video.city.test|ipv4-literal"})
-    records = {r["id"]: r for r in matrix.measure(backend, graph, plan, chosen)}
+    records = {r["id"]: r for r in matrix.measure(backend, city, chosen)}
     assert sorted(backend.commands) == ["d1u1", "d2u1"]
     assert backend.commands["d1u1"][1:3] == ["-m", "simulator.measurements.probe"]
     # 10 checks per client: 60 + 15 * 10 seconds.

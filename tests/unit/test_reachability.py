@@ -1,12 +1,12 @@
 """All-pairs reachability on the city slice, with a fake backend standing in for fping."""
 
 from simulator.measurements.reachability import (
-    hosts,
     measure_all_pairs,
     pairs,
     summarise,
 )
 from simulator.model.address_plan import plan_addresses
+from simulator.model.city_model import CityModel
 from simulator.model.routing import compute_routes
 from simulator.network.backends.base import CommandResult
 from topologies import city_slice
@@ -25,8 +25,9 @@ def test_pairs_and_expected_by_hand():
     # IPv6: 4 destinations (d1h1, d1h2, web, dns) x 5 sources = 20 pairs; the two
     # IPv4-only sources cannot: 4 x 3 = 12 expected to work.
     graph, plan, routes = slice_plan()
-    assert hosts(graph) == ["d1h1", "d1h2", "d2h1", "d2h2", "dns", "web"]
-    found = pairs(graph, plan, routes)
+    city = CityModel(graph, plan, routes, "city.test")
+    assert city.hosts == ("d1h1", "d1h2", "d2h1", "d2h2", "dns", "web")
+    found = pairs(city)
     by_family = {f: [p for p in found if p["family"] == f] for f in ("ipv4", "ipv6")}
     assert (len(by_family["ipv4"]), sum(p["expected"] for p in by_family["ipv4"])) == (30, 30)
     assert (len(by_family["ipv6"]), sum(p["expected"] for p in by_family["ipv6"])) == (20, 12)
@@ -55,7 +56,8 @@ def test_measure_parses_fping_and_compares():
     graph, plan, routes = slice_plan()
     web6 = str(plan.primary("web", Family.IPV6))
     backend = FakeFping(lost=web6)
-    records = measure_all_pairs(backend, graph, plan, pairs(graph, plan, routes))
+    city = CityModel(graph, plan, routes, "city.test")
+    records = measure_all_pairs(backend, city, pairs(city))
     first, second = backend.calls
     backend.commands = first
     # The second pass asks again, slower, only for what did not answer: web's IPv6

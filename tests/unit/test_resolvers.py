@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from simulator.measurements.connectivity import Cell, expected
+from simulator.model.city_model import CityModel
 from simulator.model.resolvers import DHCPV6, PLAN, RDNSS, Resolver, render_resolv_conf, resolvers
 from simulator.network import rdnss
 from simulator.network.daemons.dhcpv6 import CLIENT_SCRIPT
@@ -57,12 +58,13 @@ def test_an_ipv6_only_host_reaches_an_ipv4_only_name_through_the_dns64(graph, pl
     # Its resolver is the DNS64, which synthesizes a AAAA for shop (IPv4-only, x2):
     # the IPv6 cell works through the NAT64; an IPv4-only host has no such path.
     cell = Cell("d1u1", "shop.city.test", "x2", Family.IPV6, "http", "shop.city.test", DNS64)
-    ok, why = expected(graph, plan, routes, cell)
+    city = CityModel(graph, plan, routes, "city.test")
+    ok, why = expected(city, cell)
     assert ok is True
     assert why.startswith("a AAAA synthesized by the DNS64 (RFC 6147), IPv6 path d1u1 > d1gw")
     assert "NAT64 to IPv4" in why
     plain = Cell("d3u1", "shop.city.test", "x2", Family.IPV6, "http", "shop.city.test", DNS4)
-    assert expected(graph, plan, routes, plain) == (False, "shop.city.test publishes no AAAA record")
+    assert expected(city, plain) == (False, "shop.city.test publishes no AAAA record")
 
 
 # --- router advertisements, as the kernel hands them over rtnetlink --------------------------------

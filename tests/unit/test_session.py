@@ -8,6 +8,7 @@ import pytest
 
 from simulator.measurements.run_result import RunResult
 from simulator.model.address_plan import plan_addresses
+from simulator.model.city_model import CityModel
 from simulator.model.routing import compute_routes
 from simulator.model.scenario import parse_scenario
 from simulator.network.backends import base
@@ -43,7 +44,7 @@ def session():
     routes = compute_routes(graph, plan)
     backend = FakeBackend(graph, plan, routes, answer=probe_answers)
     return Session(SCENARIO, graph, plan, routes, backend, result=RunResult("slice", "r1", None),
-                   iperf=iperf_pair(graph, plan, SCENARIO))
+                   iperf=iperf_pair(CityModel(graph, plan, routes, SCENARIO.zone), SCENARIO))
 
 
 def test_the_pipeline_of_a_run(session):

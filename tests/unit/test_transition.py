@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator.measurements.connectivity import reachable_in
 from simulator.model import transition
 from simulator.model.address_plan import plan_city_addresses
+from simulator.model.city_model import reachable_in
 from simulator.network.capabilities import Check, HostCapabilities
 from simulator.network.daemons.translators import (
     CarrierGradeNat,
