@@ -49,11 +49,11 @@ from topologies.spec import (
 
 CONNECTIVITY_COLUMNS = ["client", "district", "service", "server", "family", "method", "target",
                         "expected", "ok", "as_expected", "rtt_ms", "dns_ms", "connect_ms", "http_ms",
-                        "error", "expected_reason"]
+                        "error", "expected_reason", "resolver", "nameservers"]
 
 TRANSITION_COLUMNS = ["client", "client_kind", "district", "service", "service_kind", "access", "expected",
-                      "ok", "as_expected", "verdict", "address", "dns_ms", "connect_ms", "http_ms", "error",
-                      "expected_via", "reference"]
+                      "ok", "as_expected", "verdict", "address", "fell_back", "candidates", "dns_ms", "connect_ms",
+                      "http_ms", "error", "expected_via", "reference", "nameservers"]
 
 COMPARISON_COLUMNS = ["label", "client", "client_kind", "server", "address", "metric", "repeat", "value"]
 

@@ -137,7 +137,7 @@ def http(check: dict) -> dict:
     connect to the first answer, then an HTTP GET that must return the service's page."""
     family = check["family"]
     result: dict[str, Any] = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None,
-                              "error": "", "resolver": ",".join(nameservers())}
+                              "error": "", "nameservers": ",".join(nameservers())}
     started = time.monotonic()
     try:
         answers = _lookup(check["name"], _family(family), check.get("port", 80))
@@ -194,7 +194,7 @@ async def _exchange(name: str, host: str, marker: str, port: int, timeout: float
 
 def _happy_eyeballs(check: dict) -> dict:
     result: dict[str, Any] = {"ok": False, "dns_ms": None, "connect_ms": None, "http_ms": None, "address": None,
-                              "error": "", "candidates": [], "fell_back": False, "resolver": ",".join(nameservers())}
+                              "error": "", "candidates": [], "fell_back": False, "nameservers": ",".join(nameservers())}
     loop, timeout = _RecordingLoop(), check.get("timeout", 5.0)
     try:
         loop.run_until_complete(_exchange(check["name"], check["host"], check["marker"], check.get("port", 80),

@@ -147,8 +147,8 @@ def test_slaac_hosts_keep_kernel_timers_and_dad_after_bring_up(city):
 def test_a_bad_configuration_stops_the_batch_before_anything_starts(city):
     # Every dry run goes first: the good daemon in the same batch is not started.
     backend, _ = city
-    before = list(backend.daemons)
+    before = (list(backend.daemon_runner.processes), list(backend.daemon_runner.started))
     bad = RouterAdvertisements("d1gw", [(backend.interface_name("d1gw", "d1r"), "2001:db8::/130", [])])
     with pytest.raises(DaemonError, match=r"radvd@d1gw: configuration check 'radvd --configtest"):
         backend.start_daemons([IperfServer("x1"), bad])
-    assert backend.daemons == before
+    assert (backend.daemon_runner.processes, backend.daemon_runner.started) == before

@@ -129,7 +129,7 @@ def check_times(result, dns=True, connected=True):
         assert (isinstance(result[key], float) if connected else result[key] is None)
 
 
-FETCH_KEYS = {"ok", "dns_ms", "connect_ms", "http_ms", "address", "error", "candidates", "fell_back", "resolver"}
+FETCH_KEYS = {"ok", "dns_ms", "connect_ms", "http_ms", "address", "error", "candidates", "fell_back", "nameservers"}
 
 
 # --- fetch by name: the system resolver, then Happy Eyeballs ---------------------------------------
