@@ -1,7 +1,9 @@
 """All-pairs reachability: every host pings every other host's own address, per family.
 
 A NAT44 LAN host's own IPv4 address is private, so nobody outside its LAN reaches
-it; an IPv4-only host reaches no IPv6 address. The expected value of each pair comes
+it; an IPv4-only host reaches no IPv6 address. In a city large enough that CPE LANs
+repeat their /24s (see ``simulator.model.address_plan``), an address held by more
+than one host names none of them: such destinations are left out. The expected value of each pair comes
 from the city model's paths, as for the connectivity matrix (``CityModel.reachable``).
 """
 
@@ -25,7 +27,8 @@ def pairs(city: CityModel) -> list[dict]:
                 continue
             for family in Family:
                 address = city.plan.primary(destination, family)
-                if address is None:
+                # A LAN address that repeats behind other CPEs names no single host.
+                if address is None or not city.plan.unique(address):
                     continue
                 want, why = city.reachable(source, destination, family)
                 found.append({"source": source, "destination": destination, "family": family.value,

@@ -136,6 +136,19 @@ class AddressPlan:
             found.setdefault(node, []).append(interface)
         return {node: tuple(sorted(each, key=lambda i: i.port)) for node, each in found.items()}
 
+    @cached_property
+    def _holders(self) -> dict:
+        counts: dict = {}
+        for interface in self.interfaces.values():
+            for own in (interface.ipv4, interface.ipv6):
+                if own is not None:
+                    counts[own.ip] = counts.get(own.ip, 0) + 1
+        return counts
+
+    def unique(self, address) -> bool:
+        """Whether one interface alone holds ``address`` (CPE LANs may repeat theirs)."""
+        return self._holders.get(as_address(address), 0) == 1
+
     def interfaces_of(self, node: str) -> list[Interface]:
         return list(self._interfaces_by_node.get(node, ()))
 
@@ -364,6 +377,40 @@ def _advertiser(graph, attachments) -> str | None:
     return None
 
 
+class _LanSpace:
+    """CPE LANs' IPv4 /24s: each LAN its own while ``prefixes.ipv4_lan`` lasts, then
+    again from the first, as real home LANs repeat (192.168.1.0/24 behind millions
+    of routers): a CPE's NAT44 or CLAT never lets its LAN's addresses out. A DS-Lite
+    LAN is never repeated: the AFTR here tells B4s apart by their LAN's addresses
+    (not by the softwire, RFC 6333 section 6.6), so two B4s may not share one."""
+
+    def __init__(self, pool: ipaddress.IPv4Network):
+        self.pool = pool
+        self.fresh = pool.subnets(new_prefix=24)
+        self.given: list[ipaddress.IPv4Network] = []     # in order, for reuse
+        self.softwired: set[ipaddress.IPv4Network] = set()
+        self.reused = 0
+
+    def take(self, segment: str, ds_lite: bool) -> ipaddress.IPv4Network:
+        lan = next(self.fresh, None)
+        if lan is None:
+            if ds_lite:
+                raise TopologyError(f"segment {segment}: prefixes.ipv4_lan {self.pool} has no /24 left for this "
+                                    "DS-Lite LAN, and DS-Lite LANs cannot repeat (the AFTR tells B4s apart by their "
+                                    "LAN); give a larger LAN prefix")
+            reusable = [n for n in self.given if n not in self.softwired]
+            if not reusable:
+                raise TopologyError(f"segment {segment}: prefixes.ipv4_lan {self.pool} is taken by DS-Lite LANs, "
+                                    "which cannot repeat; give a larger LAN prefix")
+            lan = reusable[self.reused % len(reusable)]
+            self.reused += 1
+            return lan
+        self.given.append(lan)
+        if ds_lite:
+            self.softwired.add(lan)
+        return lan
+
+
 def _ipv4_length(interfaces: int) -> int:
     """The longest prefix whose subnet holds this many addresses plus network and broadcast."""
     return min(30, 32 - math.ceil(math.log2(interfaces + 2)))
@@ -476,7 +523,7 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
     if OUTSIDE_SITE in site_sizes:
         blocks[OUTSIDE_SITE] = _allocate(outside4, [(OUTSIDE_SITE, site_sizes[OUTSIDE_SITE])],
                                          "prefixes.ipv4_outside", fix)[OUTSIDE_SITE]
-    lan_subnets = lan4.subnets(new_prefix=24)
+    lans = _LanSpace(lan4)
 
     for site in inside + ([OUTSIDE_SITE] if OUTSIDE_SITE in by_site else []):
         segs = by_site[site]
@@ -501,10 +548,7 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
                 net6 = next(links6, None) if Family.IPV6 in carries else None
             elif gateway is not None:
                 if Family.IPV4 in carries:
-                    net4 = next(lan_subnets, None)
-                    if net4 is None:
-                        raise TopologyError(f"segment {name}: prefixes.ipv4_lan {lan4} has no /24 left for "
-                                            "this CPE LAN; give a larger LAN prefix")
+                    net4 = lans.take(name, node_spec(graph, gateway).mode is AccessMode.DS_LITE)
                 if Family.IPV6 in carries:
                     prefix = next(pd_pool, None)
                     if prefix is None:

@@ -727,11 +727,30 @@ def test_ipv4_outside_too_small(graph):
         "ipv4_public (or ipv4_outside) prefix")
 
 
-def test_ipv4_lan_too_small(graph):
-    # one /24 for two CPE LANs: d1f1 gets it, d1f2 finds none
-    assert plan_error(graph, ipv4_lan="192.168.0.0/24") == (
-        "segment d1f2-d1f2h1: prefixes.ipv4_lan 192.168.0.0/24 has no /24 left for this CPE LAN; give a larger "
-        "LAN prefix")
+def test_cpe_lans_repeat_once_the_lan_prefix_is_used_up(graph):
+    # One /24 for two CPE LANs: both NAT44 LANs number from it, as home LANs do; each
+    # host is still seen at its own CPE's WAN address, and neither is unique.
+    plan = plan_with(graph, ipv4_lan="192.168.0.0/24")
+    assert plan.segments["d1f1-d1f1h1"].ipv4 == plan.segments["d1f2-d1f2h1"].ipv4 == net("192.168.0.0/24")
+    assert plan.primary("d1f1h1", V4) == plan.primary("d1f2h1", V4) == ipaddress.ip_address("192.168.0.2")
+    assert plan.public_address("d1f1h1", V4) == plan.public_address("d1f1", V4) == ipaddress.ip_address("11.64.0.2")
+    assert plan.public_address("d1f2h1", V4) == plan.public_address("d1f2", V4) == ipaddress.ip_address("11.64.0.3")
+    assert not plan.unique("192.168.0.2") and plan.unique("11.64.0.2")
+
+
+def test_ds_lite_lans_never_repeat():
+    # The transition city's LANs in order: d1f1, d1f2 (NAT44), d2f1, d2f2 (DS-Lite),
+    # d3f1 (CLAT). Four /24s: the CLAT LAN repeats d1f1's; the DS-Lite LANs are
+    # their own. Two /24s: d2f1 finds none left, and may not repeat one.
+    graph = city_graph(load_city(REPO_ROOT / "topologies" / "cities" / "transition.yaml"))
+    plan = plan_with(graph, ipv4_lan="192.168.0.0/22")
+    assert {name: str(plan.segments[name].ipv4) for name in
+            ("d1f1-d1f1h1", "d1f2-d1f2h1", "d2f1-d2f1h1", "d2f2-d2f2h1", "d3f1-d3f1h1")} == {
+        "d1f1-d1f1h1": "192.168.0.0/24", "d1f2-d1f2h1": "192.168.1.0/24", "d2f1-d2f1h1": "192.168.2.0/24",
+        "d2f2-d2f2h1": "192.168.3.0/24", "d3f1-d3f1h1": "192.168.0.0/24"}
+    assert plan_error(graph, ipv4_lan="192.168.0.0/23") == (
+        "segment d2f1-d2f1h1: prefixes.ipv4_lan 192.168.0.0/23 has no /24 left for this DS-Lite LAN, and DS-Lite "
+        "LANs cannot repeat (the AFTR tells B4s apart by their LAN); give a larger LAN prefix")
 
 
 def test_not_a_network(graph):
@@ -808,3 +827,13 @@ def test_public_pool_in_cgn_space_is_refused(graph):
     # 100.64.0.0/10 is shared address space for carrier-grade NAT (RFC 6598), not public.
     with pytest.raises(TopologyError, match=r"^prefixes: 100.64.0.0/10 and 100.64.0.0/24 overlap"):
         plan_with(graph, ipv4_public="100.64.0.0/24")
+
+
+def test_all_pairs_leave_out_a_repeated_lan_address(graph):
+    # With both LANs on 192.168.0.0/24, "192.168.0.2" is d1f1h1 and d1f2h1 at once:
+    # no pair is measured to it; each host's IPv6 address (d1f1h1's) still is.
+    from simulator.measurements.reachability import pairs
+    plan = plan_with(graph, ipv4_lan="192.168.0.0/24")
+    records = pairs(CityModel(graph, plan, compute_routes(graph, plan), "city.test"))
+    assert not [r for r in records if r["address"] == "192.168.0.2"]
+    assert [r["family"] for r in records if r["source"] == "d1f2h1" and r["destination"] == "d1f1h1"] == ["ipv6"]
