@@ -59,6 +59,7 @@ def _city_summary(spec, graph) -> str:
 
 
 FIGURE_SUFFIXES = {".png", ".svg", ".pdf"}
+EXPORT_SUFFIXES = {".graphml": "graphml", ".json": "json"}
 
 
 def _topo(args) -> int:
@@ -91,11 +92,18 @@ def _topo(args) -> int:
         import json
 
         import networkx as nx
-        output = output or Path(f"{spec.name}.{args.format}")
-        if args.format == "json":
-            output.write_text(json.dumps(graph_document(graph), indent=2, sort_keys=True) + "\n")
-        else:
-            nx.write_graphml(flat_graph(graph), output)
+        format_ = args.format or (EXPORT_SUFFIXES.get(output.suffix.lower()) if output else "graphml")
+        if format_ is None:
+            raise TestbedError(f"cannot write {output}: give a file name ending in "
+                               f"{' or '.join(sorted(EXPORT_SUFFIXES))}, or say --format graphml|json")
+        output = output or Path(f"{spec.name}.{format_}")
+        try:
+            if format_ == "json":
+                output.write_text(json.dumps(graph_document(graph), indent=2, sort_keys=True) + "\n")
+            else:
+                nx.write_graphml(flat_graph(graph), output)
+        except OSError as error:
+            raise TestbedError(f"cannot write {output}: {error.strerror or error}") from None
         print(f"wrote {output}")
     return 0
 
@@ -193,8 +201,9 @@ def parser() -> argparse.ArgumentParser:
     draw.add_argument("--dpi", type=int, default=120)
     export = topo_sub.add_parser("export", help="write the city graph as GraphML or JSON")
     export.add_argument("city", type=Path)
-    export.add_argument("-o", "--output", type=Path)
-    export.add_argument("--format", choices=["graphml", "json"], default="graphml")
+    export.add_argument("-o", "--output", type=Path, help="the file; its extension (.graphml, .json) gives the "
+                        "format (default: CITY-NAME.graphml)")
+    export.add_argument("--format", choices=["graphml", "json"], help="the format, whatever the extension")
     for command in (check, draw, export):
         command.set_defaults(func=_topo)
 

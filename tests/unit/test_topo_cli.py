@@ -180,6 +180,38 @@ def test_export_default_output_is_named_after_the_city(capsys, tmp_path, monkeyp
     assert nx.read_graphml(tmp_path / "default-city.graphml").number_of_nodes() == 151
 
 
+@pytest.mark.parametrize("name", ["city.json", "CITY.JSON"])
+def test_export_format_follows_the_extension(capsys, tmp_path, name):
+    output = tmp_path / name
+    status, out, _ = run_cli(capsys, "topo", "export", DEFAULT_CITY, "-o", output)
+    assert (status, out) == (0, f"wrote {output}\n")
+    assert json.loads(output.read_text()) == graph_document(city_graph(load_city(DEFAULT_CITY)))
+
+
+def test_export_format_option_wins_over_the_extension(capsys, tmp_path):
+    output = tmp_path / "city.json"
+    status, _, _ = run_cli(capsys, "topo", "export", DEFAULT_CITY, "-o", output, "--format", "graphml")
+    assert status == 0
+    assert nx.read_graphml(output).number_of_nodes() == 151
+
+
+def test_export_to_an_unknown_extension(capsys, tmp_path):
+    output = tmp_path / "city.txt"
+    status, out, err = run_cli(capsys, "topo", "export", DEFAULT_CITY, "-o", output)
+    assert (status, out) == (1, "")
+    assert err == f"error: cannot write {output}: give a file name ending in .graphml or .json, or say --format " \
+                  "graphml|json\n"
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("format_", ["graphml", "json"])
+def test_export_where_nothing_can_be_written(capsys, format_):
+    # /proc exists as a folder, and no file can be made in it: one line, no traceback.
+    status, out, err = run_cli(capsys, "topo", "export", DEFAULT_CITY, "-o", f"/proc/v6lab-x.{format_}")
+    assert (status, out) == (1, "")
+    assert err == f"error: cannot write /proc/v6lab-x.{format_}: No such file or directory\n"
+
+
 def test_topo_needs_a_subcommand(capsys, monkeypatch):
     # The error names the choices, not the internal dest 'topo_command'.
     monkeypatch.setenv("COLUMNS", "100")
