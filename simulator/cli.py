@@ -1,5 +1,6 @@
-"""The command line: ``v6lab doctor | run | clean``. The only place that prints
-errors and picks exit statuses."""
+"""The command line: ``v6lab doctor | run | up | exec | cli | down | topo
+check|draw|export | clean``. The only place that prints errors and picks exit
+statuses."""
 
 from __future__ import annotations
 
@@ -191,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     stop = sub.add_parser("down", help="stop the city that is up; nothing is left")
     stop.set_defaults(func=_down)
 
-    topo = sub.add_parser("topo", help="check, draw or export a city spec (no network is built)")
+    topo = sub.add_parser("topo", help="check a city spec or a scenario file, draw or export a city (no network is built)")
     topo_sub = topo.add_subparsers(dest="topo_command", required=True, metavar="{check,draw,export}")
     check = topo_sub.add_parser("check", help="validate a city spec and summarise it")
     check.add_argument("city", type=Path)
