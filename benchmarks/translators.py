@@ -161,12 +161,13 @@ class BareTayga:
 
 def v6lab(datapath: str) -> dict:
     from simulator.model.city_model import CityModel
+    from simulator.model.preparation import address_plan, build_graph
     from simulator.model.routing import compute_routes
     from simulator.model.scenario import REPO_ROOT, load_scenario
     from simulator.network.backends.emulation import EmulationBackend
     from simulator.network.daemons import IperfServer
-    from simulator.runner import address_plan, build_graph, new_run_id
-    from simulator.session import service_daemons
+    from simulator.network.preparation import service_daemons
+    from simulator.runner import new_run_id
     from topologies.spec import Family
 
     scenario = load_scenario(REPO_ROOT / "scenarios" / "transition.yaml")

@@ -10,7 +10,15 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (sudo make ...): installing packages and starting Open vSwitch need it"
-command -v apt-get >/dev/null || die "apt-get not found: this setup supports Debian 12 / Ubuntu 22.04 or newer (or use the Vagrant VM)"
+command -v apt-get >/dev/null || die "apt-get not found: this setup supports Debian 12 / Ubuntu 24.04 or newer (or use the Vagrant VM)"
+# The venv is made from the system's Python (below), and pyproject.toml needs 3.11:
+# Debian 12 has 3.11 and Ubuntu 24.04 has 3.12; Ubuntu 22.04's 3.10 is too old.
+check_python() {
+    /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || die "/usr/bin/python3 is $(/usr/bin/python3 -c 'import platform; print(platform.python_version())'); v6lab needs 3.11 or newer: use Debian 12 or Ubuntu 24.04 or newer (or the Vagrant VM)"
+}
+# Before installing anything where there is a Python already; else once python3-venv brought it.
+if [ -x /usr/bin/python3 ]; then check_python; fi
 
 # --- Debian packages -----------------------------------------------------------
 packages=(mininet openvswitch-switch iperf3 tayga unbound radvd ndisc6 tcpdump
@@ -39,6 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- Python environment --------------------------------------------------------
+check_python
 # Debian's python3 with system site packages: Mininet comes from the Debian package
 # (it needs the matching mnexec); everything else is pinned by pyproject.toml.
 if [ ! -x "$venv/bin/python" ]; then

@@ -1,5 +1,6 @@
-"""The command line: ``v6lab doctor | run | clean``. The only place that prints
-errors and picks exit statuses."""
+"""The command line: ``v6lab doctor | run | up | exec | cli | down | topo
+check|draw|export | clean``. The only place that prints errors and picks exit
+statuses."""
 
 from __future__ import annotations
 
@@ -36,13 +37,8 @@ def _run(args) -> int:
     return 0 if not result.unexpected else 4
 
 
-def _city_summary(spec, graph) -> str:
-    from topologies.spec import Kind, Role, node_spec, nodes_of_kind
-    subscribers = [n for n in graph if node_spec(graph, n).role is Role.SUBSCRIBER]
-    lines = [f"{spec.source}: city {spec.name!r} is valid: {graph.number_of_nodes()} nodes "
-             f"({len(nodes_of_kind(graph, Kind.ROUTER))} routers, {len(nodes_of_kind(graph, Kind.SWITCH))} "
-             f"switches, {len(nodes_of_kind(graph, Kind.HOST))} hosts), {graph.number_of_edges()} links, "
-             f"{len(subscribers)} emulated subscriber hosts"]
+def _city_lines(spec) -> list[str]:
+    lines = []
     for district in spec.districts:
         for kind, access in (("fixed", district.fixed), ("mobile", district.mobile)):
             if access:
@@ -55,10 +51,87 @@ def _city_summary(spec, graph) -> str:
                                                      ("DS-Lite AFTR", spec.transition.aftr)) if core]
     if placed:
         lines.append(f"  translators: {', '.join(placed)}; NAT64 prefix {spec.prefixes.nat64}")
-    return "\n".join(lines)
+    return lines
+
+
+def _graph_census(graph) -> str:
+    from topologies.spec import Kind, Role, node_spec, nodes_of_kind
+    subscribers = [n for n in graph if node_spec(graph, n).role is Role.SUBSCRIBER]
+    return (f"{graph.number_of_nodes()} nodes ({len(nodes_of_kind(graph, Kind.ROUTER))} routers, "
+            f"{len(nodes_of_kind(graph, Kind.SWITCH))} switches, {len(nodes_of_kind(graph, Kind.HOST))} hosts), "
+            f"{graph.number_of_edges()} links, {len(subscribers)} emulated subscriber hosts")
+
+
+def _prepared_lines(prepared, checked) -> list[str]:
+    from collections import Counter
+
+    from simulator.network import nodeconfig
+    plan = prepared.plan
+    # What the backend runs in each node, rendered as it will be (not run here).
+    rendered = [nodeconfig.render_script(config) for config in prepared.node_configs.values()]
+    names = Counter(d.NAME for d in prepared.daemons())
+    lines = [(f"  address plan: {len(plan.segments)} segments, {len(plan.interfaces)} interfaces, "
+              f"{len(plan.delegated)} delegated prefixes; routes for {len(prepared.routes)} nodes"),
+             f"  node configurations rendered: {len(rendered)} routers and hosts",
+             "  daemons: " + ", ".join(f"{count} {name}" for name, count in names.items())]
+    if prepared.iperf_pair:
+        lines.append(f"  throughput: {prepared.iperf_pair[0]} -> {prepared.iperf_pair[1]}")
+    if prepared.capture_links:
+        lines.append(f"  captures: {', '.join(f'{a}--{b}' for a, b in prepared.capture_links)}")
+    lines.append("  dry runs passed: " + (", ".join(f"{label} ({count})" for label, count in checked.ran.items())
+                                         or "none"))
+    lines += [f"  not run here: {label}: {why}" for label, why in checked.skipped.items()]
+    lines.append("  not checked here: what this host can run ('v6lab doctor'); the run checks it, and runs "
+                 "every dry run again inside the nodes")
+    return lines
+
+
+# Keys only a scenario file has; any of them makes `topo check` read a scenario.
+SCENARIO_KEYS = ("zone", "topology", "addressing", "measurements", "controller")
+
+
+def _is_scenario(path: Path) -> bool:
+    import yaml
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False    # the city reader says what is wrong with the file
+    return isinstance(data, dict) and any(key in data for key in SCENARIO_KEYS)
+
+
+def _check(args) -> int:
+    """Everything a run does before it builds the network, by the run's own function."""
+    import tempfile
+    from types import MappingProxyType
+
+    from simulator.model.scenario import Measurements, Scenario, Topology, load_scenario
+    from simulator.network.preparation import dry_run, prepare
+    from topologies.city import load_city
+
+    path = args.file
+    if _is_scenario(path):
+        scenario = load_scenario(path)
+        spec = None
+        if scenario.topology.generator == "city":
+            spec = load_city(scenario.topology.params["spec"])
+        head = f"{path}: scenario {scenario.name!r} is valid"
+    else:
+        spec = load_city(path)
+        # The city as a scenario that measures nothing of its own choosing: a
+        # scenario file's measurements are checked when the scenario is.
+        scenario = Scenario(name=spec.name, topology=Topology("city", MappingProxyType({"spec": str(path)})),
+                            measurements=Measurements(iperf=None), source=str(path))
+        head = f"{path}: city {spec.name!r} is valid"
+    prepared = prepare(scenario)
+    with tempfile.TemporaryDirectory(prefix="v6lab-topo-check-") as folder:
+        checked = dry_run(prepared.daemons(), Path(folder))
+    print("\n".join([f"{head}: {_graph_census(prepared.graph)}", *(_city_lines(spec) if spec else []),
+                     *_prepared_lines(prepared, checked)]))
+    return 0
 
 
 FIGURE_SUFFIXES = {".png", ".svg", ".pdf"}
+EXPORT_SUFFIXES = {".graphml": "graphml", ".json": "json"}
 
 
 def _topo(args) -> int:
@@ -77,9 +150,7 @@ def _topo(args) -> int:
         if not output.parent.is_dir():
             raise TestbedError(f"cannot write {output}: folder {output.parent} does not exist")
     graph = city_graph(spec)
-    if args.topo_command == "check":
-        print(_city_summary(spec, graph))
-    elif args.topo_command == "draw":
+    if args.topo_command == "draw":
         from simulator.reporting.drawing import topology_figure
         figure = topology_figure(graph)
         try:
@@ -91,11 +162,18 @@ def _topo(args) -> int:
         import json
 
         import networkx as nx
-        output = output or Path(f"{spec.name}.{args.format}")
-        if args.format == "json":
-            output.write_text(json.dumps(graph_document(graph), indent=2, sort_keys=True) + "\n")
-        else:
-            nx.write_graphml(flat_graph(graph), output)
+        format_ = args.format or (EXPORT_SUFFIXES.get(output.suffix.lower()) if output else "graphml")
+        if format_ is None:
+            raise TestbedError(f"cannot write {output}: give a file name ending in "
+                               f"{' or '.join(sorted(EXPORT_SUFFIXES))}, or say --format graphml|json")
+        output = output or Path(f"{spec.name}.{format_}")
+        try:
+            if format_ == "json":
+                output.write_text(json.dumps(graph_document(graph), indent=2, sort_keys=True) + "\n")
+            else:
+                nx.write_graphml(flat_graph(graph), output)
+        except OSError as error:
+            raise TestbedError(f"cannot write {output}: {error.strerror or error}") from None
         print(f"wrote {output}")
     return 0
 
@@ -144,9 +222,11 @@ def _clean(args) -> int:
     from simulator.network import cleanup
     if os.geteuid() != 0:
         raise TestbedError("clean needs root to remove namespaces, links and OVS bridges: run it with sudo")
-    found = cleanup.clean(args.run)
+    found, marked = cleanup.clean_interrupted(args.run)
     what = f"run {args.run}" if args.run else "all v6lab runs"
     print(f"{what}: nothing left behind" if found.empty else f"{what}: removed {found.describe()}")
+    for manifest in marked:
+        print(f"marked {manifest} interrupted")
     return 0
 
 
@@ -183,19 +263,23 @@ def parser() -> argparse.ArgumentParser:
     stop = sub.add_parser("down", help="stop the city that is up; nothing is left")
     stop.set_defaults(func=_down)
 
-    topo = sub.add_parser("topo", help="check, draw or export a city spec (no network is built)")
+    topo = sub.add_parser("topo", help="check a city spec or a scenario file, draw or export a city "
+                          "(no network is built)")
     topo_sub = topo.add_subparsers(dest="topo_command", required=True, metavar="{check,draw,export}")
-    check = topo_sub.add_parser("check", help="validate a city spec and summarise it")
-    check.add_argument("city", type=Path)
+    check = topo_sub.add_parser("check", help="check a city spec or a scenario file as a run would, up to "
+                                "building the network, and summarise it")
+    check.add_argument("file", type=Path, help="a city spec (topologies/cities/) or a scenario file (scenarios/)")
+    check.set_defaults(func=_check)
     draw = topo_sub.add_parser("draw", help="draw a city, layered core / aggregation / access / IDC / outside")
     draw.add_argument("city", type=Path)
     draw.add_argument("-o", "--output", type=Path, default=Path("city.png"))
     draw.add_argument("--dpi", type=int, default=120)
     export = topo_sub.add_parser("export", help="write the city graph as GraphML or JSON")
     export.add_argument("city", type=Path)
-    export.add_argument("-o", "--output", type=Path)
-    export.add_argument("--format", choices=["graphml", "json"], default="graphml")
-    for command in (check, draw, export):
+    export.add_argument("-o", "--output", type=Path, help="the file; its extension (.graphml, .json) gives the "
+                        "format (default: CITY-NAME.graphml)")
+    export.add_argument("--format", choices=["graphml", "json"], help="the format, whatever the extension")
+    for command in (draw, export):
         command.set_defaults(func=_topo)
 
     clean = sub.add_parser("clean", help="remove what crashed runs left (only v6lab's own, by run tag)")

@@ -307,12 +307,13 @@ def hold(argv: list[str] | None = None) -> int:
     import argparse
 
     from simulator.model.city_model import CityModel
+    from simulator.model.preparation import address_plan, build_graph, iperf_pair
     from simulator.model.routing import compute_routes
     from simulator.model.scenario import load_scenario
     from simulator.network.capabilities import probe_host
     from simulator.progress import Progress
     from simulator.reporting.results import RunFolder, command_line, default_results_root, versions
-    from simulator.runner import address_plan, build_graph, check_city_can_run, emulation, iperf_pair
+    from simulator.runner import check_city_can_run, emulation
     from simulator.session import SERVICES, WARM_UP, Session
     from topologies.spec import Kind, node_spec
 

@@ -21,6 +21,11 @@ class Progress:
     def note(self, text: str) -> None:
         self._say(text)
 
+    def warn(self, text: str) -> None:
+        """Said even when quiet: something the user should act on."""
+        self.stream.write(f"warning: {text}\n")
+        self.stream.flush()
+
     @contextlib.contextmanager
     def step(self, text: str):
         self._say(f"{text} ...")

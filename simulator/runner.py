@@ -13,18 +13,12 @@ import networkx as nx
 
 from simulator.measurements import comparison
 from simulator.measurements.run_result import RunResult
-from simulator.model import transition
-from simulator.model.address_plan import (
-    AddressPlan,
-    plan_addresses,
-    plan_city_addresses,
-)
-from simulator.model.city_model import CityModel
-from simulator.model.routing import compute_routes
+from simulator.model.address_plan import AddressPlan
 from simulator.model.scenario import Scenario
-from simulator.network import mechanisms
+from simulator.network import cleanup, mechanisms
 from simulator.network.backends import backend_class
 from simulator.network.capabilities import HostCapabilities, probe_host
+from simulator.network.preparation import NodeDaemons, prepare
 from simulator.progress import Progress
 from simulator.reporting import plots
 from simulator.reporting.results import (
@@ -35,17 +29,8 @@ from simulator.reporting.results import (
     versions,
 )
 from simulator.session import MEASUREMENTS, SERVICES, WARM_UP, Session
-from topologies import GENERATORS
-from topologies.errors import ConfigError, HostError, TestbedError, TopologyError
-from topologies.spec import (
-    Family,
-    Kind,
-    Role,
-    ServiceKind,
-    link_spec,
-    node_spec,
-    validate,
-)
+from topologies.errors import ConfigError, HostError, TestbedError
+from topologies.spec import ServiceKind, link_spec, node_spec
 
 CONNECTIVITY_COLUMNS = ["client", "district", "service", "server", "family", "method", "target",
                         "expected", "ok", "as_expected", "rtt_ms", "dns_ms", "connect_ms", "http_ms",
@@ -56,27 +41,6 @@ TRANSITION_COLUMNS = ["client", "client_kind", "district", "service", "service_k
                       "http_ms", "error", "expected_via", "reference", "nameservers"]
 
 COMPARISON_COLUMNS = ["label", "client", "client_kind", "server", "address", "metric", "repeat", "value"]
-
-
-def build_graph(scenario: Scenario) -> nx.Graph:
-    generator = GENERATORS[scenario.topology.generator]
-    try:
-        graph = generator(**scenario.topology.params)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{scenario.source}: topology.params: {error}") from None
-    validate(graph)
-    return graph
-
-
-def address_plan(graph: nx.Graph, scenario: Scenario) -> AddressPlan:
-    """A city's own prefixes when its generator gave them, else the scenario's pools."""
-    try:
-        if "prefixes" in graph.graph:
-            return plan_city_addresses(graph, graph.graph["prefixes"])
-        return plan_addresses(graph, scenario.addressing.ipv4_pool, scenario.addressing.ipv6_pool,
-                              scenario.addressing.ipv4_prefixlen)
-    except TopologyError as error:
-        raise ConfigError(f"{scenario.source}: addressing: {error}") from None
 
 
 def check_host_supports(graph: nx.Graph, capabilities: HostCapabilities, source: str) -> None:
@@ -111,34 +75,15 @@ def check_city_can_run(graph: nx.Graph, plan: AddressPlan, capabilities: HostCap
 
 
 def emulation(scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes, capabilities: HostCapabilities,
-              prefix: str, progress: Progress, backend: str = "emulation"):
-    """The backend for a scenario's city, not started yet."""
+              prefix: str, progress: Progress, backend: str = "emulation", node_daemons: NodeDaemons | None = None,
+              manifest: Path | None = None):
+    """The backend for a scenario's city, not started yet; ``node_daemons`` as
+    ``prepare`` made them (else the backend makes the same), ``manifest`` for
+    ``v6lab clean`` to mark if the run dies."""
     return backend_class(backend)(graph, plan, routes, prefix=prefix, datapath=capabilities.ovs_datapath,
                                   progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
-                                  controller_app=scenario.controller.app, zone=scenario.zone)
-
-
-def links_to_capture(graph: nx.Graph, scenario: Scenario) -> list[tuple[str, str]]:
-    """(a, b) for each link of measurements.capture; 'translators' is the link of
-    each NAT64 and AFTR, captured at the translator."""
-    found = []
-    for index, item in enumerate(scenario.measurements.capture):
-        if item == "translators":
-            found += [(n, next(iter(sorted(graph.neighbors(n))))) for n in sorted(graph)
-                      if node_spec(graph, n).role in (Role.NAT64, Role.AFTR)]
-            continue
-        a, b = item.split("--")
-        if graph.has_edge(a, b) and node_spec(graph, a).kind is Kind.SWITCH:
-            raise ConfigError(f"{scenario.source}: measurements.capture[{index}]: {item!r} starts at switch {a}; "
-                              f"a capture is taken at the first end, which must be a host or router: write "
-                              f"'{b}--{a}'")
-        if not graph.has_edge(a, b):
-            links = sorted(f"{x}--{y}" for x, y in graph.edges(a)) if a in graph else []
-            raise ConfigError(f"{scenario.source}: measurements.capture[{index}]: {item!r} is not a link from a "
-                              "host or router of this topology" + (f" ({a}'s links: {', '.join(links)})"
-                                                                   if links else ""))
-        found.append((a, b))
-    return list(dict.fromkeys(found))
+                                  controller_app=scenario.controller.app, zone=scenario.zone,
+                                  node_daemons=node_daemons, manifest=manifest)
 
 
 def new_run_id() -> tuple[str, str]:
@@ -149,24 +94,17 @@ def new_run_id() -> tuple[str, str]:
     return f"{stamp}-{prefix}", prefix
 
 
-def iperf_pair(city: CityModel, scenario: Scenario) -> tuple[str, str] | None:
-    """The throughput step's client and server: the scenario's, or the first
-    dual-stack subscriber and the first web server."""
-    iperf = scenario.measurements.iperf
-    if iperf is None:
-        return None
-    graph = city.graph
-    subscribers = [s.node for s in city.subscribers]
-    client = iperf.client or next((s.node for s in city.subscribers if s.families == frozenset(Family)),
-                                  subscribers[0] if subscribers else None)
-    server = iperf.server or next((s.server for s in city.web_services()), None)
-
-    def checked(role: str, name: str | None) -> str:
-        if name is None or name not in graph or node_spec(graph, name).kind is Kind.SWITCH:
-            raise ConfigError(f"{scenario.source}: measurements.iperf.{role}: {name!r} is not a host or "
-                              f"router of the topology (hosts: {', '.join(subscribers)})")
-        return name
-    return checked("client", client), checked("server", server)
+def leftover_warnings(prefix: str) -> list[str]:
+    """One line per earlier run whose resources are still on this host (not one that
+    is running now), with the command that removes them."""
+    found = cleanup.find_leftovers()
+    lines = []
+    for run in sorted(found.runs()):
+        if run == prefix or cleanup.running(run):
+            continue
+        lines.append(f"run {run} left {found.of_run(run).describe()} behind; remove it with "
+                     f"'v6lab clean --run {run}' (this run goes on: its own prefix is {prefix})")
+    return lines
 
 
 def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backend: str = "emulation",
@@ -175,28 +113,24 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     """Run one scenario end to end. ``fail_after_start`` raises once the network runs
     (tests use it to check that a failed run leaves nothing behind)."""
     progress = progress or Progress()
+    run_id, prefix = new_run_id()
+    # Everything `v6lab topo check` checks too, and in the same function: a file that
+    # check accepts gets this far, and one it refuses is refused here the same way.
+    prepared = prepare(scenario, prefix)
+    graph, plan, routes, pair = prepared.graph, prepared.plan, prepared.routes, prepared.iperf_pair
     if os.geteuid() != 0:
         raise HostError("emulation needs root (network namespaces, Open vSwitch): run it with sudo")
-    graph = build_graph(scenario)
-    plan = address_plan(graph, scenario)
-    routes = compute_routes(graph, plan)
-    pair = iperf_pair(CityModel(graph, plan, routes, scenario.zone), scenario)
     with progress.step("checking what this host can do"):
         capabilities = capabilities or probe_host()
     check_city_can_run(graph, plan, capabilities, scenario.source)
-    capture_links = links_to_capture(graph, scenario)
+    capture_links = prepared.capture_links
     if capture_links and not capabilities.has("tcpdump"):
         raise HostError("tcpdump is not installed, and measurements.capture needs it; run 'sudo scripts/setup.sh'")
-    tunnelled = {"ds-lite", "464xlat"} & set(transition.mechanisms_used(graph))
-    if scenario.measurements.all_pairs and tunnelled:
-        raise ConfigError(f"{scenario.source}: measurements.all_pairs: not available for a city with "
-                          f"{' and '.join(sorted(tunnelled))}: what every host reaches through a softwire or a CLAT "
-                          "(an AFTR hairpinning between two B4s, say) is not modelled yet, so pairs would be "
-                          "judged against wrong expectations; the transition matrix measures these hosts")
     if scenario.measurements.all_pairs and not capabilities.has("fping"):
         raise HostError("fping is not installed, and measurements.all_pairs needs it; run 'sudo scripts/setup.sh'")
+    for line in leftover_warnings(prefix):
+        progress.warn(line)
 
-    run_id, prefix = new_run_id()
     folder = RunFolder(results_root or default_results_root(), scenario.name, run_id)
     result = RunResult(scenario.name, run_id, folder.path)
     manifest = {
@@ -210,7 +144,8 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     progress.note(f"run {run_id}: results in {folder.path}")
     started = time.monotonic()
     try:
-        net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress, backend)
+        net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress, backend,
+                        prepared.node_daemons, folder.path / "manifest.json")
         captures = [(a, b, folder.reserve(f"captures/{a}--{b}.pcap")) for a, b in capture_links]
         with Session(scenario, graph, plan, routes, net, progress=progress, result=result, iperf=pair,
                      captures=captures) as session:

@@ -32,10 +32,10 @@ from simulator.model.city_model import CityModel
 from simulator.model.routing import Route
 from simulator.model.scenario import Comparison, Scenario
 from simulator.network.backends.base import Backend
-from simulator.network.daemons import Daemon, DnsServer, IperfServer, WebServer
+from simulator.network.daemons import Daemon, IperfServer
+from simulator.network.preparation import service_daemons
 from simulator.progress import Progress
 from topologies.errors import TestbedError
-from topologies.spec import Family, Role, ServiceKind
 
 
 class Session:
@@ -120,27 +120,8 @@ class Step:
 # --- the services a city offers -------------------------------------------------------------------
 
 
-def zone_records(city: CityModel) -> dict[str, list[str]]:
-    """Each service's name and the addresses it publishes (A, AAAA)."""
-    return {s.name: [str(s.addresses[f]) for f in Family if f in s.addresses] for s in city.services}
-
-
-def service_daemons(city: CityModel) -> list[Daemon]:
-    daemons: list[Daemon] = []
-    records = zone_records(city)
-    plan = city.plan
-    for service in city.services:
-        if service.kind is ServiceKind.DNS:
-            listen = [str(a.ip) for f in Family for a in plan.addresses(service.server, f)]
-            daemons.append(DnsServer(service.server, city.zone, listen, records))
-        elif service.kind is ServiceKind.HTTP:
-            daemons.append(WebServer(service.server, service.fqdn))
-    nat64 = city.translators.get(Role.NAT64)
-    if nat64 is not None:
-        # The DNS64 serves the same zone, and synthesizes AAAA records from A records.
-        daemons.append(DnsServer(nat64, city.zone, [str(a.ip) for a in plan.addresses(nat64, Family.IPV6)], records,
-                                 dns64_prefix=str(plan.nat64_prefix)))
-    return daemons
+# What the services are (``service_daemons``) is ``prepare``'s: ``v6lab topo check``
+# renders and dry-runs the same daemons.
 
 
 def _iperf_servers(session: Session) -> list[str]:

@@ -464,7 +464,8 @@ def _capable(count: int, share: float, rng: random.Random) -> set[int]:
 
 def city_graph(spec: CitySpec) -> nx.Graph:
     rng = random.Random(spec.seed)
-    graph: nx.Graph[str] = nx.Graph(name=spec.name, prefixes=spec.prefixes)
+    # The source locates problems the address plan finds in ``prefixes``.
+    graph: nx.Graph[str] = nx.Graph(name=spec.name, prefixes=spec.prefixes, source=spec.source)
 
     def node(name, role, families=DUAL_STACK, **extra):
         graph.add_node(name, spec=NodeSpec(role, frozenset(families), **extra))

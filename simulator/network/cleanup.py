@@ -6,7 +6,9 @@ Every run has a short prefix (``v`` and three characters). It is written into:
   - ``external_ids:v6lab-run`` of every OVS bridge;
   - the alias (``ip link set ... alias v6lab:<prefix>``) of every link left in the
     root namespace;
-  - a state file under STATE_DIR, removed when the run ends cleanly.
+  - a state file under STATE_DIR, removed when the run ends cleanly; it names the
+    run's manifest, which ``v6lab clean`` marks ``interrupted`` when the run died
+    with its status still ``running``.
 Unlike ``mn -c`` this never kills by process name and never deletes other bridges.
 """
 
@@ -20,6 +22,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 ENV_TAG = "V6LAB_RUN"
@@ -60,6 +63,18 @@ class Leftovers:
         if self.workdirs:
             parts.append(f"work folders {', '.join(map(str, self.workdirs))}")
         return "; ".join(parts) or "nothing"
+
+    def runs(self) -> set[str]:
+        """The prefixes of the runs these resources belong to."""
+        return ({*self.processes.values(), *self.bridges.values(), *self.links.values()}
+                | {p.stem for p in self.state_files} | {p.name.removeprefix("v6lab-") for p in self.workdirs})
+
+    def of_run(self, prefix: str) -> Leftovers:
+        return Leftovers({k: v for k, v in self.processes.items() if v == prefix},
+                         {k: v for k, v in self.bridges.items() if v == prefix},
+                         {k: v for k, v in self.links.items() if v == prefix},
+                         [p for p in self.state_files if p.stem == prefix],
+                         [p for p in self.workdirs if p.name == f"v6lab-{prefix}"])
 
 
 def _ancestors() -> set[int]:
@@ -134,6 +149,21 @@ def find_leftovers(prefix: str | None = None) -> Leftovers:
     return Leftovers(tagged_processes(prefix), tagged_bridges(prefix), tagged_links(prefix), state, work)
 
 
+def state_of(prefix: str) -> dict:
+    """What the run ``prefix`` wrote into its state file (empty when it has none)."""
+    try:
+        state = json.loads((STATE_DIR / f"{prefix}.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def running(prefix: str) -> bool:
+    """Whether the process that started the run ``prefix`` still runs."""
+    pid = state_of(prefix).get("pid")
+    return isinstance(pid, int) and pid != os.getpid() and _alive(pid)
+
+
 def _signal_all(pids, sig) -> None:
     for pid in pids:
         try:
@@ -178,8 +208,38 @@ def remove(leftovers: Leftovers, grace_s: float = 2.0) -> None:
 def clean(prefix: str | None = None) -> Leftovers:
     """Remove what the run ``prefix`` (every run: None) left; return what was found."""
     found = find_leftovers(prefix)
+    _remove_all(found, prefix)
+    return found
+
+
+def clean_interrupted(prefix: str | None = None) -> tuple[Leftovers, list[Path]]:
+    """``clean``, for runs that died: also mark each one's manifest interrupted
+    (``mark_manifest``). Returns what was found and the manifests marked."""
+    found = find_leftovers(prefix)
+    # Read before the state files go: they say where each run's manifest is.
+    manifests = {run: state_of(run).get("manifest") for run in found.runs()}
+    _remove_all(found, prefix)
+    return found, [Path(path) for run, path in sorted(manifests.items())
+                   if path and mark_manifest(Path(path), run, found.of_run(run).describe())]
+
+
+def _remove_all(found: Leftovers, prefix: str | None) -> None:
     remove(found)
     # Links may have been held by namespaces of processes that are gone only now.
-    late = Leftovers(links=tagged_links(prefix), bridges=tagged_bridges(prefix))
-    remove(late)
-    return found
+    remove(Leftovers(links=tagged_links(prefix), bridges=tagged_bridges(prefix)))
+
+
+def mark_manifest(path: Path, prefix: str, removed: str) -> bool:
+    """Mark the manifest of the run ``prefix`` interrupted, with the time and what was
+    removed, if it still says ``running``; only a manifest of that run is touched."""
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(manifest, dict) or manifest.get("resource_prefix") != prefix \
+            or manifest.get("status") != "running":
+        return False
+    manifest.update(status="interrupted", cleaned=datetime.now(UTC).isoformat(),
+                    cleaned_up=removed)
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return True

@@ -1,5 +1,6 @@
 """Ctrl-C during a run, and `v6lab clean` after a run killed outright."""
 
+import json
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import time
 
 from simulator.model.scenario import REPO_ROOT
 from simulator.network import cleanup
+from simulator.runner import leftover_warnings
 
 V6LAB = [sys.executable, "-m", "simulator"]
 CITY_SLICE = REPO_ROOT / "scenarios" / "city-slice.yaml"
@@ -55,8 +57,17 @@ def test_clean_removes_what_a_killed_run_left(capabilities, tmp_path):
     process.communicate(timeout=30)
     left = cleanup.find_leftovers(prefix)
     assert left.processes and left.bridges  # a killed run leaves shells, daemons and bridges
+    (manifest,) = tmp_path.glob(f"city-slice/*-{prefix}/manifest.json")
+    assert json.loads(manifest.read_text())["status"] == "running"
+    # The next run says so, with the command to use.
+    warnings = [w for w in leftover_warnings("vnew") if w.startswith(f"run {prefix} ")]
+    assert len(warnings) == 1 and f"'v6lab clean --run {prefix}'" in warnings[0]
     out = subprocess.run(V6LAB + ["clean", "--run", prefix], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert f"run {prefix}: removed" in out.stdout
+    assert f"marked {manifest} interrupted" in out.stdout
+    written = json.loads(manifest.read_text())
+    assert written["status"] == "interrupted"
+    assert f"OVS bridges {prefix}" in written["cleaned_up"]
     found = cleanup.find_leftovers(prefix)
     assert found.empty, found.describe()

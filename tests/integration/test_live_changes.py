@@ -18,9 +18,9 @@ from simulator.model.routing import compute_routes
 from simulator.network.backends.emulation import EmulationBackend
 from simulator.network.daemons import DnsServer, WebServer
 from simulator.network.nodeconfig import Address
+from simulator.network.preparation import zone_records
 from simulator.progress import Progress
 from simulator.runner import new_run_id
-from simulator.session import zone_records
 from topologies import city_slice
 from topologies.spec import Family
 

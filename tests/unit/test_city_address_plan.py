@@ -71,9 +71,9 @@ from simulator.model.address_plan import (
     plan_city_addresses,
 )
 from simulator.model.city_model import CityModel
+from simulator.model.preparation import address_plan
 from simulator.model.routing import Route, compute_routes, forward_path
-from simulator.model.scenario import Scenario
-from simulator.runner import address_plan
+from simulator.model.scenario import Addressing, Scenario
 from topologies.city import city_graph, load_city, parse_city
 from topologies.errors import ConfigError, TopologyError
 from topologies.spec import (
@@ -548,7 +548,7 @@ def test_reach_needs_the_return_path(graph, plan, routes):
     assert expect(graph, plan, broken, c) == (False, "no IPv4 route back from x1 to d1f1h1")
 
 
-# --- runner.address_plan ---------------------------------------------------------
+# --- preparation.address_plan ---------------------------------------------------------
 
 
 def test_runner_picks_the_city_plan(graph, plan):
@@ -566,14 +566,31 @@ def test_runner_uses_the_pools_without_prefixes(graph):
     assert got.delegated == {}
 
 
-def test_runner_reports_city_plan_errors_as_config_errors(graph):
+def test_runner_reports_city_plan_errors_in_the_city_file(graph):
+    # The fix goes into the city file's prefixes, not into the scenario that names it.
     bad = graph.copy()
     bad.graph["prefixes"] = dataclasses.replace(graph.graph["prefixes"], ipv4_public="11.64.0.0/29")
+    bad.graph["source"] = "cities/c.yaml"
     with pytest.raises(ConfigError) as error:
         address_plan(bad, Scenario(name="s", source="s.yaml"))
     assert error.value.problems == [
-        "s.yaml: addressing: prefixes.ipv4_public: IPv4 pool 11.64.0.0/29 is exhausted at d1 (needs a /27); "
+        "cities/c.yaml: prefixes.ipv4_public: IPv4 pool 11.64.0.0/29 is exhausted at d1 (needs a /27); "
         "give a larger ipv4_public (or ipv4_outside) prefix"]
+    # A plan error that does not start with its key still names the section.
+    bad.graph["prefixes"] = dataclasses.replace(graph.graph["prefixes"], ipv4_lan="192.168.0.0/24")
+    with pytest.raises(ConfigError) as error:
+        address_plan(bad, Scenario(name="s", source="s.yaml"))
+    assert error.value.problems[0].startswith("cities/c.yaml: prefixes: segment ")
+
+
+def test_runner_reports_scenario_pool_errors_in_the_scenario(graph):
+    bare = graph.copy()
+    del bare.graph["prefixes"]
+    tiny = Scenario(name="s", source="s.yaml", addressing=Addressing(ipv4_pool="10.64.0.0/24"))
+    with pytest.raises(ConfigError) as error:
+        address_plan(bare, tiny)
+    assert error.value.problems[0].startswith("s.yaml: addressing: segment ")
+    assert "IPv4 pool 10.64.0.0/24 is exhausted: it holds 1 /24 subnets" in error.value.problems[0]
 
 
 # --- the default city ------------------------------------------------------------

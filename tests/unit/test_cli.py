@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 from simulator import cli
+from simulator.model.preparation import build_graph
 from simulator.model.scenario import load_scenario, parse_scenario
 from simulator.network.capabilities import Check, HostCapabilities
-from simulator.runner import build_graph, check_host_supports
+from simulator.runner import check_host_supports
 from topologies.errors import ConfigError, HostError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios"

@@ -230,7 +230,7 @@ def test_measure_marks_findings(network):
 
 
 def test_http_cell_for_a_service_without_aaaa():
-    from simulator.session import zone_records
+    from simulator.network.preparation import zone_records
 
     graph = city_slice()
     graph.nodes["web"]["spec"] = dataclasses.replace(

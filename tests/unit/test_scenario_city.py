@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.model.preparation import build_graph
 from simulator.model.scenario import REPO_ROOT, load_scenario
-from simulator.runner import build_graph
 from topologies.city import city
 from topologies.errors import ConfigError
 

@@ -1,5 +1,5 @@
 """simulator.model.scenario's measurements.capture and measurements.comparison, and
-simulator.runner.links_to_capture on the transition scenario (scenarios/transition.yaml).
+simulator.model.preparation.links_to_capture on the transition scenario (scenarios/transition.yaml).
 
 The transition city's translators and their links (see tests/unit/test_city_transition.py):
 the NAT64 n64 hangs off core c2 (link c2--n64), the AFTR aftr off core c3 (link aftr--c3).
@@ -11,6 +11,7 @@ import dataclasses
 
 import pytest
 
+from simulator.model.preparation import build_graph, links_to_capture
 from simulator.model.scenario import (
     REPO_ROOT,
     Comparison,
@@ -18,7 +19,6 @@ from simulator.model.scenario import (
     load_scenario,
     parse_scenario,
 )
-from simulator.runner import build_graph, links_to_capture
 from topologies.errors import ConfigError
 
 TRANSITION = REPO_ROOT / "scenarios" / "transition.yaml"
@@ -138,7 +138,7 @@ def test_transition_scenario_file():
     assert scenario.measurements.comparison == Comparison(repeats=3, duration_s=1.0, samples=5)
 
 
-# --- runner.links_to_capture on the transition city -----------------------------------------------
+# --- preparation.links_to_capture on the transition city -----------------------------------------------
 
 
 @pytest.fixture(scope="module")

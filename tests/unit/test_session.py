@@ -9,6 +9,7 @@ import pytest
 from simulator.measurements.run_result import RunResult
 from simulator.model.address_plan import plan_addresses
 from simulator.model.city_model import CityModel
+from simulator.model.preparation import iperf_pair
 from simulator.model.routing import compute_routes
 from simulator.model.scenario import parse_scenario
 from simulator.network.backends import base
@@ -19,7 +20,6 @@ from simulator.network.daemons import DnsServer, IperfServer, WebServer
 from simulator.network.daemons.base import order
 from simulator.network.daemons.dhcpv6 import PrefixDelegationClient, PrefixDelegationServer
 from simulator.network.daemons.translators import Clat, DsLiteAftr, DsLiteB4, Nat64
-from simulator.runner import iperf_pair
 from simulator.session import CONNECTIVITY, MEASUREMENTS, SERVICES, WARM_UP, Session, Step
 from topologies import city_slice
 from topologies.errors import DaemonError, TestbedError

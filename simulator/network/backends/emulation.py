@@ -35,10 +35,8 @@ from simulator.network.backends.controller import ControllerProcess
 from simulator.network.backends.daemon_runner import DaemonRunner
 from simulator.network.backends.shells import NodeShells
 from simulator.network.daemons import Daemon
-from simulator.network.daemons.dhcpv6 import delegations
-from simulator.network.daemons.radvd import advertisers
 from simulator.network.daemons.translators import DsLiteAftr
-from simulator.network.mechanisms import deployment
+from simulator.network.preparation import NodeDaemons, interface_name, node_daemons
 from simulator.progress import Progress
 from topologies.errors import BackendError
 from topologies.spec import Family, Kind, link_spec, node_spec
@@ -53,7 +51,11 @@ class EmulationBackend:
     def __init__(self, graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]], *,
                  prefix: str, datapath: str, progress: Progress | None = None,
                  connect_timeout_s: float = 30.0, controller_app: str = "dual-stack",
-                 dad_timeout_s: float = 10.0, zone: str = ""):
+                 dad_timeout_s: float = 10.0, zone: str = "", node_daemons: NodeDaemons | None = None,
+                 manifest: Path | None = None):
+        """``node_daemons``: Kea, dhclient, radvd and the mechanisms as ``prepare`` made
+        them for this prefix (made here when not given); ``manifest``: the run's
+        manifest, which ``v6lab clean`` marks interrupted if the run dies."""
         if datapath not in ("kernel", "user"):
             raise BackendError(f"datapath {datapath!r}: use 'kernel' or 'user' (v6lab doctor tells which works)")
         self.graph, self.plan, self.routes = graph, plan, routes
@@ -61,6 +63,8 @@ class EmulationBackend:
         self.datapath = datapath
         self.progress = progress or Progress(quiet=True)
         self.zone = zone
+        self.node_daemons = node_daemons
+        self.manifest = manifest
         self.down: frozenset = frozenset()
         self.workdir = cleanup.workdir_for(prefix)
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
@@ -85,7 +89,7 @@ class EmulationBackend:
         return f"{self.prefix}{node}"
 
     def interface_name(self, node: str, peer: str) -> str:
-        return f"{self.prefix}{node}-e{ports(self.graph, node)[peer]}"
+        return interface_name(self.graph, self.prefix, node, peer)
 
     def dpid(self, switch: str) -> str:
         # Distinct per run, so two runs sharing one ovs-vswitchd never mix up in logs.
@@ -138,8 +142,8 @@ class EmulationBackend:
             self.timings["connect_s"] = time.monotonic() - connecting
             with self.progress.step("waiting for IPv6 DAD"):
                 self.bring_up.wait_dad(shown)
-            servers, leases = delegations(self.graph, self.plan, self.interface_name, self.zone)
-            routers = advertisers(self.graph, self.plan, self.interface_name, self.zone)
+            own = self.node_daemons or node_daemons(self.graph, self.plan, self.interface_name, self.zone)
+            servers, leases, routers = own.delegation_servers, own.delegation_clients, own.advertisers
             if servers or routers:
                 # All at once: prefix delegation and router advertisements do not wait
                 # for each other (the LAN /64s are the plan's either way). The DHCPv6
@@ -153,7 +157,7 @@ class EmulationBackend:
                     self.bring_up.wait_delegation(leases)
                     self.bring_up.wait_resolvers()
             self.timings["address_s"] = time.monotonic() - mark
-            mechanisms = deployment(self.graph, self.plan, self.interface_name)
+            mechanisms = own.mechanisms
             if mechanisms:
                 mark = time.monotonic()
                 names = sorted({m.NAME for m in mechanisms})
@@ -217,7 +221,7 @@ class EmulationBackend:
         self.state_file.write_text(json.dumps({
             "prefix": self.prefix, "pid": os.getpid(), "started": time.time(),
             "bridges": [self.node_name(s) for s in self._switches()],
-            "workdir": str(self.workdir)}))
+            "workdir": str(self.workdir), "manifest": str(self.manifest) if self.manifest else None}))
 
     def _build(self) -> None:
         from mininet.link import Link, TCLink

@@ -11,9 +11,23 @@ starts once the layer before listens, and stops after the layer after it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from topologies.errors import DaemonError
+
+
+@dataclass(frozen=True)
+class OfflineCheck:
+    """A dry run as ``v6lab topo check`` runs it, outside any node: its name, its
+    command, whether it needs a network namespace of its own (``nft -c``) or root,
+    and why it can only run inside the node (then it has no command here)."""
+
+    label: str
+    command: tuple[str, ...] = ()
+    namespace: bool = False
+    root: bool = False
+    node_only: str = ""
 
 
 class Daemon:
@@ -51,6 +65,17 @@ class Daemon:
     def check_command(self, folder: Path) -> list[str] | None:
         """A dry run of the configuration (``unbound-checkconf``, ...), or None."""
         return None
+
+    def offline_checks(self, folder: Path) -> list[OfflineCheck]:
+        """The dry runs ``v6lab topo check`` can run without the network: by default
+        the whole check, unless it must run inside the node."""
+        command = self.check_command(folder)
+        if command is None:
+            return []
+        label = Path(command[0]).name + (f" {command[1]}" if len(command) > 1 and command[1].startswith("-") else "")
+        if self.CHECK_IN_NODE:
+            return [OfflineCheck(label, node_only="it looks at the node's interfaces")]
+        return [OfflineCheck(label, tuple(command))]
 
     def setup_script(self, folder: Path) -> str | None:
         """Shell commands run in the node after the check and before the start

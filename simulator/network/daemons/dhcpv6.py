@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from simulator.model.resolvers import delegation_resolver
-from simulator.network.daemons.base import Daemon
+from simulator.network.daemons.base import Daemon, OfflineCheck
 from topologies.errors import DaemonError
 from topologies.spec import Role, node_spec
 
@@ -74,6 +74,9 @@ class PrefixDelegationServer(Daemon):
 
     def check_command(self, folder: Path) -> list[str]:
         return ["kea-dhcp6", "-t", str(folder / "kea-dhcp6.json")]
+
+    def offline_checks(self, folder: Path) -> list[OfflineCheck]:
+        return [OfflineCheck("kea-dhcp6 -t", node_only="Kea checks that the BNG's interfaces exist")]
 
     def start_command(self, folder: Path) -> list[str]:
         return ["kea-dhcp6", "-c", str(folder / "kea-dhcp6.json")]

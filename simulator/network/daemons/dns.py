@@ -1,7 +1,8 @@
 """An authoritative DNS server for the city zone: Unbound serving an ``auth-zone``.
 
-Unbound rather than a resolver's ``local-data`` because DNS64 (added later) only
-synthesizes answers for names that come from a zone (see ENVIRONMENT.md).
+Unbound rather than a resolver's ``local-data`` because DNS64 (``dns64_prefix``:
+the same server on the NAT64 node) only synthesizes answers for names that come
+from a zone (see ENVIRONMENT.md).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import ipaddress
 from pathlib import Path
 
 from simulator.network import nat
-from simulator.network.daemons.base import Daemon
+from simulator.network.daemons.base import Daemon, OfflineCheck
 from topologies.errors import DaemonError
 
 # Inside the NAT64 node only: TAYGA gives each IPv6 client an address of this pool,
@@ -62,6 +62,10 @@ class _Translator(Daemon):
     def check_command(self, folder: Path) -> list[str]:
         return ["nft", "-c", "-f", str(folder / self.RULES)]
 
+    def offline_checks(self, folder: Path) -> list[OfflineCheck]:
+        # The rules name interfaces only by name (oifname), so any namespace will do.
+        return [OfflineCheck("nft -c", ("nft", "-c", "-f", str(folder / self.RULES)), namespace=True)]
+
 
 class _Tayga(_Translator):
     """A TAYGA translator. TAYGA has no dry-run option, so the check has it create its
@@ -73,6 +77,10 @@ class _Tayga(_Translator):
     def check_command(self, folder: Path) -> list[str]:
         return ["sh", "-c", f"nft -c -f {folder / self.RULES} && "
                 f"unshare --net tayga --mktun -c {folder / 'tayga.conf'} >/dev/null"]
+
+    def offline_checks(self, folder: Path) -> list[OfflineCheck]:
+        return super().offline_checks(folder) + [OfflineCheck(
+            "tayga --mktun", ("tayga", "--mktun", "-c", str(folder / "tayga.conf")), namespace=True, root=True)]
 
     def start_command(self, folder: Path) -> list[str]:
         return ["tayga", "--nodetach", "-c", str(folder / "tayga.conf"), "--pidfile", str(folder / "tayga.pid")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from simulator.network.daemons.base import Daemon
+from simulator.network.daemons.base import Daemon, OfflineCheck
 
 
 def page_marker(fqdn: str) -> str:
@@ -37,6 +37,9 @@ class WebServer(Daemon):
     def check_command(self, folder: Path) -> list[str]:
         return [sys.executable, "-c",
                 f"import pathlib,sys; sys.exit(0 if pathlib.Path({str(folder / 'index.html')!r}).is_file() else 1)"]
+
+    def offline_checks(self, folder: Path) -> list[OfflineCheck]:
+        return [OfflineCheck("http page", tuple(self.check_command(folder)))]
 
     def start_command(self, folder: Path) -> list[str]:
         return [sys.executable, "-m", "http.server", str(self.port), "--bind", "::",

@@ -1,0 +1,176 @@
+"""Everything a run does before it builds a network, in one function that ``v6lab run``
+and ``v6lab topo check`` both call, so that "check passes" means "start passes" up
+to the network (as Faucet's config check runs the controller's own parser).
+
+``prepare(scenario, prefix)`` is the model (``simulator.model.preparation``: graph,
+address plan, routes, the city model, controller policy, measurement choices) plus each
+node's configuration (``nodeconfig``) and every daemon the run starts, configured
+with the run's interface names: services (DNS, DNS64, HTTP),
+prefix delegation (Kea, dhclient), router advertisements (radvd) and the transition
+mechanisms. ``dry_run`` renders them all and runs the checks that need no node:
+the backend runs every check again inside the nodes before starting a daemon.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from simulator.model.address_plan import AddressPlan, ports
+from simulator.model.city_model import CityModel
+from simulator.model.preparation import Model, model
+from simulator.model.scenario import Scenario
+from simulator.network import nodeconfig
+from simulator.network.daemons import Daemon, DnsServer, WebServer
+from simulator.network.daemons.dhcpv6 import (
+    PrefixDelegationClient,
+    PrefixDelegationServer,
+    delegations,
+)
+from simulator.network.daemons.radvd import RouterAdvertisements, advertisers
+from simulator.network.mechanisms import deployment
+from topologies.errors import DaemonError
+from topologies.spec import Family, Role, ServiceKind
+
+# The run prefix ``v6lab topo check`` renders with: as long as a real one (v + 3
+# characters), so interface names are as long as a run's.
+CHECK_PREFIX = "vchk"
+
+
+def interface_name(graph: nx.Graph, prefix: str, node: str, peer: str) -> str:
+    """The name of ``node``'s interface towards ``peer`` in the run ``prefix``."""
+    return f"{prefix}{node}-e{ports(graph, node)[peer]}"
+
+
+@dataclass(frozen=True)
+class NodeDaemons:
+    """What the backend starts once the network is up, in its order."""
+
+    delegation_servers: list[PrefixDelegationServer]
+    # Each client with the prefix its lease must hold.
+    delegation_clients: list[tuple[PrefixDelegationClient, str]]
+    advertisers: list[RouterAdvertisements]
+    mechanisms: list[Daemon]
+
+    def all(self) -> list[Daemon]:
+        return [*self.delegation_servers, *(c for c, _ in self.delegation_clients), *self.advertisers,
+                *self.mechanisms]
+
+
+def node_daemons(graph: nx.Graph, plan: AddressPlan, interface, zone: str = "") -> NodeDaemons:
+    """Kea and dhclient, radvd and the transition mechanisms, from the plan;
+    ``interface(node, peer)`` names a node's interface towards a neighbour, and
+    ``zone`` is the search domain that DHCPv6 and the advertisements give."""
+    servers, clients = delegations(graph, plan, interface, zone)
+    return NodeDaemons(servers, clients, advertisers(graph, plan, interface, zone), deployment(graph, plan, interface))
+
+
+def zone_records(city: CityModel) -> dict[str, list[str]]:
+    """Each service's name and the addresses it publishes (A, AAAA)."""
+    return {s.name: [str(s.addresses[f]) for f in Family if f in s.addresses] for s in city.services}
+
+
+def service_daemons(city: CityModel) -> list[Daemon]:
+    daemons: list[Daemon] = []
+    records = zone_records(city)
+    plan = city.plan
+    for service in city.services:
+        if service.kind is ServiceKind.DNS:
+            listen = [str(a.ip) for f in Family for a in plan.addresses(service.server, f)]
+            daemons.append(DnsServer(service.server, city.zone, listen, records))
+        elif service.kind is ServiceKind.HTTP:
+            daemons.append(WebServer(service.server, service.fqdn))
+    nat64 = city.translators.get(Role.NAT64)
+    if nat64 is not None:
+        # The DNS64 serves the same zone, and synthesizes AAAA records from A records.
+        daemons.append(DnsServer(nat64, city.zone, [str(a.ip) for a in plan.addresses(nat64, Family.IPV6)], records,
+                                 dns64_prefix=str(plan.nat64_prefix)))
+    return daemons
+
+
+@dataclass(frozen=True)
+class Prepared(Model):
+    prefix: str
+    # Every router's and host's addresses, routes, sysctls and NAT tables.
+    node_configs: dict[str, nodeconfig.NodeConfig]
+    services: list[Daemon]
+    node_daemons: NodeDaemons
+
+    def daemons(self) -> list[Daemon]:
+        return [*self.services, *self.node_daemons.all()]
+
+
+def prepare(scenario: Scenario, prefix: str = CHECK_PREFIX) -> Prepared:
+    """What the run ``prefix`` needs before it builds its network; raises what the run
+    would refuse (ConfigError, located in the file to fix)."""
+    found = model(scenario)
+    graph, plan = found.graph, found.plan
+    def named(node: str, peer: str) -> str:
+        return interface_name(graph, prefix, node, peer)
+
+    return Prepared(**{f: getattr(found, f) for f in Model.__dataclass_fields__}, prefix=prefix,
+                    node_configs=nodeconfig.node_configs(graph, plan, found.routes, named),
+                    services=service_daemons(found.city),
+                    node_daemons=node_daemons(graph, plan, named, scenario.zone))
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What ``dry_run`` did: each check it ran -> how many daemons it checked, and
+    each check it could not run here -> why."""
+
+    ran: dict[str, int]
+    skipped: dict[str, str]
+
+
+def dry_run(daemons: list[Daemon], folder: Path, as_root: bool | None = None) -> DryRun:
+    """Render every daemon's files under ``folder`` and run, all at once, the dry runs
+    that need no node (``Daemon.offline_checks``); raise DaemonError for the first
+    that fails. Those that need a network namespace get a throwaway one (a user
+    namespace without root); what cannot run here is skipped, and said why."""
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    namespace = ["unshare", "--net"] if as_root else ["unshare", "--user", "--map-root-user", "--net"]
+    skipped: dict[str, str] = {}
+    namespaces = None
+    started = []
+    for daemon in daemons:
+        own = daemon.write_config(folder / daemon.node / daemon.NAME)
+        for check in daemon.offline_checks(own):
+            why = check.node_only
+            if not why and check.root and not as_root:
+                why = "it needs root"
+            if not why and shutil.which(check.command[0]) is None:
+                why = f"{check.command[0]} is not installed; run 'sudo scripts/setup.sh'"
+            if not why and check.namespace:
+                if namespaces is None:
+                    namespaces = subprocess.run([*namespace, "true"], capture_output=True,
+                                                check=False).returncode == 0
+                if not namespaces:
+                    why = "this host lets no user make a network namespace without root"
+            if why:
+                skipped.setdefault(check.label, why)
+                continue
+            command = [*namespace, *check.command] if check.namespace else list(check.command)
+            started.append((daemon, check, subprocess.Popen(command, stdout=subprocess.PIPE,
+                                                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)))
+    ran: Counter = Counter()
+    failed = None
+    for daemon, check, process in started:
+        try:
+            out, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        if process.returncode != 0 and failed is None:
+            failed = DaemonError(f"{daemon}: configuration check '{' '.join(check.command)}' failed:\n"
+                                 f"{(err or out).decode(errors='replace').strip()}")
+        ran[check.label] += 1
+    if failed is not None:
+        raise failed
+    return DryRun(dict(ran), skipped)
