@@ -577,10 +577,11 @@ def test_runner_reports_city_plan_errors_in_the_city_file(graph):
         "cities/c.yaml: prefixes.ipv4_public: IPv4 pool 11.64.0.0/29 is exhausted at d1 (needs a /27); "
         "give a larger ipv4_public (or ipv4_outside) prefix"]
     # A plan error that does not start with its key still names the section.
-    bad.graph["prefixes"] = dataclasses.replace(graph.graph["prefixes"], ipv4_lan="192.168.0.0/24")
+    # (A /48 site keeps its one /48 for infrastructure: nothing is left to delegate.)
+    bad.graph["prefixes"] = dataclasses.replace(graph.graph["prefixes"], site_length=48)
     with pytest.raises(ConfigError) as error:
         address_plan(bad, Scenario(name="s", source="s.yaml"))
-    assert error.value.problems[0].startswith("cities/c.yaml: prefixes: segment ")
+    assert error.value.problems[0].startswith("cities/c.yaml: prefixes: CPE d1f1: ")
 
 
 def test_runner_reports_scenario_pool_errors_in_the_scenario(graph):
