@@ -306,14 +306,12 @@ def hold(argv: list[str] | None = None) -> int:
     """The holder's main: build the city, say ready, serve until down."""
     import argparse
 
-    from simulator.model.city_model import CityModel
-    from simulator.model.preparation import address_plan, build_graph, iperf_pair
-    from simulator.model.routing import compute_routes
     from simulator.model.scenario import load_scenario
     from simulator.network.capabilities import probe_host
+    from simulator.network.preparation import prepare
     from simulator.progress import Progress
     from simulator.reporting.results import RunFolder, command_line, default_results_root, versions
-    from simulator.runner import check_city_can_run, emulation
+    from simulator.runner import check_city_can_run, emulation, leftover_warnings
     from simulator.session import SERVICES, WARM_UP, Session
     from topologies.spec import Kind, node_spec
 
@@ -329,22 +327,24 @@ def hold(argv: list[str] | None = None) -> int:
         if os.geteuid() != 0:
             raise TestbedError("emulation needs root (network namespaces, Open vSwitch): run it with sudo")
         scenario = load_scenario(args.scenario)
-        graph = build_graph(scenario)
-        plan = address_plan(graph, scenario)
-        routes = compute_routes(graph, plan)
+        run_id, prefix = args.run_id, args.run_id.rsplit("-", 1)[1]
+        # What `v6lab run` and `v6lab topo check` do before building, the same way.
+        prepared = prepare(scenario, prefix)
+        graph, plan, routes = prepared.graph, prepared.plan, prepared.routes
         with progress.step("checking what this host can do"):
             capabilities = probe_host()
         check_city_can_run(graph, plan, capabilities, scenario.source)
-        run_id, prefix = args.run_id, args.run_id.rsplit("-", 1)[1]
+        for line in leftover_warnings(prefix):
+            progress.warn(line)
         folder = RunFolder(args.results or default_results_root(), scenario.name, run_id)
         manifest = {"scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
                     "resource_prefix": prefix, "mode": "up", "command_line": command_line(),
                     "started": datetime.now(UTC).isoformat(), "versions": versions(), "status": "up"}
         folder.write_json("manifest.json", manifest)
         progress.note(f"run {run_id}: the city's folder is {folder.path}")
-        net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress)
-        with Session(scenario, graph, plan, routes, net, progress=progress,
-                     iperf=iperf_pair(CityModel(graph, plan, routes, scenario.zone), scenario)) as session:
+        net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress,
+                        node_daemons=prepared.node_daemons, manifest=folder.path / "manifest.json")
+        with Session(scenario, graph, plan, routes, net, progress=progress, iperf=prepared.iperf_pair) as session:
             session.run(SERVICES)
             session.run(WARM_UP)
             cleanup.STATE_DIR.mkdir(parents=True, exist_ok=True)
@@ -354,11 +354,12 @@ def hold(argv: list[str] | None = None) -> int:
                 os.chmod(SOCKET_FILE, 0o600)
                 server.listen(4)
                 described = {"scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
-                           "prefix": prefix, "pid": os.getpid(), "socket": str(SOCKET_FILE),
-                           "started": manifest["started"], "results": str(folder.path),
-                           "nodes": {name: net.nodes[name].pid for name in sorted(graph)
-                                     if node_spec(graph, name).kind is not Kind.SWITCH},
-                           "switches": [name for name in sorted(graph) if node_spec(graph, name).kind is Kind.SWITCH]}
+                             "prefix": prefix, "pid": os.getpid(), "socket": str(SOCKET_FILE),
+                             "started": manifest["started"], "results": str(folder.path),
+                             "nodes": {name: net.nodes[name].pid for name in sorted(graph)
+                                       if node_spec(graph, name).kind is not Kind.SWITCH},
+                             "switches": [name for name in sorted(graph)
+                                          if node_spec(graph, name).kind is Kind.SWITCH]}
                 SESSION_FILE.write_text(json.dumps(described, indent=2) + "\n")
                 print(READY, flush=True)
                 # From here on nobody reads this process's output: it goes to the work folder.

@@ -231,13 +231,14 @@ def _remove_all(found: Leftovers, prefix: str | None) -> None:
 
 def mark_manifest(path: Path, prefix: str, removed: str) -> bool:
     """Mark the manifest of the run ``prefix`` interrupted, with the time and what was
-    removed, if it still says ``running``; only a manifest of that run is touched."""
+    removed, if it still says ``running`` (or ``up``, a city of ``v6lab up``); only a
+    manifest of that run is touched."""
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
     if not isinstance(manifest, dict) or manifest.get("resource_prefix") != prefix \
-            or manifest.get("status") != "running":
+            or manifest.get("status") not in ("running", "up"):
         return False
     manifest.update(status="interrupted", cleaned=datetime.now(UTC).isoformat(),
                     cleaned_up=removed)
