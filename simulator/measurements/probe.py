@@ -49,8 +49,55 @@ def ping(check: dict) -> dict:
     if not got:
         lines = out.stdout.strip().splitlines()
         error = out.stderr.strip() or (lines[-1] if lines else f"exit status {out.returncode}")
-    return {"ok": got > 0, "sent": count, "received": got,
-            "rtt_ms": float(rtt.group(1)) if rtt else None, "error": error, "elapsed_ms": _ms(started)}
+    result = {"ok": got > 0, "sent": count, "received": got,
+              "rtt_ms": float(rtt.group(1)) if rtt else None, "error": error, "elapsed_ms": _ms(started)}
+    if received and got < count:
+        # Packets left and some never came back: what the kernel knew of the way
+        # out, right after, so that a loss explains itself.
+        result["neighbour_state"] = neighbour_state(check["address"])
+    return result
+
+
+# /proc/net/stat/{arp,ndisc}_cache: the kernel's one table per family, shared by
+# every namespace; a row per CPU, in hexadecimal.
+TABLE_STATS = {4: "/proc/net/stat/arp_cache", 6: "/proc/net/stat/ndisc_cache"}
+TABLE_COUNTERS = ("forced_gc_runs", "table_fulls", "unresolved_discards")
+
+
+def table_counters(text: str) -> dict:
+    """Entries now and, summed over CPUs, the counters that say entries were
+    evicted or refused, from the text of /proc/net/stat/{arp,ndisc}_cache."""
+    lines = text.split("\n")
+    names = lines[0].split()
+    rows = [dict(zip(names, (int(value, 16) for value in line.split()))) for line in lines[1:] if line.strip()]
+    if not rows:
+        return {}
+    return {"entries": rows[0]["entries"], **{name: sum(row.get(name, 0) for row in rows) for name in TABLE_COUNTERS}}
+
+
+def next_hop(route: str) -> tuple[str | None, str | None]:
+    """(device, gateway or None) from one line of `ip -o route get`."""
+    words = route.split()
+    dev = words[words.index("dev") + 1] if "dev" in words[:-1] else None
+    via = words[words.index("via") + 1] if "via" in words[:-1] else None
+    return dev, via
+
+
+def neighbour_state(address: str) -> dict:
+    """The route to ``address``, its next hop, and the neighbour entries of the
+    interface it leaves by, with the shared table's counters."""
+    def run(command):
+        return subprocess.run(command, capture_output=True, text=True).stdout.strip()
+    route = run(["ip", "-o", "route", "get", address])
+    dev, via = next_hop(route)
+    try:
+        with open(TABLE_STATS[6 if ":" in address else 4]) as stats:
+            table = table_counters(stats.read())
+    except OSError:
+        table = {}
+    return {"route": route, "next_hop": via or address,
+            "neighbours": run(["ip", "-o", "neigh", "show", "dev", dev]).splitlines() if dev else [],
+            "table": table}
 
 
 def _query(name: str, family: int, server: str, timeout: float, attempts: int = 2):
