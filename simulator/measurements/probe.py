@@ -69,7 +69,8 @@ def table_counters(text: str) -> dict:
     evicted or refused, from the text of /proc/net/stat/{arp,ndisc}_cache."""
     lines = text.split("\n")
     names = lines[0].split()
-    rows = [dict(zip(names, (int(value, 16) for value in line.split()))) for line in lines[1:] if line.strip()]
+    rows = [dict(zip(names, (int(value, 16) for value in line.split()), strict=False))
+            for line in lines[1:] if line.strip()]
     if not rows:
         return {}
     return {"entries": rows[0]["entries"], **{name: sum(row.get(name, 0) for row in rows) for name in TABLE_COUNTERS}}

@@ -291,6 +291,15 @@ class EmulationBackend:
         names = [self.interface_name(s, peer) for s in self._switches() for peer in self.graph.neighbors(s)]
         batch = "".join(f"link set dev {name} alias {cleanup.ALIAS_TAG}{self.prefix}\n" for name in names)
         subprocess.run(["ip", "-batch", "-"], input=batch, text=True, capture_output=True)
+        # A switch port is a wire into OVS, not an interface of this host. With IPv6
+        # on, the host's kernel took every advertisement a gateway sent on its port:
+        # a SLAAC address in the district's /64 and a default route into the city at
+        # the metric of the host's own; and its ports' solicitations and MLD reports
+        # kept some 300 entries in the kernel's one IPv6 neighbour table, which the
+        # nodes share (see simulator.network.neighbour_tables).
+        for name in names:
+            with contextlib.suppress(OSError):
+                Path(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6").write_text("1\n")
 
     def _node_configs(self, routes: dict[str, list[Route]] | None = None) -> dict[str, nodeconfig.NodeConfig]:
         """Every router's and host's configuration, with ``routes`` (by default the
