@@ -123,7 +123,8 @@ def test_neighbour_state_of_a_lost_ping(monkeypatch, tmp_path):
     stats.write_text(NDISC_CACHE)
     monkeypatch.setitem(probe.TABLE_STATS, 6, str(stats))
     state = probe.neighbour_state("2001:db8:300::2")
-    assert commands == [["ip", "-o", "route", "get", "2001:db8:300::2"], ["ip", "-o", "neigh", "show", "dev", "v1d1u1-e0"]]
+    assert commands == [["ip", "-o", "route", "get", "2001:db8:300::2"],
+                        ["ip", "-o", "neigh", "show", "dev", "v1d1u1-e0"]]
     assert state == {"route": outputs["route"].strip(), "next_hop": "fe80::1",
                      "neighbours": ["fe80::1 dev v1d1u1-e0 router INCOMPLETE"],
                      "table": {"entries": 962, "forced_gc_runs": 83, "table_fulls": 1, "unresolved_discards": 20}}

@@ -28,7 +28,7 @@ from simulator.model import transition
 from simulator.model.address_plan import AddressPlan, ports
 from simulator.model.resolvers import resolvers
 from simulator.model.routing import Route, compute_routes
-from simulator.network import cleanup, nodeconfig
+from simulator.network import cleanup, neighbour_tables, nodeconfig
 from simulator.network.backends.base import CommandResult
 from simulator.network.backends.bringup import BringUp
 from simulator.network.backends.controller import ControllerProcess
@@ -42,6 +42,8 @@ from topologies.errors import BackendError
 from topologies.spec import Family, Kind, link_spec, node_spec
 
 OPENFLOW_VERSION = "OpenFlow13"
+NEIGHBOUR_SYSCTL = {Family.IPV4: "/proc/sys/net/ipv4/neigh/default", Family.IPV6: "/proc/sys/net/ipv6/neigh/default"}
+NEIGHBOUR_STATS = {Family.IPV4: "/proc/net/stat/arp_cache", Family.IPV6: "/proc/net/stat/ndisc_cache"}
 LWTUNNEL_HOOKS = "/proc/sys/net/netfilter/nf_hooks_lwtunnel"
 
 
@@ -80,6 +82,8 @@ class EmulationBackend:
         self.configs: dict[str, nodeconfig.NodeConfig] = {}   # each node's configuration in force
         self.timings: dict[str, float] = {}
         self._saved_env: str | None = None
+        # (sysctl path, value before the run, value the run set) to put back at stop.
+        self._raised_sysctls: list[tuple[Path, str, str]] = []
         self._started = False
         self._stopped = False
 
@@ -125,6 +129,7 @@ class EmulationBackend:
         os.environ[cleanup.ENV_TAG] = self.prefix
         try:
             started = time.monotonic()
+            self._size_neighbour_tables()
             # The controller's interpreter starts while Mininet builds; the switches
             # are started (and connect) only once it listens.
             self.controller.spawn()
@@ -185,6 +190,7 @@ class EmulationBackend:
             self.controller.stop()
             self.bring_up.stop()
             cleanup.clean(self.prefix)
+            self._restore_sysctls()
             if self._saved_env is None:
                 os.environ.pop(cleanup.ENV_TAG, None)
             else:
@@ -192,6 +198,36 @@ class EmulationBackend:
         finally:
             signal.signal(signal.SIGINT, previous)
             self.timings["stop_s"] = time.monotonic() - started
+
+    def _size_neighbour_tables(self) -> None:
+        """Give the kernel's one neighbour table per family room for every node's
+        (see simulator.network.neighbour_tables): with the host's defaults, entries
+        that the nodes still use were evicted mid-run. Put back at stop."""
+        for family in Family:
+            folder = Path(NEIGHBOUR_SYSCTL[family])
+            try:
+                thresh2, thresh3 = (int((folder / f"gc_thresh{n}").read_text()) for n in (2, 3))
+                present = int(Path(NEIGHBOUR_STATS[family]).read_text().splitlines()[1].split()[0], 16)
+            except (OSError, ValueError, IndexError):
+                continue   # no such table (IPv6 off on this host): nothing to size
+            current = (thresh2, thresh3)
+            raised = neighbour_tables.thresholds(current, neighbour_tables.entries_needed(self.plan, family), present)
+            if raised is None:
+                continue
+            # gc_thresh3 first, so that a reader of the two never sees thresh2 above thresh3.
+            for n, old, new in sorted(zip((2, 3), current, raised, strict=True), key=lambda item: -item[0]):
+                if new != old:
+                    path = folder / f"gc_thresh{n}"
+                    path.write_text(f"{new}\n")
+                    self._raised_sysctls.append((path, str(old), str(new)))
+
+    def _restore_sysctls(self) -> None:
+        """Put back what _size_neighbour_tables raised, unless someone changed it since."""
+        for path, old, new in reversed(self._raised_sysctls):
+            with contextlib.suppress(OSError):
+                if path.read_text().strip() == new:
+                    path.write_text(f"{old}\n")
+        self._raised_sysctls = []
 
     def _stop_network(self) -> None:
         """Mininet's net.stop() deletes links one `ip link del` at a time (seconds for
@@ -231,7 +267,8 @@ class EmulationBackend:
 
         setLogLevel("error")
         # Mininet.init() raises host-wide sysctls and rlimits; a run must not change
-        # the host it runs on, and these small networks do not need them.
+        # the host it runs on, and these small networks do not need them, except the
+        # neighbour tables' sizes, which start() raises for the run alone.
         Mininet.inited = True
 
         prefix = self.prefix
