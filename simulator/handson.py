@@ -343,7 +343,8 @@ def hold(argv: list[str] | None = None) -> int:
         folder.write_json("manifest.json", manifest)
         progress.note(f"run {run_id}: the city's folder is {folder.path}")
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress,
-                        node_daemons=prepared.node_daemons, manifest=folder.path / "manifest.json")
+                        node_daemons=prepared.node_daemons, manifest=folder.path / "manifest.json",
+                        logs_dir=folder.path / "logs")
         with Session(scenario, graph, plan, routes, net, progress=progress, iperf=prepared.iperf_pair) as session:
             session.run(SERVICES)
             session.run(WARM_UP)

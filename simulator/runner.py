@@ -76,14 +76,14 @@ def check_city_can_run(graph: nx.Graph, plan: AddressPlan, capabilities: HostCap
 
 def emulation(scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes, capabilities: HostCapabilities,
               prefix: str, progress: Progress, backend: str = "emulation", node_daemons: NodeDaemons | None = None,
-              manifest: Path | None = None):
+              manifest: Path | None = None, logs_dir: Path | None = None):
     """The backend for a scenario's city, not started yet; ``node_daemons`` as
     ``prepare`` made them (else the backend makes the same), ``manifest`` for
     ``v6lab clean`` to mark if the run dies."""
     return backend_class(backend)(graph, plan, routes, prefix=prefix, datapath=capabilities.ovs_datapath,
                                   progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
                                   controller_app=scenario.controller.app, zone=scenario.zone,
-                                  node_daemons=node_daemons, manifest=manifest)
+                                  node_daemons=node_daemons, manifest=manifest, logs_dir=logs_dir)
 
 
 def new_run_id() -> tuple[str, str]:
@@ -145,7 +145,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
     started = time.monotonic()
     try:
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress, backend,
-                        prepared.node_daemons, folder.path / "manifest.json")
+                        prepared.node_daemons, folder.path / "manifest.json", folder.path / "logs")
         captures = [(a, b, folder.reserve(f"captures/{a}--{b}.pcap")) for a, b in capture_links]
         with Session(scenario, graph, plan, routes, net, progress=progress, result=result, iperf=pair,
                      captures=captures) as session:

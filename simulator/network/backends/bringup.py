@@ -26,13 +26,14 @@ from topologies.spec import Family, Kind, node_spec
 class BringUp:
     def __init__(self, graph: nx.Graph, plan: AddressPlan, shells: NodeShells, workdir: Path,
                  interface_name: Callable[[str, str], str], resolvers: Mapping[str, Resolver],
-                 dad_timeout_s: float = 10.0):
+                 dad_timeout_s: float = 10.0, located: Callable[[Path], Path] = lambda path: path):
         self.graph, self.plan, self.shells, self.workdir = graph, plan, shells, workdir
         self.interface_name = interface_name
         # What each node's own /etc/resolv.conf will say, and who tells it (see
         # simulator.model.resolvers): the plan, DHCPv6 or router advertisements.
         self.resolvers = resolvers
         self.dad_timeout_s = dad_timeout_s
+        self.located = located   # where a file of the work folder is read after the run
         self.rdnss: subprocess.Popen[str] | None = None
 
     def _l3_nodes(self) -> list[str]:
@@ -120,7 +121,7 @@ class BringUp:
             timeout_s, 0.2,
             lambda pending: f"{len(pending)} CPEs got no delegated prefix within {timeout_s:g} s "
                             f"({some([c.node for c, _ in pending])}); see the kea-dhcp6 and dhclient "
-                            f"logs under {self.workdir}")
+                            f"logs under {self.located(self.workdir)}")
 
     def wait_slaac(self, configs: Mapping[str, nodeconfig.NodeConfig], timeout_s: float = 20.0) -> None:
         """Until every SLAAC host has the address the plan predicts, past DAD."""
@@ -160,7 +161,7 @@ class BringUp:
 
         poll(sorted(expected), still_pending, timeout_s, 0.2,
              lambda nodes: f"{len(nodes)} hosts have no SLAAC address after {timeout_s:g} s "
-                           f"({some(nodes)}); see the radvd logs under {self.workdir}")
+                           f"({some(nodes)}); see the radvd logs under {self.located(self.workdir)}")
 
     @staticmethod
     def _neigh_defaults() -> dict[str, str]:

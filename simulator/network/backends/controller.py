@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from simulator.network.backends.shells import tail, terminate
@@ -22,9 +23,12 @@ def free_port() -> int:
 
 
 class ControllerProcess:
-    def __init__(self, workdir: Path, app: str, policy: dict, dpids: dict[str, str], connect_timeout_s: float = 30.0):
+    def __init__(self, workdir: Path, app: str, policy: dict, dpids: dict[str, str], connect_timeout_s: float = 30.0,
+                 located: Callable[[Path], Path] = lambda path: path):
         """``policy``: what table 0 classifies (simulator.model.transition.controller_policy);
-        ``dpids``: switch name -> its datapath id, as the switches present themselves."""
+        ``dpids``: switch name -> its datapath id, as the switches present themselves;
+        ``located``: where a file of the work folder is read after the run."""
+        self.located = located
         self.workdir, self.app, self.policy, self.dpids = workdir, app, policy, dpids
         self.connect_timeout_s = connect_timeout_s
         self.port = 0
@@ -88,7 +92,7 @@ class ControllerProcess:
                 raise BackendError(
                     f"{len(missing)} of {len(self.dpids)} switches never connected to the controller "
                     f"at 127.0.0.1:{self.port} within {self.connect_timeout_s:g} s: "
-                    f"{', '.join(missing)}. Check 'ovs-vsctl show' and {self.log}; "
+                    f"{', '.join(missing)}. Check 'ovs-vsctl show' and {self.located(self.log)}; "
                     "raise controller.connect_timeout_s for large networks")
             time.sleep(0.1)
 
@@ -109,7 +113,7 @@ class ControllerProcess:
                 pass
             if time.monotonic() > deadline:
                 raise BackendError(f"the controller wrote no counters for {timeout_s:g} s "
-                                   f"({self.stats_path}); see {self.log}")
+                                   f"({self.stats_path}); see {self.located(self.log)}")
             time.sleep(0.1)
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from simulator.network.backends.shells import NodeShells, terminate
@@ -16,8 +17,9 @@ from topologies.errors import DaemonError
 
 
 class DaemonRunner:
-    def __init__(self, shells: NodeShells, workdir: Path):
-        self.shells, self.workdir = shells, workdir
+    def __init__(self, shells: NodeShells, workdir: Path, located: Callable[[Path], Path] = lambda path: path):
+        """``located``: where a file of the work folder is read after the run."""
+        self.shells, self.workdir, self.located = shells, workdir, located
         self.processes: list[tuple[Daemon, subprocess.Popen]] = []
         self.started: list[Daemon] = []      # with a process or not, in the order started
 
@@ -76,7 +78,7 @@ class DaemonRunner:
             if started and time.monotonic() > deadline:
                 daemon, folder, _ = started[0]
                 raise DaemonError(f"{daemon}: not listening on {daemon.LISTENS} after {ready_timeout_s:g} s; "
-                                  f"see {folder / 'daemon.log'}")
+                                  f"see {self.located(folder / 'daemon.log')}")
             if started:
                 time.sleep(0.1)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -54,10 +55,12 @@ class EmulationBackend:
                  prefix: str, datapath: str, progress: Progress | None = None,
                  connect_timeout_s: float = 30.0, controller_app: str = "dual-stack",
                  dad_timeout_s: float = 10.0, zone: str = "", node_daemons: NodeDaemons | None = None,
-                 manifest: Path | None = None):
+                 manifest: Path | None = None, logs_dir: Path | None = None):
         """``node_daemons``: Kea, dhclient, radvd and the mechanisms as ``prepare`` made
         them for this prefix (made here when not given); ``manifest``: the run's
-        manifest, which ``v6lab clean`` marks interrupted if the run dies."""
+        manifest, which ``v6lab clean`` marks interrupted if the run dies;
+        ``logs_dir``: where the work folder's logs are kept when the run fails
+        (teardown deletes the work folder; error messages point at the copy)."""
         if datapath not in ("kernel", "user"):
             raise BackendError(f"datapath {datapath!r}: use 'kernel' or 'user' (v6lab doctor tells which works)")
         self.graph, self.plan, self.routes = graph, plan, routes
@@ -67,18 +70,20 @@ class EmulationBackend:
         self.zone = zone
         self.node_daemons = node_daemons
         self.manifest = manifest
+        self.logs_dir = logs_dir
         self.down: frozenset = frozenset()
         self.workdir = cleanup.workdir_for(prefix)
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
         # Mininet has no type hints: its network is Any.
         self.net: Any = None
         self.shells = NodeShells(graph, self.workdir)
+        located = self.log_path
         self.controller = ControllerProcess(
             self.workdir, controller_app, transition.controller_policy(graph, plan),
-            {s: self.dpid(s) for s in self._switches()}, connect_timeout_s)
-        self.daemon_runner = DaemonRunner(self.shells, self.workdir)
+            {s: self.dpid(s) for s in self._switches()}, connect_timeout_s, located)
+        self.daemon_runner = DaemonRunner(self.shells, self.workdir, located)
         self.bring_up = BringUp(graph, plan, self.shells, self.workdir, self.interface_name,
-                                resolvers(graph, plan, zone), dad_timeout_s)
+                                resolvers(graph, plan, zone), dad_timeout_s, located)
         self.configs: dict[str, nodeconfig.NodeConfig] = {}   # each node's configuration in force
         self.timings: dict[str, float] = {}
         self._saved_env: str | None = None
@@ -111,9 +116,33 @@ class EmulationBackend:
         self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None:
+            self.keep_logs()
         self.stop()
         return False
+
+    def log_path(self, path: Path | str = "") -> Path:
+        """Where a file of the work folder can be read once the run has ended: its
+        copy under ``logs_dir`` when there is one (see keep_logs)."""
+        relative = Path(path).relative_to(self.workdir) if Path(path).is_absolute() else Path(path)
+        return (self.logs_dir if self.logs_dir is not None else self.workdir) / relative
+
+    def keep_logs(self) -> None:
+        """Copy the work folder (daemons' logs and configurations, the controller's
+        log, leases) to ``logs_dir`` before teardown deletes it. The node scripts'
+        files are left out: thousands of them in a large city, and errors from them
+        are in the exception already."""
+        if self.logs_dir is None or not self.workdir.is_dir():
+            return
+        for path in sorted(self.workdir.rglob("*")):
+            relative = path.relative_to(self.workdir)
+            if relative.parts[0] == "scripts" or not path.is_file():
+                continue
+            target = self.logs_dir / relative
+            with contextlib.suppress(OSError):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
 
     def start(self) -> None:
         if self._started:
@@ -170,6 +199,7 @@ class EmulationBackend:
                     self._start_mechanisms(mechanisms)
                 self.timings["mechanisms_s"] = time.monotonic() - mark
         except BaseException:
+            self.keep_logs()
             self.stop()
             raise
 
