@@ -500,9 +500,12 @@ def test_radvd_one_link(tmp_path):
         "        AdvOnLink on;\n"
         "        AdvAutonomous on;\n"
         "    };\n"
+        # RFC 8106 5.1: lifetimes of 3 x MaxRtrAdvInterval.
         "    RDNSS 2001:db8:0:4::2 {\n"
+        "        AdvRDNSSLifetime 30;\n"
         "    };\n"
         "    DNSSL city.test {\n"
+        "        AdvDNSSLLifetime 30;\n"
         "    };\n"
         "};\n")}
 
@@ -519,9 +522,9 @@ def test_radvd_resolver_per_link(tmp_path):
     blocks = text.split("};\ninterface ")
     assert len(blocks) == 3
     assert text.startswith("interface lan6 {\n")
-    assert "    RDNSS 2001:db8:0:4::2 {\n    };\n" in blocks[0]
+    assert "    RDNSS 2001:db8:0:4::2 {\n        AdvRDNSSLifetime 30;\n    };\n" in blocks[0]
     assert blocks[1].startswith("lan {\n")
-    assert "    RDNSS 2001:db8:400:3::2 2001:db8:400:3::5 {\n    };\n" in blocks[1]
+    assert "    RDNSS 2001:db8:400:3::2 2001:db8:400:3::5 {\n        AdvRDNSSLifetime 30;\n    };\n" in blocks[1]
     assert blocks[2] == (
         "bare {\n"
         "    AdvSendAdvert on;\n"
@@ -532,8 +535,8 @@ def test_radvd_resolver_per_link(tmp_path):
         "        AdvAutonomous on;\n"
         "    };\n"
         "};\n")
-    assert "DNSSL" not in text
-    assert text.count("RDNSS") == 2
+    assert "    DNSSL " not in text
+    assert text.count("    RDNSS ") == 2
 
 
 def test_radvd_commands(tmp_path):

@@ -10,6 +10,9 @@ from pathlib import Path
 from simulator.model.resolvers import lan_resolver
 from simulator.network.daemons.base import Daemon
 
+MAX_RTR_ADV_INTERVAL_S = 10
+DNS_LIFETIME_S = 3 * MAX_RTR_ADV_INTERVAL_S
+
 
 class RouterAdvertisements(Daemon):
     NAME = "radvd"
@@ -31,16 +34,19 @@ class RouterAdvertisements(Daemon):
                 "    AdvSendAdvert on;",
                 # Short intervals: an emulated LAN should not wait minutes for a router.
                 "    MinRtrAdvInterval 3;",
-                "    MaxRtrAdvInterval 10;",
+                f"    MaxRtrAdvInterval {MAX_RTR_ADV_INTERVAL_S};",
                 f"    prefix {prefix} {{",
                 "        AdvOnLink on;",
                 "        AdvAutonomous on;",
                 "    };",
             ]
+            # RFC 8106 section 5.1: a lifetime of at least 3 x MaxRtrAdvInterval, so
+            # that a host keeps its resolver across a lost advertisement (radvd's own
+            # default, 2 x, follows RFC 6106, which RFC 8106 replaced).
             if dns:
-                lines += [f"    RDNSS {' '.join(dns)} {{", "    };"]
+                lines += [f"    RDNSS {' '.join(dns)} {{", f"        AdvRDNSSLifetime {DNS_LIFETIME_S};", "    };"]
             if self.search:
-                lines += [f"    DNSSL {self.search} {{", "    };"]
+                lines += [f"    DNSSL {self.search} {{", f"        AdvDNSSLLifetime {DNS_LIFETIME_S};", "    };"]
             lines.append("};")
             blocks.append("\n".join(lines))
         return {"radvd.conf": "\n".join(blocks) + "\n"}
