@@ -1,6 +1,7 @@
 """All benchmarks in turn: the city slice, the translators, cities of several sizes.
 
-    sudo make bench          (or: sudo .venv/bin/python -m benchmarks [--no-translators] [--no-cities])
+    sudo make bench          (or: sudo .venv/bin/python -m benchmarks [--no-translators] [--no-cities]
+                              [--cities ~50,~150,~300,~1000] [--only-cities])
 """
 
 import sys
@@ -8,14 +9,22 @@ import sys
 from benchmarks import city_scale, foundation, translators
 
 
+def _option(name: str) -> str | None:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv[:-1] else None
+
+
 def main() -> int:
-    datapath = foundation.run()
+    if "--only-cities" in sys.argv:
+        datapath = foundation.datapath()
+    else:
+        datapath = foundation.run()
+        if datapath is not None and "--no-translators" not in sys.argv:
+            translators.run(datapath)
     if datapath is None:
         return 3
-    if "--no-translators" not in sys.argv:
-        translators.run(datapath)
     if "--no-cities" not in sys.argv:
-        city_scale.run(datapath)
+        sizes = _option("--cities")
+        city_scale.run(datapath, sizes.split(",") if sizes else None)
     return 0
 
 

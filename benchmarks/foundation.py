@@ -172,9 +172,9 @@ def _median(runs, key):
     return statistics.median(r[key] for r in runs)
 
 
-def run() -> str | None:
-    """The city slice's lifecycle and throughput; returns the datapath used, or
-    None when this host cannot run the benchmarks."""
+def datapath() -> str | None:
+    """The OVS datapath the benchmarks use, or None (said why) when this host cannot
+    run them."""
     if os.geteuid() != 0:
         print("benchmarks build networks: run as root (sudo make bench)", file=sys.stderr)
         return None
@@ -182,7 +182,19 @@ def run() -> str | None:
     if not caps.can_emulate:
         print("this host cannot emulate; see v6lab doctor", file=sys.stderr)
         return None
-    datapath = caps.ovs_datapath
+    return caps.ovs_datapath
+
+
+def run() -> str | None:
+    """The city slice's lifecycle and throughput; returns the datapath used, or
+    None when this host cannot run the benchmarks."""
+    found = datapath()
+    if found is None:
+        return None
+    return _run(found)
+
+
+def _run(datapath: str) -> str:
     graph = city_slice()
     print(f"city slice: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} links; "
           f"OVS datapath {datapath}; median of {REPEATS} runs, alternating")
