@@ -59,8 +59,9 @@ def ping(check: dict) -> dict:
 
 
 # /proc/net/stat/{arp,ndisc}_cache: the kernel's one table per family, shared by
-# every namespace; a row per CPU, in hexadecimal.
-TABLE_STATS = {4: "/proc/net/stat/arp_cache", 6: "/proc/net/stat/ndisc_cache"}
+# every namespace; a row per CPU, in hexadecimal. Only the host's namespace has the
+# file, so it is read through process 1's view of /proc/net.
+TABLE_STATS = {4: "/proc/1/net/stat/arp_cache", 6: "/proc/1/net/stat/ndisc_cache"}
 TABLE_COUNTERS = ("forced_gc_runs", "table_fulls", "unresolved_discards")
 
 

@@ -199,7 +199,8 @@ class FakeBackend:
         self.commands = None
 
     def run_many(self, commands, timeout=None):
-        self.commands, self.timeout = commands, timeout
+        # One call per client (a few clients at a time): keep them all.
+        self.commands, self.timeout = {**(self.commands or {}), **commands}, timeout
         results = {}
         for client, command in commands.items():
             lines = [json.dumps({"id": check["id"], **self.outcome(check)}) for check in json.loads(command[-1])]
@@ -239,3 +240,11 @@ def test_http_cell_for_a_service_without_aaaa():
     assert zone_records(city)["www"] == [WEB4]
     cell = by_id(build_cells(city))["d1h1|www.city.test|ipv6|http"]
     assert expected(city, cell) == (False, "www.city.test publishes no AAAA record")
+
+
+def test_probe_slots_start_a_small_city_at_once_and_cap_a_large_one():
+    from simulator.measurements.connectivity import probe_slots
+    assert probe_slots(66, 2) == 64
+    assert probe_slots(20, 2) == 20
+    assert probe_slots(552, 2) == 64
+    assert probe_slots(552, None) == 32

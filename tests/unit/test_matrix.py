@@ -326,7 +326,8 @@ class FakeBackend:
         self.commands = self.timeout = None
 
     def run_many(self, commands, timeout=None):
-        self.commands, self.timeout = commands, timeout
+        # One call per client (a few clients at a time): keep them all.
+        self.commands, self.timeout = {**(self.commands or {}), **commands}, timeout
         results = {}
         for client, command in commands.items():
             lines = [json.dumps({"id": check["id"], **self.outcome(client, check)})
