@@ -53,13 +53,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def current() -> dict | None:
-    """The city that is up, or None (a session whose holder died is not up)."""
+def _session_file() -> dict | None:
     try:
         session = json.loads(SESSION_FILE.read_text())
     except (OSError, ValueError):
         return None
-    return session if _alive(session.get("pid", 0)) else None
+    return session if isinstance(session, dict) else None
+
+
+def current() -> dict | None:
+    """The city that is up, or None (a session whose holder died is not up)."""
+    session = _session_file()
+    return session if session is not None and _alive(session.get("pid", 0)) else None
 
 
 def _require() -> dict:
@@ -71,11 +76,8 @@ def _require() -> dict:
 
 def _stale() -> dict | None:
     """A session file whose holder is gone (killed, or the machine's processes ended)."""
-    try:
-        session = json.loads(SESSION_FILE.read_text())
-    except (OSError, ValueError):
-        return None
-    return None if _alive(session.get("pid", 0)) else session
+    session = _session_file()
+    return session if session is not None and not _alive(session.get("pid", 0)) else None
 
 
 # --- up ----------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from simulator.model.preparation import Model, model
 from simulator.model.scenario import Scenario
 from simulator.network import nodeconfig
 from simulator.network.daemons import Daemon, DnsServer, WebServer
+from simulator.network.daemons.base import wait_checks
 from simulator.network.daemons.dhcpv6 import (
     PrefixDelegationClient,
     PrefixDelegationServer,
@@ -35,7 +36,6 @@ from simulator.network.daemons.dhcpv6 import (
 )
 from simulator.network.daemons.radvd import RouterAdvertisements, advertisers
 from simulator.network.mechanisms import deployment
-from topologies.errors import DaemonError
 from topologies.spec import Family, Role, ServiceKind
 
 # The run prefix ``v6lab topo check`` renders with: as long as a real one (v + 3
@@ -159,18 +159,5 @@ def dry_run(daemons: list[Daemon], folder: Path, as_root: bool | None = None) ->
             command = [*namespace, *check.command] if check.namespace else list(check.command)
             started.append((daemon, check, subprocess.Popen(command, stdout=subprocess.PIPE,
                                                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)))
-    ran: Counter = Counter()
-    failed = None
-    for daemon, check, process in started:
-        try:
-            out, err = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-        if process.returncode != 0 and failed is None:
-            failed = DaemonError(f"{daemon}: configuration check '{' '.join(check.command)}' failed:\n"
-                                 f"{(err or out).decode(errors='replace').strip()}")
-        ran[check.label] += 1
-    if failed is not None:
-        raise failed
-    return DryRun(dict(ran), skipped)
+    wait_checks((daemon, check.command, process) for daemon, check, process in started)
+    return DryRun(dict(Counter(check.label for _, check, _ in started)), skipped)

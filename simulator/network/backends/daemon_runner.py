@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from simulator.network.backends.shells import NodeShells, terminate
-from simulator.network.daemons.base import Daemon, order
+from simulator.network.daemons.base import Daemon, order, wait_checks
 from topologies.errors import DaemonError
 
 
@@ -97,18 +97,7 @@ class DaemonRunner:
             except FileNotFoundError:
                 raise DaemonError(f"{daemon}: {check[0]} is not installed; run 'sudo scripts/setup.sh'") from None
             checks.append((daemon, check, process))
-        failed = None
-        for daemon, check, process in checks:
-            try:
-                out, err = process.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                out, err = process.communicate()
-            if process.returncode != 0 and failed is None:
-                failed = DaemonError(f"{daemon}: configuration check '{' '.join(check)}' failed:\n"
-                                     f"{(err or out).decode(errors='replace').strip()}")
-        if failed is not None:
-            raise failed
+        wait_checks(checks)
 
     def listening(self, daemon: Daemon) -> bool:
         if not daemon.LISTENS:

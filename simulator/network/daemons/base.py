@@ -10,7 +10,8 @@ starts once the layer before listens, and stops after the layer after it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import subprocess
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +114,20 @@ def order(daemons: Iterable[Daemon]) -> list[list[Daemon]]:
         placed |= {d.NAME for d in layer}
         pending = [d for d in pending if d not in layer]
     return layers
+
+
+def wait_checks(started: Iterable[tuple[Daemon, Sequence[str], subprocess.Popen]], timeout_s: float = 30.0) -> None:
+    """Wait for dry runs started side by side; raise a DaemonError naming the first
+    that failed, with what it printed."""
+    failed = None
+    for daemon, check, process in started:
+        try:
+            out, err = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        if process.returncode != 0 and failed is None:
+            failed = DaemonError(f"{daemon}: configuration check '{' '.join(check)}' failed:\n"
+                                 f"{(err or out).decode(errors='replace').strip()}")
+    if failed is not None:
+        raise failed
