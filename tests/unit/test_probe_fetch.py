@@ -16,6 +16,7 @@ None), never their values.
 import http.server
 import os
 import socket
+import socketserver
 import threading
 
 import pytest
@@ -46,6 +47,12 @@ class Page(http.server.BaseHTTPRequestHandler):
 
 class Server6(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
+
+    def server_bind(self):
+        # http.server looks its address up in reverse (getfqdn), and a host whose
+        # /etc/hosts has no "::1" line asks DNS for it: seconds of timeouts here.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "localhost", self.server_address[1]
 
 
 def serve(server):
