@@ -14,7 +14,7 @@ from simulator.measurements.connectivity import Cell, expected
 from simulator.model.city_model import CityModel
 from simulator.model.resolvers import DHCPV6, PLAN, RDNSS, Resolver, render_resolv_conf, resolvers
 from simulator.network import rdnss
-from simulator.network.daemons.dhcpv6 import CLIENT_SCRIPT
+from simulator.network.daemons.dhcpv6 import CLIENT_SCRIPT, PrefixDelegationClient
 from topologies.city import city_graph, load_city
 from topologies.spec import Family
 
@@ -131,10 +131,18 @@ def test_written_in_place(tmp_path):
 # --- the CPE's DHCPv6 client script ---------------------------------------------------------------
 
 
+def test_dhclient_script_writes_the_nodes_own_file(tmp_path):
+    # Never /etc/resolv.conf by name: outside a v6lab node that is the machine's.
+    client = PrefixDelegationClient("d1f1", "d1f1-e0")
+    script = client.render(tmp_path / "d1f1" / "dhclient")["dhclient-script"]
+    assert f"}} > {tmp_path / 'd1f1' / 'resolv.conf'}\n" in script
+    assert "/etc/resolv.conf" not in script
+
+
 def test_dhclient_script_writes_what_the_reply_carried(tmp_path):
     target = tmp_path / "resolv.conf"
     script = tmp_path / "script"
-    script.write_text(CLIENT_SCRIPT.replace("/etc/resolv.conf", str(target)))
+    script.write_text(CLIENT_SCRIPT.replace("@RESOLV_CONF@", str(target)))
     environment = {"PATH": "/usr/bin:/bin", "reason": "BOUND6", "new_dhcp6_name_servers": "2001:db8::53",
                    "new_dhcp6_domain_search": '"city.test."'}
     subprocess.run(["sh", str(script)], env=environment, check=True)

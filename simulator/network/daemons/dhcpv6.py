@@ -96,7 +96,10 @@ class PrefixDelegationClient(Daemon):
         return folder / "dhclient6.leases"
 
     def render(self, folder: Path) -> dict[str, str]:
-        return {"dhclient-script": CLIENT_SCRIPT}
+        # The node's own resolv.conf, the file the backend bind-mounts over its
+        # /etc/resolv.conf: written by path, never through /etc/resolv.conf, which
+        # outside a node of v6lab's (a plain script's, say) is the machine's own.
+        return {"dhclient-script": CLIENT_SCRIPT.replace("@RESOLV_CONF@", str(folder.parent / "resolv.conf"))}
 
     def write_config(self, folder: Path) -> Path:
         super().write_config(folder)
@@ -110,9 +113,10 @@ class PrefixDelegationClient(Daemon):
 
 
 # dhclient runs it with the reason and the new_dhcp6_* values of the reply. It
-# writes the node's own /etc/resolv.conf (a file bind-mounted in the node's mount
-# namespace: '>' rewrites it in place) and nothing else. Search domains come with
-# their trailing dot, which resolv.conf does not need.
+# writes the node's own resolv.conf (@RESOLV_CONF@: the file bind-mounted over the
+# node's /etc/resolv.conf; '>' rewrites it in place, so the mount keeps seeing it)
+# and nothing else. Search domains come with their trailing dot, which resolv.conf
+# does not need.
 CLIENT_SCRIPT = """#!/bin/sh
 case "$reason" in
 BOUND6|RENEW6|REBIND6|REBOOT6)
@@ -122,7 +126,7 @@ BOUND6|RENEW6|REBIND6|REBOOT6)
         for server in $new_dhcp6_name_servers; do echo "nameserver $server"; done
         search=$(echo "$new_dhcp6_domain_search" | tr -d '"' | sed 's/\\.\\( \\|$\\)/\\1/g')
         [ -z "$search" ] || echo "search $search"
-    } > /etc/resolv.conf
+    } > @RESOLV_CONF@
     ;;
 esac
 exit 0
