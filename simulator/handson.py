@@ -347,7 +347,7 @@ def hold(argv: list[str] | None = None) -> int:
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress,
                         node_daemons=prepared.node_daemons, manifest=folder.path / "manifest.json",
                         logs_dir=folder.path / "logs")
-        with Session(scenario, graph, plan, routes, net, progress=progress, iperf=prepared.iperf_pair) as session:
+        with Session(scenario, prepared.city, net, progress=progress, iperf=prepared.iperf_pair) as session:
             session.run(SERVICES)
             session.run(WARM_UP)
             cleanup.STATE_DIR.mkdir(parents=True, exist_ok=True)

@@ -147,7 +147,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress, backend,
                         prepared.node_daemons, folder.path / "manifest.json", folder.path / "logs")
         captures = [(a, b, folder.reserve(f"captures/{a}--{b}.pcap")) for a, b in capture_links]
-        with Session(scenario, graph, plan, routes, net, progress=progress, result=result, iperf=pair,
+        with Session(scenario, prepared.city, net, progress=progress, result=result, iperf=pair,
                      captures=captures) as session:
             session.run(SERVICES)
             if fail_after_start:

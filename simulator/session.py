@@ -1,9 +1,9 @@
 """A running city, and the named steps a run is made of.
 
-A ``Session`` holds what one city is while it runs: its scenario, its model (graph,
-address plan, routes), the backend that runs it (through the interface of
-``simulator.network.backends.base`` only), the daemons it started, and what its
-steps measured (a ``RunResult``). It is a context manager: the network stops on the
+A ``Session`` holds what one city is while it runs: its scenario, its model (the
+``CityModel`` that ``prepare`` built), the backend that runs it (through the
+interface of ``simulator.network.backends.base`` only), and what its steps measured
+(a ``RunResult``). It is a context manager: the network stops on the
 way out, also after an error or Ctrl-C.
 
 A run is a pipeline of ``Step``s over a session: start the services, warm up,
@@ -22,52 +22,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import networkx as nx
-
 from simulator.measurements import comparison, connectivity, matrix, reachability
 from simulator.measurements.run_result import RunResult
 from simulator.measurements.throughput import measure_throughput, totals_by_family, traffic_delta
-from simulator.model.address_plan import AddressPlan
 from simulator.model.city_model import CityModel
 from simulator.model.routing import Route
 from simulator.model.scenario import Comparison, Scenario
 from simulator.network.backends.base import Backend
-from simulator.network.daemons import Daemon, IperfServer
+from simulator.network.daemons import IperfServer
 from simulator.network.preparation import service_daemons
 from simulator.progress import Progress
 from topologies.errors import TestbedError
 
 
 class Session:
-    def __init__(self, scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes: dict[str, list[Route]],
-                 backend: Backend, *, progress: Progress | None = None, result: RunResult | None = None,
-                 iperf: tuple[str, str] | None = None, captures: list[tuple[str, str, Path]] | None = None):
+    def __init__(self, scenario: Scenario, city: CityModel, backend: Backend, *, progress: Progress | None = None,
+                 result: RunResult | None = None, iperf: tuple[str, str] | None = None,
+                 captures: list[tuple[str, str, Path]] | None = None):
         self.scenario = scenario
         # Every step reads the city's facts here, derived once.
-        self.city = CityModel(graph, plan, routes, scenario.zone)
+        self.city = city
         self.backend = backend
         self.progress = progress or Progress(quiet=True)
         self.result = result or RunResult(scenario.name, "", Path("."))
         self.iperf = iperf                   # (client, server) of the throughput step
         self.captures = captures or []       # (a, b, pcap path) for the captured steps
-        self.daemons: list[Daemon] = []
         # Controller snapshots around the measurements, and what they give per switch.
         self.counters_before: dict | None = None
         self.counters_after: dict | None = None
         self.traffic: list[dict] = []
         self.mechanism_traffic: list[dict] = []
 
-    @property
-    def graph(self) -> nx.Graph:
-        return self.city.graph
+    def set_link(self, a: str, b: str, up: bool) -> None:
+        """A link down (or up again) in the running network, and every later
+        expectation follows the routes now in force."""
+        self._rerouted(self.backend.set_link(a, b, up))
 
-    @property
-    def plan(self) -> AddressPlan:
-        return self.city.plan
+    def set_node(self, node: str, up: bool) -> None:
+        """Every link of a node down (or up again), as ``set_link``."""
+        self._rerouted(self.backend.set_node(node, up))
 
-    def rerouted(self, routes: dict[str, list[Route]]) -> None:
-        """The network now follows other routes (a link or node went down or came
-        back): every later expectation follows them."""
+    def _rerouted(self, routes: dict[str, list[Route]]) -> None:
         self.city = CityModel(self.city.graph, self.city.plan, routes, self.city.zone)
 
     def __enter__(self) -> Session:
@@ -77,10 +72,6 @@ class Session:
     def __exit__(self, *exc) -> Literal[False]:
         self.backend.stop()
         return False
-
-    def start_daemons(self, daemons: list[Daemon]) -> None:
-        self.backend.start_daemons(daemons)
-        self.daemons += daemons
 
     def run(self, step: Step) -> None:
         """Run one step (again, if it ran before); a step that does not apply to this
@@ -135,7 +126,7 @@ def _iperf_servers(session: Session) -> list[str]:
 
 
 def _start_services(session: Session) -> None:
-    session.start_daemons(service_daemons(session.city)
+    session.backend.start_daemons(service_daemons(session.city)
                           + [IperfServer(server) for server in _iperf_servers(session)])
 
 
@@ -166,7 +157,7 @@ def _throughput(session: Session) -> None:
     if session.iperf is None or session.scenario.measurements.iperf is None:
         raise TestbedError("the throughput step needs measurements.iperf and a client and server")
     client, server = session.iperf
-    session.result.throughput = measure_throughput(session.backend, session.plan, client, server,
+    session.result.throughput = measure_throughput(session.backend, session.city.plan, client, server,
                                                    session.scenario.measurements.iperf.duration_s)
 
 

@@ -9,7 +9,6 @@ value from a real exchange run inside the subscriber's node
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import sys
@@ -17,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from simulator.model.address_plan import AddressPlan
 from simulator.model.city_model import CityModel, reachable
 from simulator.network.backends.base import Backend
 from simulator.network.daemons import page_marker
@@ -74,7 +72,7 @@ def expected(city: CityModel, cell: Cell) -> tuple[bool, str]:
     if cell.method in ("ping", "dns"):
         return city.reachable(cell.client, cell.server, cell.family)
     resolver = cell.resolver
-    resolver_node = _owner(city.plan, resolver) if resolver else None
+    resolver_node = city.plan.holder(resolver) if resolver else None
     if resolver is None or resolver_node is None:
         return False, f"{cell.client} has no DNS server it can reach"
     resolver_family = Family.IPV6 if ":" in resolver else Family.IPV4
@@ -94,13 +92,6 @@ def expected(city: CityModel, cell: Cell) -> tuple[bool, str]:
             return False, f"DNS64 synthesizes a AAAA, but from the NAT64 {onward}"
         return True, f"a AAAA synthesized by the DNS64 (RFC 6147), {why}, NAT64 to IPv4: {onward}"
     return False, f"{cell.service} publishes no {'AAAA' if cell.family is Family.IPV6 else 'A'} record"
-
-
-def _owner(plan: AddressPlan, address: str) -> str | None:
-    """The node that holds ``address`` on one of its interfaces."""
-    wanted = ipaddress.ip_address(address)
-    return next((i.node for i in plan.interfaces.values()
-                 for own in (i.ipv4, i.ipv6) if own is not None and own.ip == wanted), None)
 
 
 def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:

@@ -138,16 +138,24 @@ class AddressPlan:
 
     @cached_property
     def _holders(self) -> dict:
-        counts: dict = {}
+        """Address -> the nodes whose interfaces hold it (one lookup, not a scan of
+        every interface for each of a matrix's cells)."""
+        found: dict = {}
         for interface in self.interfaces.values():
             for own in (interface.ipv4, interface.ipv6):
                 if own is not None:
-                    counts[own.ip] = counts.get(own.ip, 0) + 1
-        return counts
+                    found.setdefault(own.ip, []).append(interface.node)
+        return found
 
     def unique(self, address) -> bool:
         """Whether one interface alone holds ``address`` (CPE LANs may repeat theirs)."""
-        return self._holders.get(as_address(address), 0) == 1
+        return len(self._holders.get(as_address(address), ())) == 1
+
+    def holder(self, address) -> str | None:
+        """The node that holds ``address``: the first by interface order when a LAN
+        address repeats, None when no node does."""
+        nodes = self._holders.get(as_address(address))
+        return nodes[0] if nodes else None
 
     def interfaces_of(self, node: str) -> list[Interface]:
         return list(self._interfaces_by_node.get(node, ()))

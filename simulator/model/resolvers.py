@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import networkx as nx
 
 from simulator.model.address_plan import AddressPlan, Segment
-from simulator.model.transition import translator
-from topologies.spec import Family, Kind, Role, ServiceKind, node_spec
+from simulator.model.transition import dns64_address
+from topologies.spec import Family, Kind, ServiceKind, node_spec
 
 RDNSS = "router advertisement (RDNSS and DNSSL, RFC 8106)"
 DHCPV6 = "DHCPv6 (RFC 8415 and RFC 3646)"
@@ -66,8 +66,7 @@ def _city_dns(graph: nx.Graph, plan: AddressPlan, family: Family) -> str | None:
 
 
 def _dns64(graph: nx.Graph, plan: AddressPlan) -> str | None:
-    node = translator(graph, Role.NAT64)
-    address = plan.primary(node, Family.IPV6) if node else None
+    address = dns64_address(graph, plan)
     return str(address) if address is not None else None
 
 

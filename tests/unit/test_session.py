@@ -43,8 +43,8 @@ def session():
     plan = plan_addresses(graph)
     routes = compute_routes(graph, plan)
     backend = FakeBackend(graph, plan, routes, answer=probe_answers)
-    return Session(SCENARIO, graph, plan, routes, backend, result=RunResult("slice", "r1", None),
-                   iperf=iperf_pair(CityModel(graph, plan, routes, SCENARIO.zone), SCENARIO))
+    city = CityModel(graph, plan, routes, SCENARIO.zone)
+    return Session(SCENARIO, city, backend, result=RunResult("slice", "r1", None), iperf=iperf_pair(city, SCENARIO))
 
 
 def test_the_pipeline_of_a_run(session):
@@ -74,13 +74,21 @@ def test_a_step_runs_again_after_a_change(session):
     with session:
         session.run(CONNECTIVITY)
         first = session.result.cells
-        backend.set_link("m1", "bng1", up=False)
+        # bng1's link to the metro switch m1 cut: district d1 (d1h1, d1h2) is alone.
+        session.set_link("m1", "bng1", up=False)
         session.run(CONNECTIVITY)
     probes = [args for method, args in backend.calls if method == "run"]
     # Two rounds, one probe per client each; the records are the second round's.
     assert len(probes) == 2 * 4
     assert session.result.cells is not first and len(session.result.cells) == len(first)
     assert ("set_link", ("m1", "bng1", False)) in backend.calls
+    # The expectations followed the routes: every d1 cell worked by the model before
+    # (d1 is dual-stack) and none does now; d2's did not change.
+    d1 = [c for c in session.result.cells if c["client"] in ("d1h1", "d1h2")]
+    assert all(c["expected"] for c in first if c["client"] in ("d1h1", "d1h2"))
+    assert len(d1) == 16 and not any(c["expected"] for c in d1)
+    assert [c["expected"] for c in session.result.cells if c["client"] == "d2h1"] == [
+        c["expected"] for c in first if c["client"] == "d2h1"]
 
 
 def test_a_failing_step_stops_the_run_and_the_network(session):
