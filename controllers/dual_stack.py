@@ -1,8 +1,9 @@
 """os-ken shim over ``controllers.policy``: decode OpenFlow 1.3 events, send decisions.
 
 It also keeps the per-family counters the runner reads: every ``stats_interval``
-seconds it asks each switch for its flow statistics, adds the packets it forwarded
-itself, and writes one JSON snapshot (atomically) to ``stats_path``.
+seconds it asks each switch for its flow statistics (the switches forward every
+packet through a flow, so these are all of them) and writes one JSON snapshot
+(atomically) to ``stats_path``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from os_ken.base import app_manager
@@ -21,14 +23,14 @@ from os_ken.controller.handler import (
     set_ev_cls,
 )
 from os_ken.lib import hub
-from os_ken.lib.packet import ethernet, icmpv6, ipv6, packet
+from os_ken.lib.packet import ethernet
 from os_ken.ofproto import ofproto_v1_3
 
 from controllers.policy import (
     CLASSIFY_TABLE,
-    FLOOD,
     FORWARD_TABLE,
     LEARNED_PRIORITY,
+    ND_COOKIE,
     Counter,
     FlowSpec,
     LearningSwitchPolicy,
@@ -37,7 +39,6 @@ from controllers.policy import (
     family_of,
     mechanism_of,
 )
-from controllers.wire import with_valid_checksums
 
 
 class Settings(TypedDict):
@@ -45,6 +46,8 @@ class Settings(TypedDict):
     stats_interval: float
     mechanisms: dict[str, Any]
 
+
+ETH_HEADER = 14
 
 # Set by the launcher before the app starts (os-ken builds apps without arguments).
 SETTINGS: Settings = {"stats_path": None, "stats_interval": 1.0, "mechanisms": {}}
@@ -58,7 +61,8 @@ class DualStackController(app_manager.OSKenApp):
         self.policy = LearningSwitchPolicy(Mechanisms.from_dict(SETTINGS["mechanisms"]))
         self.datapaths: dict[int, Any] = {}
         self.flow_counters: dict[int, dict[str, Counter]] = {}   # dpid -> family -> Counter, latest stats reply
-        self.flow_counts: dict[int, dict[str, int]] = {}     # dpid -> family -> number of learned flows
+        self.flow_counts: dict[int, dict[str, int]] = {}     # dpid -> family -> learned flows that carried packets
+        self.nd_counters: dict[int, Counter] = {}            # dpid -> multicast Neighbor Discovery
         self.mechanism_counters: dict[int, dict[str, Counter]] = {}   # dpid -> mechanism -> Counter
         self.snapshot_seq = 0
         stats_path = SETTINGS["stats_path"]
@@ -82,37 +86,24 @@ class DualStackController(app_manager.OSKenApp):
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def packet_in(self, ev):
+        # The switch has forwarded the packet already; this is a copy of its first
+        # bytes, sent because table 1 did not know its source.
         msg = ev.msg
         datapath = msg.datapath
         decision = self.policy.packet_received(decode(datapath.id, msg.match["in_port"], msg.data))
+        for flow in decision.removals:
+            self._remove(datapath, flow)
         for flow in decision.flows:
             self._install(datapath, flow)
-        if decision.output is None:
-            return
-        ofproto, parser = datapath.ofproto, datapath.ofproto_parser
-        port = ofproto.OFPP_FLOOD if decision.output == FLOOD else decision.output
-        datapath.send_msg(parser.OFPPacketOut(
-            datapath=datapath, buffer_id=ofproto.OFP_NO_BUFFER, in_port=msg.match["in_port"],
-            actions=[parser.OFPActionOutput(port)], data=with_valid_checksums(msg.data)))
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     def flow_stats(self, ev):
-        counters: dict[str, Counter] = {}
-        counts: dict[str, int] = {}
-        mechanisms: dict[str, Counter] = {}
-        for stat in ev.msg.body:
-            if stat.table_id == CLASSIFY_TABLE and (mechanism := mechanism_of(stat.cookie)):
-                mechanisms.setdefault(mechanism, Counter()).add(stat.packet_count, stat.byte_count)
-                continue
-            if stat.table_id != FORWARD_TABLE or stat.priority != LEARNED_PRIORITY:
-                continue
-            family = family_of(stat.match.get("eth_type", 0))
-            counters.setdefault(family, Counter()).add(stat.packet_count, stat.byte_count)
-            counts[family] = counts.get(family, 0) + 1
         dpid = ev.msg.datapath.id
-        self.flow_counters[dpid] = counters
-        self.flow_counts[dpid] = counts
-        self.mechanism_counters[dpid] = mechanisms
+        counts = count_flows(ev.msg.body)
+        self.flow_counters[dpid] = counts.families
+        self.flow_counts[dpid] = counts.used
+        self.mechanism_counters[dpid] = counts.mechanisms
+        self.nd_counters[dpid] = counts.neighbor_discovery
 
     def _install(self, datapath, flow: FlowSpec):
         ofproto, parser = datapath.ofproto, datapath.ofproto_parser
@@ -120,6 +111,8 @@ class DualStackController(app_manager.OSKenApp):
         for kind, value in flow.actions:
             if kind == "output":
                 actions.append(parser.OFPActionOutput(value))
+            elif kind == "flood":
+                actions.append(parser.OFPActionOutput(ofproto.OFPP_FLOOD))
             elif kind == "controller":
                 actions.append(parser.OFPActionOutput(ofproto.OFPP_CONTROLLER, value))
         instructions = [parser.OFPInstructionActions(ofproto.OFPIT_APPLY_ACTIONS, actions)] if actions else []
@@ -128,6 +121,12 @@ class DualStackController(app_manager.OSKenApp):
         datapath.send_msg(parser.OFPFlowMod(
             datapath=datapath, table_id=flow.table_id, cookie=flow.cookie, priority=flow.priority,
             match=parser.OFPMatch(**flow.match_dict), idle_timeout=flow.idle_timeout, instructions=instructions))
+
+    def _remove(self, datapath, flow: FlowSpec):
+        ofproto, parser = datapath.ofproto, datapath.ofproto_parser
+        datapath.send_msg(parser.OFPFlowMod(
+            datapath=datapath, table_id=flow.table_id, priority=flow.priority, command=ofproto.OFPFC_DELETE_STRICT,
+            out_port=ofproto.OFPP_ANY, out_group=ofproto.OFPG_ANY, match=parser.OFPMatch(**flow.match_dict)))
 
     # --- counters for the runner ----------------------------------------------------
 
@@ -149,12 +148,9 @@ class DualStackController(app_manager.OSKenApp):
         switches = {}
         for dpid in sorted(set(self.datapaths) | set(self.flow_counters)):
             families: dict[str, dict[str, int]] = {}
-            for source in (self.flow_counters.get(dpid, {}), self.policy.packet_in.get(dpid, {})):
-                for family, counter in source.items():
-                    total = families.setdefault(family, {"packets": 0, "bytes": 0})
-                    total["packets"] += counter.packets
-                    total["bytes"] += counter.bytes
-            nd = self.policy.neighbor_discovery.get(dpid, Counter())
+            for family, counter in self.flow_counters.get(dpid, {}).items():
+                families[family] = {"packets": counter.packets, "bytes": counter.bytes}
+            nd = self.nd_counters.get(dpid, Counter())
             switches[f"{dpid:016x}"] = {
                 "connected": dpid in self.datapaths,
                 "families": families,
@@ -174,16 +170,32 @@ class DualStackController(app_manager.OSKenApp):
 
 
 def decode(dpid: int, in_port: int, data: bytes) -> PacketInfo:
-    """Turn raw packet bytes into the policy's PacketInfo."""
-    pkt = packet.Packet(data)
-    eth = pkt.get_protocol(ethernet.ethernet)
-    ip_proto = icmpv6_type = None
-    ip6 = pkt.get_protocol(ipv6.ipv6)
-    if ip6 is not None:
-        ip_proto = ip6.nxt
-        icmp = pkt.get_protocol(icmpv6.icmpv6)
-        if icmp is not None:
-            icmpv6_type = icmp.type_
-    return PacketInfo(dpid=dpid, in_port=in_port, eth_src=eth.src, eth_dst=eth.dst,
-                      eth_type=eth.ethertype, size=len(data), ip_proto=ip_proto,
-                      icmpv6_type=icmpv6_type)
+    """The policy's PacketInfo from a packet's first bytes (its Ethernet header)."""
+    eth, _, _ = ethernet.ethernet.parser(data[:ETH_HEADER])
+    return PacketInfo(dpid=dpid, in_port=in_port, eth_src=eth.src, eth_dst=eth.dst, eth_type=eth.ethertype)
+
+
+@dataclass
+class FlowCounts:
+    families: dict[str, Counter] = field(default_factory=dict)       # family -> packets forwarded
+    used: dict[str, int] = field(default_factory=dict)                # family -> learned flows that carried packets
+    mechanisms: dict[str, Counter] = field(default_factory=dict)     # mechanism -> packets classified
+    neighbor_discovery: Counter = field(default_factory=Counter)     # multicast ND
+
+
+def count_flows(stats) -> FlowCounts:
+    """One switch's flow statistics (OFPFlowStats or alike) summed per family and mechanism."""
+    counts = FlowCounts()
+    for stat in stats:
+        if stat.table_id == CLASSIFY_TABLE and (mechanism := mechanism_of(stat.cookie)):
+            counts.mechanisms.setdefault(mechanism, Counter()).add(stat.packet_count, stat.byte_count)
+        if stat.table_id != FORWARD_TABLE:
+            continue
+        # Every packet a switch forwards crosses exactly one flow of the forwarding table.
+        family = family_of(stat.match.get("eth_type", 0))
+        counts.families.setdefault(family, Counter()).add(stat.packet_count, stat.byte_count)
+        if stat.cookie == ND_COOKIE:
+            counts.neighbor_discovery.add(stat.packet_count, stat.byte_count)
+        if stat.priority == LEARNED_PRIORITY and stat.packet_count:
+            counts.used[family] = counts.used.get(family, 0) + 1
+    return counts

@@ -1,15 +1,19 @@
 """controllers.policy: flows and decisions from hand-made packet descriptions."""
 
+import struct
+from types import SimpleNamespace
+
 import pytest
 
+from controllers.dual_stack import count_flows, decode
 from controllers.policy import (
     ETH_TYPE_ARP,
     ETH_TYPE_IPV4,
     ETH_TYPE_IPV6,
     FAMILIES,
-    FLOOD,
     LEARNED_PRIORITY,
     MECHANISM_COOKIES,
+    ND_COOKIE,
     TABLE_MISS_PRIORITY,
     ArpForwarding,
     Counter,
@@ -23,19 +27,30 @@ from controllers.policy import (
     PacketInfo,
     family_of,
     is_group_address,
-    is_neighbor_discovery,
     mechanism_of,
+    source_flow,
 )
 
 DPID = 1
 H1, H2, H3 = "00:00:00:00:00:01", "00:00:00:00:00:02", "00:00:00:00:00:03"
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 SOLICITED_NODE = "33:33:ff:00:00:02"   # multicast MAC of H2's solicited-node address
+GROUP = ("01:00:00:00:00:00", "01:00:00:00:00:00")
+FLOOD = (("flood", None),)
 
 
-def packet(src, dst, eth_type, in_port, size=0, **extra):
-    return PacketInfo(dpid=DPID, in_port=in_port, eth_src=src, eth_dst=dst, eth_type=eth_type,
-                      size=size, **extra)
+def packet(src, dst, eth_type, in_port):
+    return PacketInfo(dpid=DPID, in_port=in_port, eth_src=src, eth_dst=dst, eth_type=eth_type)
+
+
+def forwarding(mac, port):
+    """The three flows, written out, that send a learned MAC's packets out of its port."""
+    return tuple(FlowSpec(10, (("eth_dst", mac), ("eth_type", eth_type)), (("output", port),), table_id=2)
+                 for eth_type in (0x0800, 0x86DD, 0x0806))
+
+
+def learned(mac, port):
+    return (FlowSpec(10, (("eth_src", mac), ("in_port", port)), (), table_id=1, goto_table=2),) + forwarding(mac, port)
 
 
 @pytest.fixture
@@ -45,130 +60,114 @@ def policy():
     return policy
 
 
-def test_table_miss_flow_on_connect():
+def test_flows_on_connect_let_the_switch_forward_everything_itself():
     policy = LearningSwitchPolicy()
-    # Table 0 (no mechanisms to count) passes everything to table 1, whose miss
-    # sends the packet to the controller.
+    nd = ((("eth_dst", GROUP), ("eth_type", 0x86DD), ("icmpv6_type", t), ("ip_proto", 58))
+          for t in (133, 134, 135, 136))
     assert policy.switch_connected(7) == (
-        FlowSpec(priority=0, match=(), actions=(), table_id=0, goto_table=1),
-        FlowSpec(priority=TABLE_MISS_PRIORITY, match=(), actions=(("controller", 0xFFFF),), idle_timeout=0,
-                 table_id=1),)
-    assert TABLE_MISS_PRIORITY == 0
+        # Table 0 (no mechanisms to count) passes everything to table 1.
+        FlowSpec(0, (), (), table_id=0, goto_table=1),
+        # Table 1: group sources are not learned; an unknown source is copied (64 bytes) to the controller.
+        FlowSpec(1, (("eth_src", GROUP),), (), table_id=1, goto_table=2),
+        FlowSpec(0, (), (("controller", 64),), table_id=1, goto_table=2),
+        # Table 2: multicast ND floods under a cookie of its own, each family floods, the rest floods.
+        *(FlowSpec(5, match, FLOOD, table_id=2, cookie=ND_COOKIE) for match in nd),
+        FlowSpec(1, (("eth_type", 0x0800),), FLOOD, table_id=2),
+        FlowSpec(1, (("eth_type", 0x86DD),), FLOOD, table_id=2),
+        FlowSpec(1, (("eth_type", 0x0806),), FLOOD, table_id=2),
+        FlowSpec(0, (), FLOOD, table_id=2),
+    )
+    assert TABLE_MISS_PRIORITY == 0 and LEARNED_PRIORITY == 10
     assert policy.mac_tables == {7: {}}
-    assert policy.packet_in == {7: {}}
-    assert policy.neighbor_discovery == {7: Counter(0, 0)}
 
 
-def test_broadcast_arp_request_floods_and_learns_source(policy):
-    decision = policy.packet_received(packet(H1, BROADCAST, ETH_TYPE_ARP, in_port=1, size=42))
-    assert decision == Decision(flows=(), output=FLOOD)
-    assert policy.mac_tables[DPID] == {H1: 1}
-    assert policy.packet_in[DPID] == {"arp": Counter(packets=1, bytes=42)}
-
-
-def test_unicast_to_unknown_mac_floods(policy):
-    decision = policy.packet_received(packet(H1, H2, ETH_TYPE_IPV4, in_port=1, size=98))
-    assert decision == Decision(output=FLOOD)
+def test_a_new_source_gets_a_source_flow_and_forwarding_flows(policy):
+    decision = policy.packet_received(packet(H1, BROADCAST, ETH_TYPE_ARP, in_port=1))
+    assert decision == Decision(flows=learned(H1, 1))
+    assert decision.flows[0] == source_flow(1, H1)
+    assert decision.flows[0].match_dict == {"in_port": 1, "eth_src": H1}
+    assert [family_of(f.match_dict["eth_type"]) for f in decision.flows[1:]] == ["ipv4", "ipv6", "arp"]
     assert policy.mac_tables[DPID] == {H1: 1}
 
 
-@pytest.mark.parametrize("eth_type, family", [
-    (ETH_TYPE_IPV4, "ipv4"), (ETH_TYPE_IPV6, "ipv6"), (ETH_TYPE_ARP, "arp")])
-def test_unicast_to_learned_mac_installs_one_flow(policy, eth_type, family):
-    policy.packet_received(packet(H2, BROADCAST, ETH_TYPE_ARP, in_port=2, size=42))   # learns H2 on 2
-    decision = policy.packet_received(packet(H1, H2, eth_type, in_port=1, size=100))
-    assert decision == Decision(
-        flows=(FlowSpec(priority=LEARNED_PRIORITY,
-                        match=(("eth_dst", H2), ("eth_type", eth_type)),
-                        actions=(("output", 2),)),),
-        output=2)
-    (flow,) = decision.flows
-    assert flow.match_dict == {"eth_dst": H2, "eth_type": eth_type}
-    assert flow.priority == 10
-    assert family_of(flow.match_dict["eth_type"]) == family
-    assert policy.mac_tables[DPID] == {H2: 2, H1: 1}
+def test_learning_from_unicast_too(policy):
+    # The switch floods a unicast to a MAC it does not know; the controller learns its source.
+    assert policy.packet_received(packet(H1, H2, ETH_TYPE_IPV4, in_port=1)) == Decision(flows=learned(H1, 1))
+    assert policy.packet_received(packet(H2, H1, ETH_TYPE_IPV6, in_port=3)) == Decision(flows=learned(H2, 3))
+    assert policy.mac_tables[DPID] == {H1: 1, H2: 3}
 
 
-def test_reply_after_request_goes_back_to_the_requester(policy):
-    policy.packet_received(packet(H1, BROADCAST, ETH_TYPE_ARP, in_port=1, size=42))
-    decision = policy.packet_received(packet(H2, H1, ETH_TYPE_ARP, in_port=3, size=42))
-    assert decision.output == 1
-    assert decision.flows[0].actions == (("output", 1),)
-    assert policy.packet_in[DPID] == {"arp": Counter(2, 84)}
-
-
-def test_destination_behind_in_port_is_dropped(policy):
+def test_copies_sent_before_the_source_flow_only_reinstall_it(policy):
     policy.packet_received(packet(H1, BROADCAST, ETH_TYPE_ARP, in_port=1))
-    # H3 also sits behind port 1 (another switch or a hub there): do not send it back.
-    decision = policy.packet_received(packet(H3, H1, ETH_TYPE_IPV4, in_port=1, size=98))
-    assert decision == Decision()
-    assert decision.flows == () and decision.output is None
-    assert policy.mac_tables[DPID] == {H1: 1, H3: 1}
+    # Forwarding flows are not sent again: replacing them would reset their counters.
+    assert policy.packet_received(packet(H1, H2, ETH_TYPE_IPV4, in_port=1)) == Decision(flows=(source_flow(1, H1),))
 
 
-def test_other_ethertype_is_forwarded_without_flow(policy):
-    policy.packet_received(packet(H2, BROADCAST, ETH_TYPE_ARP, in_port=2))
-    decision = policy.packet_received(packet(H1, H2, 0x88CC, in_port=1, size=60))
-    assert decision == Decision(flows=(), output=2)
-    assert policy.packet_in[DPID]["other"] == Counter(1, 60)
+def test_a_station_that_moves_is_forwarded_to_its_new_port(policy):
+    policy.packet_received(packet(H1, BROADCAST, ETH_TYPE_ARP, in_port=1))
+    decision = policy.packet_received(packet(H1, BROADCAST, ETH_TYPE_ARP, in_port=4))
+    # The old source flow goes, else a move back to port 1 would never be seen.
+    assert decision == Decision(flows=learned(H1, 4), removals=(source_flow(1, H1),))
+    assert policy.mac_tables[DPID] == {H1: 4}
 
 
 def test_group_source_is_not_learned(policy):
-    policy.packet_received(packet(BROADCAST, H1, ETH_TYPE_IPV4, in_port=4))
+    assert policy.packet_received(packet(BROADCAST, H1, ETH_TYPE_IPV4, in_port=4)) == Decision()
     assert policy.mac_tables[DPID] == {}
 
 
-def test_neighbor_discovery_counted_as_ipv6(policy):
-    # Neighbor solicitation (135) to a solicited-node multicast MAC: 86 bytes
-    # (14 Ethernet + 40 IPv6 + 32 ICMPv6 with source link-layer option).
-    ns = packet(H1, SOLICITED_NODE, ETH_TYPE_IPV6, in_port=1, size=86, ip_proto=58, icmpv6_type=135)
-    assert is_neighbor_discovery(ns) is True
-    assert policy.packet_received(ns) == Decision(output=FLOOD)
-    assert policy.neighbor_discovery[DPID] == Counter(packets=1, bytes=86)
-    assert policy.packet_in[DPID] == {"ipv6": Counter(packets=1, bytes=86)}
-
-    # The advertisement (136) back, unicast to H1 (learned on port 1), 86 bytes too.
-    na = packet(H2, H1, ETH_TYPE_IPV6, in_port=2, size=86, ip_proto=58, icmpv6_type=136)
-    assert policy.packet_received(na).output == 1
-    # An echo request (ICMPv6 128) is IPv6 but not ND: 118 bytes.
-    echo = packet(H1, H2, ETH_TYPE_IPV6, in_port=1, size=118, ip_proto=58, icmpv6_type=128)
-    assert is_neighbor_discovery(echo) is False
-    policy.packet_received(echo)
-    # ND: 86 + 86 = 172 bytes in 2 packets; IPv6 packet-in: 86 + 86 + 118 = 290 in 3.
-    assert policy.neighbor_discovery[DPID] == Counter(2, 172)
-    assert policy.packet_in[DPID] == {"ipv6": Counter(3, 290)}
-
-
-def test_icmpv6_type_135_needs_icmpv6_protocol():
-    not_nd = PacketInfo(DPID, 1, H1, H2, ETH_TYPE_IPV6, 86, ip_proto=17, icmpv6_type=135)
-    assert is_neighbor_discovery(not_nd) is False
-    ipv4 = PacketInfo(DPID, 1, H1, H2, ETH_TYPE_IPV4, 86, ip_proto=58, icmpv6_type=135)
-    assert is_neighbor_discovery(ipv4) is False
-
-
-def test_counters_per_switch():
+def test_mac_tables_per_switch():
     policy = LearningSwitchPolicy()
     policy.switch_connected(1)
     policy.switch_connected(2)
-    policy.packet_received(PacketInfo(1, 1, H1, BROADCAST, ETH_TYPE_ARP, 42))
-    policy.packet_received(PacketInfo(2, 1, H1, H2, ETH_TYPE_IPV4, 1000))
-    policy.packet_received(PacketInfo(2, 1, H1, H2, ETH_TYPE_IPV4, 500))
-    assert policy.packet_in == {1: {"arp": Counter(1, 42)}, 2: {"ipv4": Counter(2, 1500)}}
-    assert policy.mac_tables == {1: {H1: 1}, 2: {H1: 1}}
+    policy.packet_received(PacketInfo(1, 1, H1, BROADCAST, ETH_TYPE_ARP))
+    policy.packet_received(PacketInfo(2, 3, H1, H2, ETH_TYPE_IPV4))
+    assert policy.mac_tables == {1: {H1: 1}, 2: {H1: 3}}
 
 
 def test_disconnect_forgets_learned_macs(policy):
     policy.packet_received(packet(H2, BROADCAST, ETH_TYPE_ARP, in_port=2))
     policy.switch_disconnected(DPID)
     assert DPID not in policy.mac_tables
-    # Unknown again, so the next packet to H2 floods.
-    assert policy.packet_received(packet(H1, H2, ETH_TYPE_IPV4, in_port=1)) == Decision(output=FLOOD)
+    # Learned afresh when the switch comes back (its flows went with it).
+    assert policy.packet_received(packet(H2, H1, ETH_TYPE_IPV4, in_port=2)) == Decision(flows=learned(H2, 2))
 
 
 def test_packet_from_unannounced_switch_is_handled():
     policy = LearningSwitchPolicy()
-    assert policy.packet_received(PacketInfo(9, 3, H1, BROADCAST, ETH_TYPE_ARP, 42)) == Decision(output=FLOOD)
+    assert policy.packet_received(PacketInfo(9, 3, H1, BROADCAST, ETH_TYPE_ARP)) == Decision(flows=learned(H1, 3))
     assert policy.mac_tables == {9: {H1: 3}}
+
+
+def test_decode_reads_the_ethernet_header_of_a_64_byte_copy():
+    frame = bytes.fromhex("3333ff000002" "000000000001") + struct.pack("!H", ETH_TYPE_IPV6) + bytes(50)
+    assert decode(5, 2, frame) == PacketInfo(5, 2, H1, SOLICITED_NODE, ETH_TYPE_IPV6)
+
+
+def _stat(table_id, priority, packets, size, cookie=0, **match):
+    return SimpleNamespace(table_id=table_id, priority=priority, cookie=cookie, match=match,
+                           packet_count=packets, byte_count=size)
+
+
+def test_flow_statistics_summed_per_family_and_mechanism():
+    stats = [
+        _stat(0, 20, 4, 400, cookie=MECHANISM_COOKIES["nat64"], eth_type=0x86DD),
+        _stat(0, 0, 99, 9900),                                     # classification miss: no mechanism
+        _stat(1, 0, 7, 700),                                       # table 1 counts nothing of its own
+        _stat(2, 10, 3, 294, eth_dst=H1, eth_type=0x0800),         # echo requests to H1: 3 x 98 bytes
+        _stat(2, 10, 0, 0, eth_dst=H1, eth_type=0x86DD),           # installed, never used
+        _stat(2, 10, 2, 84, eth_dst=H1, eth_type=0x0806),          # ARP replies: 2 x 42
+        _stat(2, 10, 5, 590, eth_dst=H2, eth_type=0x86DD),         # 5 x 118-byte ICMPv6 echoes
+        _stat(2, 5, 2, 172, cookie=ND_COOKIE, eth_type=0x86DD),    # 2 multicast NS of 86 bytes
+        _stat(2, 1, 1, 42, eth_type=0x0806),                       # one ARP request flooded
+        _stat(2, 0, 1, 60),                                        # one LLDP frame flooded
+    ]
+    counts = count_flows(stats)
+    assert counts.families == {"ipv4": Counter(3, 294), "ipv6": Counter(7, 762),
+                               "arp": Counter(3, 126), "other": Counter(1, 60)}
+    assert counts.used == {"ipv4": 1, "ipv6": 1, "arp": 1}
+    assert counts.mechanisms == {"nat64": Counter(4, 400)}
+    assert counts.neighbor_discovery == Counter(2, 172)
 
 
 @pytest.mark.parametrize("mac, group", [
@@ -191,14 +190,15 @@ def test_ipv4_and_ipv6_classes_differ_only_by_constants():
     assert own(ArpForwarding) == {"NAME": "arp", "ETH_TYPES": (0x0806,)}
     for cls in (IPv4Forwarding, IPv6Forwarding, ArpForwarding):
         assert cls.__bases__ == (FamilyForwarding,)
-        assert cls.learned_flow is FamilyForwarding.learned_flow
+        assert cls.learned_flows is FamilyForwarding.learned_flows
+        assert cls.flood_flows is FamilyForwarding.flood_flows
         assert cls.handles is FamilyForwarding.handles
     assert [type(f) for f in FAMILIES] == [IPv4Forwarding, IPv6Forwarding, ArpForwarding]
 
 
 def test_learned_flow_of_each_family():
-    assert IPv6Forwarding().learned_flow(ETH_TYPE_IPV6, H2, 5) == FlowSpec(
-        10, (("eth_dst", H2), ("eth_type", 0x86DD)), (("output", 5),), 0)
+    assert IPv6Forwarding().learned_flows(H2, 5) == (FlowSpec(
+        10, (("eth_dst", H2), ("eth_type", 0x86DD)), (("output", 5),), 0, table_id=2),)
     assert IPv4Forwarding().handles(ETH_TYPE_IPV4) is True
     assert IPv4Forwarding().handles(ETH_TYPE_IPV6) is False
 
