@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import selectors
 import signal
 import socket
 import subprocess
@@ -266,8 +266,12 @@ def _open_cli(backend, fds: list[int]) -> int:
 def _serve(net, server: socket.socket) -> None:
     """Answer requests until one says down; one CLI at a time."""
     cli_child, cli_peer = None, None
+    # Not select.select: a city of 1,000 nodes holds more than FD_SETSIZE (1,024)
+    # descriptors (a pty per node), so this socket's number is beyond what select takes.
+    selector = selectors.DefaultSelector()
+    selector.register(server, selectors.EVENT_READ)
     while True:
-        readable, _, _ = select.select([server] + ([cli_peer] if cli_peer else []), [], [], 0.5)
+        readable = [key.fileobj for key, _ in selector.select(0.5)]
         if cli_child is not None and cli_peer is not None:
             done, _ = os.waitpid(cli_child, os.WNOHANG)
             if done:
@@ -347,33 +351,41 @@ def hold(argv: list[str] | None = None) -> int:
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress,
                         node_daemons=prepared.node_daemons, manifest=folder.path / "manifest.json",
                         logs_dir=folder.path / "logs")
-        with Session(scenario, prepared.city, net, progress=progress, iperf=prepared.iperf_pair) as session:
-            session.run(SERVICES)
-            session.run(WARM_UP)
-            cleanup.STATE_DIR.mkdir(parents=True, exist_ok=True)
-            SOCKET_FILE.unlink(missing_ok=True)
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
-                server.bind(str(SOCKET_FILE))
-                os.chmod(SOCKET_FILE, 0o600)
-                server.listen(4)
-                described = {"scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
-                             "prefix": prefix, "pid": os.getpid(), "socket": str(SOCKET_FILE),
-                             "started": manifest["started"], "results": str(folder.path),
-                             "nodes": {name: net.nodes[name].pid for name in sorted(graph)
-                                       if node_spec(graph, name).kind is not Kind.SWITCH},
-                             "switches": [name for name in sorted(graph)
-                                          if node_spec(graph, name).kind is Kind.SWITCH]}
-                SESSION_FILE.write_text(json.dumps(described, indent=2) + "\n")
-                print(READY, flush=True)
-                # From here on nobody reads this process's output: it goes to the work folder.
-                log = os.open(net.workdir / "holder.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-                os.dup2(log, 1)
-                os.dup2(log, 2)
-                try:
-                    _serve(net, server)
-                finally:
-                    SESSION_FILE.unlink(missing_ok=True)
-                    SOCKET_FILE.unlink(missing_ok=True)
+        try:
+            with Session(scenario, prepared.city, net, progress=progress, iperf=prepared.iperf_pair) as session:
+                session.run(SERVICES)
+                session.run(WARM_UP)
+                cleanup.STATE_DIR.mkdir(parents=True, exist_ok=True)
+                SOCKET_FILE.unlink(missing_ok=True)
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+                    server.bind(str(SOCKET_FILE))
+                    os.chmod(SOCKET_FILE, 0o600)
+                    server.listen(4)
+                    described = {"scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
+                                 "prefix": prefix, "pid": os.getpid(), "socket": str(SOCKET_FILE),
+                                 "started": manifest["started"], "results": str(folder.path),
+                                 "nodes": {name: net.nodes[name].pid for name in sorted(graph)
+                                           if node_spec(graph, name).kind is not Kind.SWITCH},
+                                 "switches": [name for name in sorted(graph)
+                                              if node_spec(graph, name).kind is Kind.SWITCH]}
+                    SESSION_FILE.write_text(json.dumps(described, indent=2) + "\n")
+                    print(READY, flush=True)
+                    # From here on nobody reads this process's output: it goes to the run's folder,
+                    # which outlives the city (the work folder does not).
+                    log = os.open(folder.path / "holder.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                    os.dup2(log, 1)
+                    os.dup2(log, 2)
+                    try:
+                        _serve(net, server)
+                    finally:
+                        SESSION_FILE.unlink(missing_ok=True)
+                        SOCKET_FILE.unlink(missing_ok=True)
+        except BaseException as error:
+            # The city is torn down by now; say so in its manifest, whatever stopped it.
+            manifest.update(status="interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
+                            error=str(error) or type(error).__name__, finished=datetime.now(UTC).isoformat())
+            folder.write_json("manifest.json", manifest)
+            raise
         manifest.update(status="down", finished=datetime.now(UTC).isoformat())
         folder.write_json("manifest.json", manifest)
         return 0
