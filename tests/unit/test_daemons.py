@@ -134,13 +134,14 @@ def test_web_server_render(tmp_path):
 def test_web_server_binds_both_families(tmp_path):
     server = WebServer("web", "www.city.test")
     assert server.start_command(tmp_path) == [
-        sys.executable, "-m", "http.server", "80", "--bind", "::", "--directory", str(tmp_path)]
+        sys.executable, "-m", "simulator.network.daemons.webserve", "--port", "80", "--bind", "::",
+        "--directory", str(tmp_path)]
     assert server.LISTENS == (("tcp", 80),)
 
 
 def test_web_server_other_port(tmp_path):
     server = WebServer("web", "www.city.test", port=8080)
-    assert server.start_command(tmp_path)[3:6] == ["8080", "--bind", "::"]
+    assert server.start_command(tmp_path)[3:7] == ["--port", "8080", "--bind", "::"]
     assert server.LISTENS == (("tcp", 8080),)
     # The instance attribute does not leak into the class.
     assert WebServer.LISTENS == (("tcp", 80),)

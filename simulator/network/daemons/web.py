@@ -1,7 +1,8 @@
-"""A dual-stack HTTP service: Python's standard ``http.server`` serving a static page.
+"""A dual-stack HTTP service: Python's ``http.server`` serving a static page.
 
-Bound to ``::`` it accepts IPv4 too (Python turns IPV6_V6ONLY off for ``::``), so
-one process answers on both families, like a dual-stack web server.
+The process is ``simulator.network.daemons.webserve``: bound to ``::`` with
+IPV6_V6ONLY off, so one process answers on both families, like a dual-stack web
+server, and with a backlog a city's bursts fit in.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ class WebServer(Daemon):
         return [OfflineCheck("http page", tuple(self.check_command(folder)))]
 
     def start_command(self, folder: Path) -> list[str]:
-        return [sys.executable, "-m", "http.server", str(self.port), "--bind", "::",
-                "--directory", str(folder)]
+        return [sys.executable, "-m", "simulator.network.daemons.webserve", "--port", str(self.port),
+                "--bind", "::", "--directory", str(folder)]
 
 
 class IperfServer(Daemon):
