@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 from dataclasses import asdict, dataclass
 
+from simulator.measurements import probe
 from simulator.model.city_model import CityModel, Service
 from topologies.rfc6052 import synthesize
 from topologies.spec import AccessMode, Family
@@ -100,9 +100,7 @@ def measure(backend, paths_: list[Path], repeats: int = 3, duration_s: float = 1
         for repeat in range(repeats):
             check = {"id": "timing", "method": "timing", "address": path.address, "name": path.name,
                      "server": path.resolver, "record": path.record, "count": samples}
-            result = backend.run(path.client,
-                                 [sys.executable, "-m", "simulator.measurements.probe", json.dumps([check])],
-                                 timeout=60)
+            result = backend.run(path.client, probe.command([check]), timeout=60)
             timing = next((found for line in result.stdout.splitlines()
                            if isinstance(found := _json(line), dict)), {})
             for metric in ("rtt_ms", "connect_ms", "dns_ms"):

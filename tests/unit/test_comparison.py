@@ -222,7 +222,7 @@ class FakeBackend:
 
     def run(self, node, command, timeout=None):
         self.calls.append((node, command, timeout))
-        stdout = self.timing if command[0] == sys.executable else self.iperf.pop(0)
+        stdout = self.timing if "simulator.measurements.probe" in command else self.iperf.pop(0)
         return CommandResult(node, tuple(command), 0, stdout, "")
 
 
@@ -255,7 +255,8 @@ def test_measure_commands():
     measure(backend, [NAT64_PATH], repeats=2, duration_s=1.5, samples=3)
     check = {"id": "timing", "method": "timing", "address": PORTAL_NAT64, "name": SCHOOL, "server": DNS64,
              "record": 6, "count": 3}
-    probe = [sys.executable, "-m", "simulator.measurements.probe", json.dumps([check])]
+    # At the lowest priority: probes yield the cores to the network they measure.
+    probe = ["nice", "-n", "19", sys.executable, "-m", "simulator.measurements.probe", json.dumps([check])]
     iperf = ["iperf3", "--client", PORTAL_NAT64, "--time", "1.5", "--json"]
     # Per repeat: the probe (60 s), then iperf3 (the duration + 20 s).
     assert backend.calls == [("d1u1", probe, 60), ("d1u1", iperf, 21.5)] * 2

@@ -6,6 +6,7 @@ dns 10.64.2.2 / 2001:db8:64:1::2; d1h* are dual-stack, d2h* IPv4-only.
 
 import dataclasses
 import json
+import sys
 from types import SimpleNamespace
 
 import pytest
@@ -216,7 +217,7 @@ def test_measure_marks_findings(network):
     city = CityModel(graph, plan, routes, "city.test")
     records = {r["id"]: r for r in connectivity.measure(backend, city, cells, ping_count=2)}
     assert sorted(backend.commands) == ["d1h1", "d2h1"]
-    assert backend.commands["d1h1"][1:3] == ["-m", "simulator.measurements.probe"]
+    assert backend.commands["d1h1"][:6] == ["nice", "-n", "19", sys.executable, "-m", "simulator.measurements.probe"]
     # 8 checks per client: timeout 60 + 10 * 8.
     assert backend.timeout == 140
     d1 = records["d1h1|www.city.test|ipv6|ping"]

@@ -25,6 +25,7 @@ Addresses (the plan, see tests/unit/test_city_transition.py):
 
 import ipaddress
 import json
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -353,7 +354,7 @@ def test_measure(city, cells):
     backend = FakeBackend(as_the_rfcs_say, silent={"d2u1|video.city.test|ipv4-literal"})
     records = {r["id"]: r for r in matrix.measure(backend, city, chosen)}
     assert sorted(backend.commands) == ["d1u1", "d2u1"]
-    assert backend.commands["d1u1"][1:3] == ["-m", "simulator.measurements.probe"]
+    assert backend.commands["d1u1"][:6] == ["nice", "-n", "19", sys.executable, "-m", "simulator.measurements.probe"]
     # 10 checks per client: 60 + 15 * 10 seconds.
     assert backend.timeout == 210
     assert len(records) == 24

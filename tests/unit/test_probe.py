@@ -43,7 +43,7 @@ def fake_ping(monkeypatch):
 def test_ping_two_of_three(fake_ping):
     calls = fake_ping(REPLY_2_OF_3)
     result = probe.ping({"address": "10.64.2.3", "count": 3})
-    assert calls[0] == (["ping", "-n", "-c", "3", "-i", "0.2", "-W", "1", "10.64.2.3"],
+    assert calls[0] == (["ping", "-n", "-c", "3", "-i", "0.2", "-W", "5", "10.64.2.3"],
                         {"capture_output": True, "text": True})
     assert result["ok"] is True
     assert result["sent"] == 3
