@@ -121,7 +121,7 @@ PROBES_PER_CORE = 32
 # The first wave enters one probe every PROBE_RAMP_S rather than all at once (64 on 2
 # cores: 3.2 s); later probes start one by one as earlier ones end. In a 1,000-node
 # city the slowest first-wave round trip to the DNS server was 5.4 s unramped, with
-# probes at normal priority, and 1.1 s ramped at the lowest (see probe.NICE).
+# probes at normal priority, and 1.1-2.4 s ramped at the lowest (see probe.NICE).
 PROBE_RAMP_S = 0.05
 
 

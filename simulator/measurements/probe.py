@@ -38,7 +38,7 @@ RECORD_TYPE = {4: "A", 6: "AAAA"}
 # daemons. When 64 probes started at once in a 1,000-node city (0.13 s of CPU each,
 # to start Python), Open vSwitch got about 4 % of the CPU for 5 s and round trips
 # through it grew from 0.2 s to 5 s: the matrix measured the probes' own load. At
-# nice 19 the slowest was 3.2 s, and 1.1 s with the first wave ramped (see
+# nice 19 the slowest was 3.2 s, and 1.1-2.4 s with the first wave ramped (see
 # connectivity.PROBE_RAMP_S). Ping takes its round trips from kernel timestamps, so
 # a probe that waits for a core does not lengthen them.
 NICE = 19
