@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from simulator.model.migration import MigrationPlan, parse_plan
 from topologies import GENERATORS
 from topologies.errors import ConfigError
 from topologies.spec import DUAL_STACK, FAMILY_SETS
@@ -89,6 +90,7 @@ class Scenario:
     addressing: Addressing = Addressing()
     measurements: Measurements = Measurements()
     controller: Controller = Controller()
+    plan: MigrationPlan | None = None     # phases of a migration rehearsal (simulator.model.migration)
     source: str = "<built-in>"
 
 
@@ -198,6 +200,7 @@ def parse_scenario(data, source: str = "<string>") -> Scenario:
             app=typed(controller, "app", str, "dual-stack", "controller", problems,
                        lambda v: None if v == "dual-stack" else f"unknown app {v!r} (known: dual-stack)"),
             connect_timeout_s=typed(controller, "connect_timeout_s", float, 30.0, "controller", problems, positive)),
+        plan=parse_plan(data.get("plan"), problems),
         source=source,
     )
     if problems.items:

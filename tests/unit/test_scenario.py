@@ -82,7 +82,7 @@ def test_unknown_top_level_key():
     # 'colour' is close to no known key, so the message lists them all.
     assert problems_of(path) == [
         f"{path}: colour: unknown key (known keys: addressing, controller, description, "
-        "measurements, name, seed, topology, zone)"]
+        "measurements, name, plan, seed, topology, zone)"]
 
 
 def test_typo_in_nested_key():

@@ -1,0 +1,291 @@
+"""Migration plans: an ordered list of phases, each a list of changes to the city.
+
+A scenario's ``plan:`` is parsed here with the rest of the file (keys, types, names of
+change types, modes and strategies). What a change may do depends on the city as it
+stands when the change comes, so ``states`` applies the phases one after the other to
+the city spec and checks each change against the state before it: the district and
+its access class exist, the translator a mode needs is deployed, a translator is not
+deployed twice nor retired while a mode still needs it, IPv4 is not switched off
+before anything gives IPv6. Every problem of every phase is reported at once, each at
+its key path (``plan[1].changes[0].mode``), before anything starts.
+
+    plan:
+      - phase: ipv6 for d1
+        hold_s: 20
+        changes:
+          - {change: enable-ipv6, district: d1, access: fixed}
+          - {change: deploy, translator: nat64, core: c2}
+          - {change: set-mode, district: d2, access: mobile, mode: 464xlat, strategy: cut-over}
+          - {change: service, service: school, families: dual-stack}
+          - {change: retire, translator: aftr}
+          - {change: ipv4-off, district: d1, access: fixed}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from topologies.city import CitySpec, District
+from topologies.errors import ConfigError
+from topologies.spec import FAMILY_SETS, AccessMode, Family, Role
+from topologies.validation import Problems, check_keys, positive, suggest, typed
+
+CHANGE_KEYS = {
+    "enable-ipv6": ("district", "access"),
+    "set-mode": ("district", "access", "mode", "cgn"),
+    "deploy": ("translator", "core"),
+    "retire": ("translator",),
+    "service": ("service", "families"),
+    "ipv4-off": ("district", "access"),
+}
+REQUIRED = {"enable-ipv6": ("district", "access"), "set-mode": ("district", "access", "mode"),
+            "deploy": ("translator",), "retire": ("translator",), "service": ("service", "families"),
+            "ipv4-off": ("district", "access")}
+STRATEGIES = ("make-before-break", "cut-over")
+ACCESS_CLASSES = ("fixed", "mobile")
+TRANSLATORS = {"nat64": Role.NAT64, "aftr": Role.AFTR}
+TRANSLATOR_NAMES = {Role.NAT64: "NAT64 (with its DNS64)", Role.AFTR: "DS-Lite AFTR"}
+DEFAULT_HOLD_S = 10.0
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str                              # one of CHANGE_KEYS
+    where: str                             # its key path in the scenario, for messages
+    strategy: str = "make-before-break"
+    district: str | None = None
+    access: str | None = None              # "fixed" or "mobile"
+    mode: AccessMode | None = None
+    cgn: bool | None = None                # None: as it was
+    translator: str | None = None          # "nat64" or "aftr"
+    core: str | None = None                # None: the city's first core router
+    service: str | None = None
+    families: frozenset[Family] | None = None
+
+    def describe(self) -> str:
+        if self.kind == "enable-ipv6":
+            return f"IPv6 on {self.district} {self.access}"
+        if self.kind == "set-mode":
+            cgn = "" if self.cgn is None else (" with CGN" if self.cgn else " without CGN")
+            return f"{self.district} {self.access} to {self.mode.value if self.mode else '?'}{cgn}"
+        if self.kind == "deploy":
+            return f"deploy {self.translator}" + (f" at {self.core}" if self.core else "")
+        if self.kind == "retire":
+            return f"retire {self.translator}"
+        if self.kind == "service":
+            return f"{self.service} to {family_set_name(self.families)}"
+        return f"IPv4 off on {self.district} {self.access}"
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    changes: tuple[Change, ...]
+    hold_s: float = DEFAULT_HOLD_S
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    phases: tuple[Phase, ...]
+
+
+def family_set_name(families: frozenset[Family] | None) -> str:
+    return next((name for name, value in FAMILY_SETS.items() if value == families), "?")
+
+
+# --- parsing: the file alone -------------------------------------------------------------------
+
+
+def parse_plan(raw, problems: Problems) -> MigrationPlan | None:
+    """``plan:`` of a scenario file; problems are added, never raised."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw:
+        problems.add("plan", "expected a list of phases, each {phase: NAME, changes: [...]}")
+        return None
+    phases, names = [], set()
+    for index, item in enumerate(raw):
+        path = f"plan[{index}]"
+        data = check_keys(item, ["phase", "hold_s", "changes"], path, problems)
+        name = typed(data, "phase", str, None, path, problems)
+        if name is None and "phase" not in data:
+            problems.add(f"{path}.phase", "missing: every phase has a name")
+        elif name in names:
+            problems.add(f"{path}.phase", f"{name!r} names an earlier phase too")
+        names.add(name)
+        hold = typed(data, "hold_s", float, DEFAULT_HOLD_S, path, problems, positive)
+        changes_raw = data.get("changes")
+        if not isinstance(changes_raw, list) or not changes_raw:
+            problems.add(f"{path}.changes", "expected a list of changes such as "
+                         "{change: enable-ipv6, district: d1, access: fixed}")
+            changes_raw = []
+        parsed = [_parse_change(c, f"{path}.changes[{j}]", problems) for j, c in enumerate(changes_raw)]
+        changes = tuple(c for c in parsed if c is not None)
+        phases.append(Phase(name or f"phase {index + 1}", changes, hold))
+    return MigrationPlan(tuple(phases))
+
+
+def _parse_change(raw, path: str, problems: Problems) -> Change | None:
+    if not isinstance(raw, dict) or "change" not in raw:
+        problems.add(path, f"expected a mapping with 'change: TYPE' (types: {', '.join(CHANGE_KEYS)})")
+        return None
+    kind = raw["change"]
+    if kind not in CHANGE_KEYS:
+        problems.add(f"{path}.change", f"unknown change {kind!r}{suggest(str(kind), CHANGE_KEYS, 'changes')}")
+        return None
+    data = check_keys(raw, ["change", "strategy", *CHANGE_KEYS[kind]], path, problems)
+    for key in REQUIRED[kind]:
+        if key not in data:
+            problems.add(f"{path}.{key}", f"missing: a {kind} change names its {key}")
+    strategy = typed(data, "strategy", str, "make-before-break", path, problems,
+                     lambda v: None if v in STRATEGIES else
+                     f"unknown strategy {v!r}{suggest(v, STRATEGIES, 'strategies')}")
+    access = typed(data, "access", str, None, path, problems,
+                   lambda v: None if v in ACCESS_CLASSES else f"expected fixed or mobile, got {v!r}")
+    mode_name = typed(data, "mode", str, None, path, problems,
+                      lambda v: None if v in {m.value for m in AccessMode} else
+                      f"unknown mode {v!r}{suggest(v, [m.value for m in AccessMode], 'modes')}")
+    families_name = typed(data, "families", str, None, path, problems,
+                          lambda v: None if v in FAMILY_SETS else
+                          f"unknown families {v!r}{suggest(v, FAMILY_SETS, 'choices')}")
+    translator = typed(data, "translator", str, None, path, problems,
+                       lambda v: None if v in TRANSLATORS else f"expected nat64 or aftr, got {v!r}")
+    return Change(
+        kind=kind, where=path, strategy=strategy or "make-before-break",
+        district=typed(data, "district", str, None, path, problems), access=access,
+        mode=AccessMode(mode_name) if mode_name in {m.value for m in AccessMode} else None,
+        cgn=typed(data, "cgn", bool, None, path, problems), translator=translator,
+        core=typed(data, "core", str, None, path, problems),
+        service=typed(data, "service", str, None, path, problems),
+        families=FAMILY_SETS.get(families_name) if families_name else None)
+
+
+# --- the city, phase after phase ----------------------------------------------------------------
+
+
+def states(spec: CitySpec, plan: MigrationPlan, source: str) -> list[CitySpec]:
+    """The city before the plan, then after each phase; ConfigError lists every problem."""
+    problems = Problems(source)
+    result = [spec]
+    current = spec
+    for index, phase in enumerate(plan.phases):
+        for change in phase.changes:
+            current = _apply(current, change, problems)
+        _check_translators(current, index, phase, problems)
+        result.append(current)
+    if problems.items:
+        raise ConfigError(problems.items)
+    return result
+
+
+def _access(spec: CitySpec, change: Change, problems: Problems):
+    """The district and its access class the change names, or (None, None) with a problem."""
+    district = next((d for d in spec.districts if d.id == change.district), None)
+    if district is None:
+        ids = [d.id for d in spec.districts]
+        problems.add(f"{change.where}.district", f"no district {change.district!r} in the city"
+                     f"{suggest(str(change.district), ids, 'districts')}")
+        return None, None
+    access = getattr(district, change.access or "", None)
+    if access is None:
+        problems.add(f"{change.where}.access", f"district {district.id} has no {change.access} access")
+        return None, None
+    return district, access
+
+
+def _with_access(spec: CitySpec, district: District, kind: str, access) -> CitySpec:
+    districts = tuple(replace(d, **{kind: access}) if d.id == district.id else d for d in spec.districts)
+    return replace(spec, districts=districts)
+
+
+def _apply(spec: CitySpec, change: Change, problems: Problems) -> CitySpec:
+    if change.kind in ("enable-ipv6", "set-mode", "ipv4-off"):
+        district, access = _access(spec, change, problems)
+        if district is None or change.access is None:
+            return spec
+        name = f"{district.id} {change.access}"
+        if change.kind == "enable-ipv6":
+            if access.mode is not AccessMode.IPV4_ONLY:
+                problems.add(change.where, f"{name} already has IPv6 ({access.mode.value}); "
+                             "use set-mode to change how")
+                return spec
+            return _with_access(spec, district, change.access, replace(access, mode=AccessMode.DUAL_STACK))
+        if change.kind == "ipv4-off":
+            if access.mode is AccessMode.IPV4_ONLY:
+                problems.add(change.where, f"{name} is IPv4-only: switching IPv4 off would leave it nothing; "
+                             "enable IPv6 in an earlier phase")
+                return spec
+            if access.mode is not AccessMode.DUAL_STACK:
+                problems.add(change.where, f"{name} has no native IPv4 to switch off ({access.mode.value})")
+                return spec
+            return _with_access(spec, district, change.access, replace(access, mode=AccessMode.IPV6_ONLY, cgn=False))
+        mode = change.mode
+        if mode is None:
+            return spec
+        if mode is AccessMode.DS_LITE and change.access == "mobile":
+            problems.add(f"{change.where}.mode", "ds-lite is for fixed access (a B4 in the home router); "
+                         "mobile access moves to 464xlat or ipv6-only")
+            return spec
+        cgn = access.cgn if change.cgn is None else change.cgn
+        if cgn and mode not in (AccessMode.IPV4_ONLY, AccessMode.DUAL_STACK):
+            problems.add(f"{change.where}.cgn", f"{mode.value} gives subscribers no native IPv4 to put behind a "
+                         "CGN")
+            return spec
+        if mode is access.mode and cgn == access.cgn:
+            problems.add(f"{change.where}.mode", f"{name} is already {mode.value}"
+                         f"{' with CGN' if cgn else ''}: nothing changes")
+            return spec
+        return _with_access(spec, district, change.access, replace(access, mode=mode, cgn=cgn))
+    if change.kind in ("deploy", "retire"):
+        key = change.translator
+        if key is None:
+            return spec
+        placed = getattr(spec.transition, key)
+        if change.kind == "deploy":
+            cores = [f"c{i}" for i in range(1, spec.metro.core_routers + 1)]
+            core = change.core or cores[0]
+            if core not in cores:
+                problems.add(f"{change.where}.core", f"no core router {core!r}{suggest(core, cores, 'cores')}")
+                return spec
+            if placed is not None:
+                problems.add(change.where, f"{key} is already deployed (at {placed}); deploying it twice "
+                             "is not a migration step")
+                return spec
+            return replace(spec, transition=replace(spec.transition, **{key: core}))
+        if placed is None:
+            problems.add(change.where, f"{key} is not deployed at this point: nothing to retire")
+            return spec
+        return replace(spec, transition=replace(spec.transition, **{key: None}))
+    # A service's families.
+    service = next((s for s in spec.services if s.name == change.service), None)
+    if service is None:
+        names = [s.name for s in spec.services]
+        problems.add(f"{change.where}.service",
+                     f"no service {change.service!r}{suggest(str(change.service), names, 'services')}")
+        return spec
+    if change.families is None:
+        return spec
+    if change.families == service.families:
+        problems.add(f"{change.where}.families", f"{service.name} is already {family_set_name(service.families)}")
+        return spec
+    services = tuple(replace(s, families=change.families) if s.name == service.name else s for s in spec.services)
+    return replace(spec, services=services)
+
+
+def _check_translators(spec: CitySpec, index: int, phase: Phase, problems: Problems) -> None:
+    """At the end of a phase every access mode has its translator. An IPv6-only or
+    464XLAT access without a NAT64 and DNS64 would cut every IPv4-only service, and a
+    DS-Lite one without its AFTR all IPv4: the plan is refused, with the phase that does it."""
+    have = {Role.NAT64: spec.transition.nat64, Role.AFTR: spec.transition.aftr}
+    for district in spec.districts:
+        for kind in ACCESS_CLASSES:
+            access = getattr(district, kind)
+            needed = access.mode.translator if access else None
+            if needed is not None and have[needed] is None:
+                key = "nat64" if needed is Role.NAT64 else "aftr"
+                cut = ("every IPv4-only service" if needed is Role.NAT64 else "all of its IPv4")
+                problems.add(f"plan[{index}]", f"after phase {phase.name!r}, {district.id} {kind} is "
+                             f"{access.mode.value} with no {TRANSLATOR_NAMES[needed]}: that would cut {cut}; "
+                             f"deploy {key} in this phase or an earlier one "
+                             f"({{change: deploy, translator: {key}}})")
+
