@@ -230,6 +230,45 @@ def _clean(args) -> int:
     return 0
 
 
+def _plan(args) -> int:
+    from simulator.measurements.prediction import predict
+    from simulator.model.scenario import load_scenario
+    scenario = load_scenario(args.scenario)
+    phases = predict(scenario)
+    print(plan_report(phases, args.cells))
+    return 0
+
+
+def plan_report(phases, shown: int = 5) -> str:
+    """The prediction, phase by phase: what each change alters and what it costs."""
+    lines = []
+    start = phases[0]
+    lines.append(f"before: {start.working} of {len(start.expected)} cells work")
+    for number, phase in enumerate(phases[1:], start=1):
+        lines.append("")
+        lines.append(f"phase {number} {phase.name!r}: {phase.working} of {len(phase.expected)} cells work "
+                     f"({len(phase.gained)} gained, {len(phase.broken)} broken)")
+        for item in phase.changes:
+            change = item.change
+            during = (f"{len(item.transient)} working cells broken during the cut-over" if change.strategy == "cut-over"
+                      else "nothing broken in between")
+            lines.append(f"  {change.describe()} [{change.strategy}]: touches {len(item.touched)} cells; {during}")
+            lines += [f"      {cell}" for cell in item.transient[:shown]]
+            if len(item.transient) > shown:
+                lines.append(f"      ... and {len(item.transient) - shown} more")
+        if phase.broken:
+            lines.append(f"  regressions (worked before this phase, not after): {len(phase.broken)}")
+            lines += [f"      {cell}" for cell in phase.broken[:shown]]
+            if len(phase.broken) > shown:
+                lines.append(f"      ... and {len(phase.broken) - shown} more")
+    regressions = sum(len(p.broken) for p in phases[1:])
+    transient = sum(len(c.transient) for p in phases[1:] for c in p.changes)
+    lines.append("")
+    lines.append(f"predicted: {regressions} regressions and {transient} cells broken during cut-overs over "
+                 f"{len(phases) - 1} phases; {phases[-1].working} of {len(phases[-1].expected)} cells work at the end")
+    return "\n".join(lines)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="v6lab", description="IPv6 migration testbed.")
     top.add_argument("--version", action="version", version=f"v6lab {__version__}")
@@ -281,6 +320,14 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["graphml", "json"], help="the format, whatever the extension")
     for command in (draw, export):
         command.set_defaults(func=_topo)
+
+    plan = sub.add_parser("plan", help="check a scenario's migration plan and predict what each phase does")
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="{check}")
+    plan_check = plan_sub.add_parser("check", help="validate the plan against its city and predict, from the RFC "
+                                     "rules and without a network, the cells every phase breaks or gains")
+    plan_check.add_argument("scenario", help="a scenario file with a 'plan:'")
+    plan_check.add_argument("--cells", type=int, default=5, help="cell ids listed per finding (default 5)")
+    plan_check.set_defaults(func=_plan)
 
     clean = sub.add_parser("clean", help="remove what crashed runs left (only v6lab's own, by run tag)")
     clean.add_argument("--run", metavar="PREFIX", help="only this run's resources (e.g. vk3q)")

@@ -317,7 +317,7 @@ def hold(argv: list[str] | None = None) -> int:
     from simulator.network.preparation import prepare
     from simulator.progress import Progress
     from simulator.reporting.results import RunFolder, command_line, default_results_root, versions
-    from simulator.runner import check_city_can_run, emulation, leftover_warnings
+    from simulator.runner import check_city_can_run, emulation, leftover_warnings, refuse_plan
     from simulator.session import SERVICES, WARM_UP, Session
     from topologies.spec import Kind, node_spec
 
@@ -333,6 +333,7 @@ def hold(argv: list[str] | None = None) -> int:
         if os.geteuid() != 0:
             raise TestbedError("emulation needs root (network namespaces, Open vSwitch): run it with sudo")
         scenario = load_scenario(args.scenario)
+        refuse_plan(scenario)
         run_id, prefix = args.run_id, args.run_id.rsplit("-", 1)[1]
         # What `v6lab run` and `v6lab topo check` do before building, the same way.
         prepared = prepare(scenario, prefix)

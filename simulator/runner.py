@@ -107,12 +107,22 @@ def leftover_warnings(prefix: str) -> list[str]:
     return lines
 
 
+def refuse_plan(scenario: Scenario) -> None:
+    """A plan is not applied to a running city yet: running the city as it starts and
+    calling that the rehearsal would be a wrong answer, so say so instead."""
+    if scenario.plan is not None:
+        raise TestbedError(f"{scenario.source}: plan: applying a migration plan to a running city is not built yet; "
+                           f"'v6lab plan check {scenario.source}' validates the plan and predicts what each phase "
+                           "breaks and gains")
+
+
 def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backend: str = "emulation",
                  progress: Progress | None = None, capabilities: HostCapabilities | None = None,
                  fail_after_start: bool = False) -> RunResult:
     """Run one scenario end to end. ``fail_after_start`` raises once the network runs
     (tests use it to check that a failed run leaves nothing behind)."""
     progress = progress or Progress()
+    refuse_plan(scenario)
     run_id, prefix = new_run_id()
     # Everything `v6lab topo check` checks too, and in the same function: a file that
     # check accepts gets this far, and one it refuses is refused here the same way.

@@ -1,0 +1,175 @@
+"""Migration plans: parsing, checks against the city, and the prediction of every phase.
+
+The migration city (topologies/cities/migration.yaml) has 8 subscriber hosts (d1 and d2,
+each 2 CPE LAN hosts and 2 UEs) and 5 services (ns for DNS; gov, school, video, shop
+for HTTP). Per client: 5 services x 2 families x 2 methods = 20 connectivity cells and
+4 web services x (by name, by IPv4 literal) = 8 transition cells: 28, 224 in all.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from simulator.measurements.prediction import predict
+from simulator.model.migration import Change, MigrationPlan, Phase, states
+from simulator.model.scenario import load_scenario, parse_scenario
+from topologies.city import load_city
+from topologies.errors import ConfigError
+from topologies.spec import DUAL_STACK, AccessMode
+
+ROOT = Path(__file__).resolve().parents[2]
+CITY = str(ROOT / "topologies" / "cities" / "migration.yaml")
+
+
+def scenario(plan, source="plan.yaml"):
+    return parse_scenario({"name": "p", "topology": {"generator": "city", "params": {"spec": CITY}}, "plan": plan},
+                          source)
+
+
+def test_a_plan_is_parsed_into_phases_and_changes():
+    parsed = scenario([
+        {"phase": "one", "hold_s": 5, "changes": [{"change": "deploy", "translator": "nat64", "core": "c2"}]},
+        {"phase": "two", "changes": [
+            {"change": "set-mode", "district": "d1", "access": "mobile", "mode": "464xlat", "strategy": "cut-over"},
+            {"change": "service", "service": "gov", "families": "dual-stack"}]},
+    ]).plan
+    assert parsed == MigrationPlan((
+        Phase("one", (Change("deploy", "plan[0].changes[0]", translator="nat64", core="c2"),), 5.0),
+        Phase("two", (
+            Change("set-mode", "plan[1].changes[0]", "cut-over", district="d1", access="mobile",
+                   mode=AccessMode.XLAT464),
+            Change("service", "plan[1].changes[1]", service="gov", families=DUAL_STACK)), 10.0)))
+    assert [c.describe() for c in parsed.phases[1].changes] == ["d1 mobile to 464xlat", "gov to dual-stack"]
+
+
+def test_every_problem_of_the_file_is_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        scenario([
+            {"phase": "a", "changes": [{"change": "enable-ipv4", "district": "d1"},
+                                       {"change": "set-mode", "district": "d1", "access": "home", "mode": "ipv6"},
+                                       {"change": "deploy", "translater": "nat64"}]},
+            {"phase": "a", "hold_s": -1, "changes": []},
+            {"changes": [{"change": "retire", "translator": "aftr", "strategy": "slowly"}]},
+        ])
+    assert error.value.problems == [
+        "plan.yaml: plan[0].changes[0].change: unknown change 'enable-ipv4' (did you mean 'enable-ipv6'?)",
+        "plan.yaml: plan[0].changes[1].access: expected fixed or mobile, got 'home'",
+        "plan.yaml: plan[0].changes[1].mode: unknown mode 'ipv6' (did you mean 'ipv6-only'?)",
+        "plan.yaml: plan[0].changes[2].translater: unknown key (did you mean 'translator'?)",
+        "plan.yaml: plan[0].changes[2].translator: missing: a deploy change names its translator",
+        "plan.yaml: plan[1].phase: 'a' names an earlier phase too",
+        "plan.yaml: plan[1].hold_s: must be positive, got -1.0",
+        "plan.yaml: plan[1].changes: expected a list of changes such as "
+        "{change: enable-ipv6, district: d1, access: fixed}",
+        "plan.yaml: plan[2].phase: missing: every phase has a name",
+        "plan.yaml: plan[2].changes[0].strategy: unknown strategy 'slowly' (known strategies: cut-over, "
+        "make-before-break)",
+    ]
+
+
+def _states(plan):
+    parsed = scenario(plan)
+    return states(load_city(CITY), parsed.plan, "plan.yaml")
+
+
+def test_impossible_transitions_are_refused_with_their_key_paths():
+    with pytest.raises(ConfigError) as error:
+        _states([
+            {"phase": "first", "changes": [
+                {"change": "set-mode", "district": "d1", "access": "mobile", "mode": "ds-lite"},
+                {"change": "ipv4-off", "district": "d2", "access": "fixed"},
+                {"change": "enable-ipv6", "district": "d3", "access": "fixed"},
+                {"change": "retire", "translator": "nat64"},
+                {"change": "deploy", "translator": "aftr", "core": "c9"},
+                {"change": "service", "service": "gov", "families": "ipv4-only"}]},
+            {"phase": "second", "changes": [
+                {"change": "deploy", "translator": "nat64"},
+                {"change": "deploy", "translator": "nat64"},
+                {"change": "set-mode", "district": "d1", "access": "fixed", "mode": "ipv6-only"},
+                {"change": "retire", "translator": "nat64"}]},
+        ])
+    assert error.value.problems == [
+        "plan.yaml: plan[0].changes[0].mode: ds-lite is for fixed access (a B4 in the home router); mobile access "
+        "moves to 464xlat or ipv6-only",
+        "plan.yaml: plan[0].changes[1]: d2 fixed is IPv4-only: switching IPv4 off would leave it nothing; "
+        "enable IPv6 in an earlier phase",
+        "plan.yaml: plan[0].changes[2].district: no district 'd3' in the city (known districts: d1, d2)",
+        "plan.yaml: plan[0].changes[3]: nat64 is not deployed at this point: nothing to retire",
+        "plan.yaml: plan[0].changes[4].core: no core router 'c9' (known cores: c1, c2, c3)",
+        "plan.yaml: plan[0].changes[5].families: gov is already ipv4-only",
+        "plan.yaml: plan[1].changes[1]: nat64 is already deployed (at c1); deploying it twice is not a "
+        "migration step",
+        # Retiring the NAT64 in the phase that made d1 fixed IPv6-only: the hazard of order.
+        "plan.yaml: plan[1]: after phase 'second', d1 fixed is ipv6-only with no NAT64 (with its DNS64): that "
+        "would cut every IPv4-only service; deploy nat64 in this phase or an earlier one "
+        "({change: deploy, translator: nat64})",
+    ]
+
+
+def test_states_apply_the_phases_in_order():
+    before, first, second = _states([
+        {"phase": "v6", "changes": [{"change": "enable-ipv6", "district": "d2", "access": "mobile"},
+                                    {"change": "deploy", "translator": "nat64", "core": "c2"}]},
+        {"phase": "off", "changes": [{"change": "ipv4-off", "district": "d2", "access": "mobile"}]},
+    ])
+    modes = [(s.districts[1].mobile.mode, s.districts[1].mobile.cgn, s.transition.nat64)
+             for s in (before, first, second)]
+    assert modes == [(AccessMode.IPV4_ONLY, True, None), (AccessMode.DUAL_STACK, True, "c2"),
+                     (AccessMode.IPV6_ONLY, False, "c2")]
+
+
+def test_the_smooth_plan_is_predicted_to_break_nothing():
+    phases = predict(load_scenario(ROOT / "scenarios" / "migration-smooth.yaml"))
+    assert [p.name for p in phases] == ["before", "translators first", "dual-stack", "ipv6-only access"]
+    assert all(len(p.expected) == 224 for p in phases)
+    # Before: each of the 8 IPv4-only clients reaches all 5 services over IPv4 (10
+    # connectivity cells) and the 4 web services by name and by literal (8): 144.
+    # Dual-stack: 8 IPv6 cells more per client (ns, gov, school, video; ping + http/dns).
+    assert [p.working for p in phases[:3]] == [144, 144, 208]
+    assert len(phases[2].gained) == 64
+    assert [len(p.broken) for p in phases[1:]] == [0, 0, 0]
+    assert [c.transient for p in phases[1:] for c in p.changes] == [()] * 11
+
+
+def test_the_naive_plan_breaks_what_its_cut_overs_touch():
+    phases = predict(load_scenario(ROOT / "scenarios" / "migration-naive.yaml"))
+    first = phases[1]
+    d1_mobile = first.changes[1]
+    assert d1_mobile.change.describe() == "d1 mobile to 464xlat"
+    # d1's 2 UEs: 18 working cells each before; all still work through the CLAT and
+    # the NAT64 after, over another path: 36 broken until the CLAT is up.
+    assert len(d1_mobile.transient) == 36
+    assert {cell.split("|")[0] for cell in d1_mobile.transient} == {"d1u1", "d1u2"}
+    # Enabling IPv6 takes nothing away: even by cut-over, nothing breaks in between.
+    assert phases[2].changes[2].change.describe() == "IPv6 on d1 fixed"
+    assert phases[2].changes[2].transient == ()
+    # Both plans end in the same state.
+    smooth = predict(load_scenario(ROOT / "scenarios" / "migration-smooth.yaml"))
+    assert phases[-1].expected == smooth[-1].expected
+
+
+def test_plan_check_prints_the_prediction(capsys):
+    from simulator.cli import main
+    assert main(["plan", "check", str(ROOT / "scenarios" / "migration-naive.yaml"), "--cells", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "before: 144 of 224 cells work"
+    assert "  d1 mobile to 464xlat [cut-over]: touches 56 cells; 36 working cells broken during the cut-over" in out
+    assert out.splitlines()[-1] == ("predicted: 0 regressions and 108 cells broken during cut-overs over 3 phases; "
+                                    "212 of 224 cells work at the end")
+
+
+def test_plan_check_of_a_scenario_without_a_plan(capsys):
+    from simulator.cli import main
+    assert main(["plan", "check", str(ROOT / "scenarios" / "default-city.yaml")]) == 2
+    assert "plan: the scenario has no plan to check" in capsys.readouterr().err
+
+
+def test_a_run_refuses_a_plan_it_cannot_apply_yet():
+    from simulator.runner import run_scenario
+    from topologies.errors import TestbedError
+    source = str(ROOT / "scenarios" / "migration-smooth.yaml")
+    with pytest.raises(TestbedError) as error:
+        run_scenario(load_scenario(source), backend="fake")
+    assert str(error.value) == (f"{source}: plan: applying a migration plan to a running city is not built yet; "
+                                f"'v6lab plan check {source}' validates the plan and predicts what each phase "
+                                "breaks and gains")
