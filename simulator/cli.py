@@ -125,8 +125,14 @@ def _check(args) -> int:
     prepared = prepare(scenario)
     with tempfile.TemporaryDirectory(prefix="v6lab-topo-check-") as folder:
         checked = dry_run(prepared.daemons(), Path(folder))
+    plan_lines = []
+    if scenario.plan is not None:
+        from simulator.measurements.prediction import predict
+        phases = predict(scenario)
+        plan_lines = [f"plan: {len(phases) - 1} phases, valid for this city; 'v6lab plan check {path}' predicts "
+                      "what each one breaks and gains (a run does not apply plans yet)"]
     print("\n".join([f"{head}: {_graph_census(prepared.graph)}", *(_city_lines(spec) if spec else []),
-                     *_prepared_lines(prepared, checked)]))
+                     *_prepared_lines(prepared, checked), *plan_lines]))
     return 0
 
 
