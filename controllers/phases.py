@@ -29,8 +29,9 @@ ICMPV6_ROUTER_ADVERTISEMENT = 134
 
 # Above the mechanism counting flows (20, 30). The RA guard sits well above
 # admission so that a subscriber's RA on a segment without IPv6 is counted as a
-# rogue RA: make-before-break swaps raise admission flows by one per swap, and a
-# city has a handful of phases, not a hundred.
+# rogue RA, though both drop it: a make-before-break swap that moves admission
+# flows raises them by one, and a city has a handful of phases, not a hundred. (A
+# swap that moves RA guards, a port changing role, raises what it installs above 200.)
 ADMISSION_PRIORITY = 100
 RA_GUARD_PRIORITY = 200
 
