@@ -26,6 +26,7 @@ from os_ken.lib import hub
 from os_ken.lib.packet import ethernet
 from os_ken.ofproto import ofproto_v1_3
 
+from controllers.phases import Segment, cookie_phase, phase_flows
 from controllers.policy import (
     CLASSIFY_TABLE,
     FORWARD_TABLE,
@@ -59,10 +60,13 @@ class DualStackController(app_manager.OSKenApp):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.policy = LearningSwitchPolicy(Mechanisms.from_dict(SETTINGS["mechanisms"]))
+        self.segments = segments_from_dict(SETTINGS["mechanisms"].get("segments", {}))
+        self.phase = 0
         self.datapaths: dict[int, Any] = {}
         self.flow_counters: dict[int, dict[str, Counter]] = {}   # dpid -> family -> Counter, latest stats reply
         self.flow_counts: dict[int, dict[str, int]] = {}     # dpid -> family -> learned flows that carried packets
         self.nd_counters: dict[int, Counter] = {}            # dpid -> multicast Neighbor Discovery
+        self.phase_counters: dict[int, dict[str, PhaseCounter]] = {}   # dpid -> purpose -> packets dropped
         self.mechanism_counters: dict[int, dict[str, Counter]] = {}   # dpid -> mechanism -> Counter
         self.snapshot_seq = 0
         stats_path = SETTINGS["stats_path"]
@@ -72,10 +76,13 @@ class DualStackController(app_manager.OSKenApp):
     # --- OpenFlow events -> policy -> OpenFlow messages ------------------------
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
-    def switch_features(self, ev):
+    def switch_connected(self, ev):
         datapath = ev.msg.datapath
         self.datapaths[datapath.id] = datapath
         for flow in self.policy.switch_connected(datapath.id):
+            self._install(datapath, flow)
+        # An access switch's segments: RA guard always, IPv6 admission as the phase says.
+        for flow in phase_flows(self.segments.get(datapath.id, ()), self.phase):
             self._install(datapath, flow)
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
@@ -104,6 +111,7 @@ class DualStackController(app_manager.OSKenApp):
         self.flow_counts[dpid] = counts.used
         self.mechanism_counters[dpid] = counts.mechanisms
         self.nd_counters[dpid] = counts.neighbor_discovery
+        self.phase_counters[dpid] = counts.phase
 
     def _install(self, datapath, flow: FlowSpec):
         ofproto, parser = datapath.ofproto, datapath.ofproto_parser
@@ -158,6 +166,9 @@ class DualStackController(app_manager.OSKenApp):
                 "mechanisms": {name: {"packets": c.packets, "bytes": c.bytes}
                                for name, c in self.mechanism_counters.get(dpid, {}).items()},
                 "neighbor_discovery": {"packets": nd.packets, "bytes": nd.bytes},
+                # What the phase's flows dropped: rogue RAs, IPv6 not admitted yet.
+                "dropped": {purpose: {"packets": c.packets, "bytes": c.bytes, "flows": c.flows}
+                            for purpose, c in self.phase_counters.get(dpid, {}).items()},
             }
         return {"time": time.time(), "seq": self.snapshot_seq, "switches": switches}
 
@@ -176,11 +187,17 @@ def decode(dpid: int, in_port: int, data: bytes) -> PacketInfo:
 
 
 @dataclass
+class PhaseCounter(Counter):
+    flows: int = 0          # the phase flows of this purpose on the switch
+
+
+@dataclass
 class FlowCounts:
     families: dict[str, Counter] = field(default_factory=dict)       # family -> packets forwarded
     used: dict[str, int] = field(default_factory=dict)                # family -> learned flows that carried packets
     mechanisms: dict[str, Counter] = field(default_factory=dict)     # mechanism -> packets classified
     neighbor_discovery: Counter = field(default_factory=Counter)     # multicast ND
+    phase: dict[str, PhaseCounter] = field(default_factory=dict)      # purpose -> what phase flows dropped
 
 
 def count_flows(stats) -> FlowCounts:
@@ -189,6 +206,10 @@ def count_flows(stats) -> FlowCounts:
     for stat in stats:
         if stat.table_id == CLASSIFY_TABLE and (mechanism := mechanism_of(stat.cookie)):
             counts.mechanisms.setdefault(mechanism, Counter()).add(stat.packet_count, stat.byte_count)
+        if stat.table_id == CLASSIFY_TABLE and (phase := cookie_phase(stat.cookie)):
+            counter = counts.phase.setdefault(phase[1], PhaseCounter())
+            counter.add(stat.packet_count, stat.byte_count)
+            counter.flows += 1
         if stat.table_id != FORWARD_TABLE:
             continue
         # Every packet a switch forwards crosses exactly one flow of the forwarding table.
@@ -199,3 +220,11 @@ def count_flows(stats) -> FlowCounts:
         if stat.priority == LEARNED_PRIORITY and stat.packet_count:
             counts.used[family] = counts.used.get(family, 0) + 1
     return counts
+
+
+def segments_from_dict(data: dict) -> dict[int, tuple[Segment, ...]]:
+    """The runner's segments (``simulator.model.transition.access_segments``, keyed by
+    datapath id as a decimal string) as the policy's."""
+    return {int(dpid): tuple(Segment(item["name"], int(dpid), tuple(item["router_ports"]),
+                                     tuple(item["subscriber_ports"]), bool(item["ipv6"])) for item in items)
+            for dpid, items in data.items()}

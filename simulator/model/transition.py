@@ -90,4 +90,34 @@ def controller_policy(graph: nx.Graph, plan: AddressPlan) -> dict:
             clat.append(f"{clat_address(plan, node)}/128")
     return {"nat64_prefix": str(plan.nat64_prefix) if plan.nat64_prefix else None, "clat": clat,
             "softwire": "ds-lite" in used,
-            "shared_space": str(graph.graph["prefixes"].ipv4_cgn) if "cgn" in used else None}
+            "shared_space": str(graph.graph["prefixes"].ipv4_cgn) if "cgn" in used else None,
+            "segments": access_segments(graph)}
+
+
+ROUTER_ROLES = (Role.ACCESS_ROUTER, Role.MOBILE_GATEWAY)
+
+
+def access_segments(graph: nx.Graph) -> dict[str, list[dict]]:
+    """Each access switch's segment (``controllers.phases.Segment`` without its
+    dpid, which the run gives): the OpenFlow ports of its router (the BNG or mobile
+    gateway on an OLT or radio switch; the CPE on a home LAN switch) and of its
+    subscribers, and whether IPv6 is admitted (a subscriber side with IPv6 at all).
+    Port numbers are the backend's: the switch's neighbours in name order, from 1."""
+    segments: dict[str, list[dict]] = {}
+    for switch in sorted(graph):
+        spec = node_spec(graph, switch)
+        if spec.role is not Role.ACCESS_SWITCH:
+            continue
+        numbers = {peer: index + 1 for index, peer in enumerate(sorted(graph.neighbors(switch)))}
+        roles = {peer: node_spec(graph, peer).role for peer in numbers}
+        routers = {p for p, role in roles.items() if role in ROUTER_ROLES} or {
+            p for p, role in roles.items() if role is Role.CPE}
+        subscribers = sorted(set(numbers) - routers)
+        kind = next((node_spec(graph, p).subscriber_class for p in subscribers
+                     if node_spec(graph, p).subscriber_class), None) or (
+            "mobile" if any(roles[p] is Role.MOBILE_GATEWAY for p in routers) else "fixed")
+        segments[switch] = [{
+            "name": f"{spec.district}/{kind}/{switch}", "router_ports": sorted(numbers[p] for p in routers),
+            "subscriber_ports": [numbers[p] for p in subscribers],
+            "ipv6": any(Family.IPV6 in node_spec(graph, p).families for p in subscribers)}]
+    return segments

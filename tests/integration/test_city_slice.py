@@ -64,6 +64,15 @@ def test_controller_installed_flows_for_both_families(default_run):
     assert sorted(snapshot["switches"]) == ["a1", "a2", "dc1", "m1", "m2", "m3"]
 
 
+def test_access_switches_guard_ras_and_admit_ipv6_by_district(default_run):
+    switches = json.loads((default_run.path / "controller.json").read_text())["switches"]
+    # a1 (dual-stack d1) and a2 (IPv4-only d2): port 1 the BNG, ports 2 and 3 the hosts.
+    # RA guard on both host ports of each; IPv6 refused on all three ports of a2 only.
+    assert {name: {k: v["flows"] for k, v in switches[name]["dropped"].items()} for name in ("a1", "a2")} == {
+        "a1": {"ra-guard": 2}, "a2": {"ra-guard": 2, "ipv6-admission": 3}}
+    assert switches["m1"]["dropped"] == {}
+
+
 def test_throughput_and_bytes_per_family(default_run):
     by_family = {r["family"]: r for r in default_run.throughput}
     assert set(by_family) == {"ipv4", "ipv6"}

@@ -162,7 +162,14 @@ def test_flow_statistics_summed_per_family_and_mechanism():
         _stat(2, 1, 1, 42, eth_type=0x0806),                       # one ARP request flooded
         _stat(2, 0, 1, 60),                                        # one LLDP frame flooded
     ]
+    from controllers.phases import phase_cookie
+    stats += [_stat(0, 200, 1, 70, cookie=phase_cookie(0, "ra-guard"), eth_type=0x86DD, in_port=2),
+              _stat(0, 200, 0, 0, cookie=phase_cookie(0, "ra-guard"), eth_type=0x86DD, in_port=3),
+              _stat(0, 100, 4, 360, cookie=phase_cookie(0, "ipv6-admission"), eth_type=0x86DD, in_port=1)]
     counts = count_flows(stats)
+    # Dropped by the phase's flows, per purpose, with how many such flows the switch has.
+    assert {k: (v.packets, v.bytes, v.flows) for k, v in counts.phase.items()} == {
+        "ra-guard": (1, 70, 2), "ipv6-admission": (4, 360, 1)}
     assert counts.families == {"ipv4": Counter(3, 294), "ipv6": Counter(7, 762),
                                "arp": Counter(3, 126), "other": Counter(1, 60)}
     assert counts.used == {"ipv4": 1, "ipv6": 1, "arp": 1}

@@ -298,7 +298,9 @@ def test_over_ipv6_no_translator_is_involved(graph, plan, routes):
 
 
 def test_controller_policy_of_the_transition_city(graph, plan):
-    assert transition.controller_policy(graph, plan) == {
+    policy = transition.controller_policy(graph, plan)
+    assert sorted(policy.pop("segments")) == ["d1o1", "d1r", "d2o1", "d2r", "d3o1", "d3r"]
+    assert policy == {
         "nat64_prefix": "64:ff9b::/96",
         # The CLATs in deployment order: the two UEs' /128s, then d3f1's /120.
         "clat": [f"{CLAT_D2U1}/128", f"{CLAT_D2U2}/128", "2001:db8:301:2::/120"],
@@ -310,5 +312,24 @@ def test_controller_policy_of_the_transition_city(graph, plan):
 def test_controller_policy_of_a_city_without_mechanisms():
     graph = city_graph(load_city(DEFAULT_CITY))
     plan = plan_city_addresses(graph, graph.graph["prefixes"])
-    assert transition.controller_policy(graph, plan) == {
-        "nat64_prefix": None, "clat": [], "softwire": False, "shared_space": None}
+    policy = transition.controller_policy(graph, plan)
+    policy.pop("segments")
+    assert policy == {"nat64_prefix": None, "clat": [], "softwire": False, "shared_space": None}
+
+
+def test_access_segments_name_router_and_subscriber_ports(graph):
+    segments = transition.access_segments(graph)
+    # d1o1's neighbours in name order: d1bng (port 1), d1f1 (2, IPv4-only), d1f2 (3).
+    assert segments["d1o1"] == [{"name": "d1/fixed/d1o1", "router_ports": [1], "subscriber_ports": [2, 3],
+                                 "ipv6": True}]
+    # d3r: the gateway d3gw, then the UEs d3u1 (IPv4-only) and d3u2 (dual-stack).
+    assert segments["d3r"] == [{"name": "d3/mobile/d3r", "router_ports": [1], "subscriber_ports": [2, 3],
+                                "ipv6": True}]
+
+
+def test_an_ipv4_only_access_is_not_admitted_to_ipv6():
+    graph = city_graph(load_city(Path(__file__).resolve().parents[2] / "topologies" / "cities" / "migration.yaml"))
+    segments = transition.access_segments(graph)
+    assert segments["d2r"] == [{"name": "d2/mobile/d2r", "router_ports": [1], "subscriber_ports": [2, 3],
+                                "ipv6": False}]
+    assert {item["ipv6"] for items in segments.values() for item in items} == {False}

@@ -40,7 +40,10 @@ class ControllerProcess:
         """Start it; its interpreter comes up while the network is built."""
         self.port = free_port()
         mechanisms = self.workdir / "controller-mechanisms.json"
-        mechanisms.write_text(json.dumps(self.policy))
+        # The controller knows switches by datapath id only.
+        segments = {str(int(self.dpids[name], 16)): value
+                    for name, value in self.policy.get("segments", {}).items() if name in self.dpids}
+        mechanisms.write_text(json.dumps({**self.policy, "segments": segments}))
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "controllers.launcher", "--app", self.app,
