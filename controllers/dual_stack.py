@@ -26,7 +26,7 @@ from os_ken.lib import hub
 from os_ken.lib.packet import ethernet
 from os_ken.ofproto import ofproto_v1_3
 
-from controllers.phases import Segment, cookie_phase, phase_flows
+from controllers.phases import Enforcement, Segment, cookie_phase
 from controllers.policy import (
     CLASSIFY_TABLE,
     FORWARD_TABLE,
@@ -46,12 +46,13 @@ class Settings(TypedDict):
     stats_path: str | None
     stats_interval: float
     mechanisms: dict[str, Any]
+    control_port: int | None
 
 
 ETH_HEADER = 14
 
 # Set by the launcher before the app starts (os-ken builds apps without arguments).
-SETTINGS: Settings = {"stats_path": None, "stats_interval": 1.0, "mechanisms": {}}
+SETTINGS: Settings = {"stats_path": None, "stats_interval": 1.0, "mechanisms": {}, "control_port": None}
 
 
 class DualStackController(app_manager.OSKenApp):
@@ -60,8 +61,7 @@ class DualStackController(app_manager.OSKenApp):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.policy = LearningSwitchPolicy(Mechanisms.from_dict(SETTINGS["mechanisms"]))
-        self.segments = segments_from_dict(SETTINGS["mechanisms"].get("segments", {}))
-        self.phase = 0
+        self.enforcement = Enforcement(segments_from_dict(SETTINGS["mechanisms"].get("segments", {})))
         self.datapaths: dict[int, Any] = {}
         self.flow_counters: dict[int, dict[str, Counter]] = {}   # dpid -> family -> Counter, latest stats reply
         self.flow_counts: dict[int, dict[str, int]] = {}     # dpid -> family -> learned flows that carried packets
@@ -69,6 +69,8 @@ class DualStackController(app_manager.OSKenApp):
         self.phase_counters: dict[int, dict[str, PhaseCounter]] = {}   # dpid -> purpose -> packets dropped
         self.mechanism_counters: dict[int, dict[str, Counter]] = {}   # dpid -> mechanism -> Counter
         self.snapshot_seq = 0
+        if SETTINGS["control_port"]:
+            self.control_thread = hub.spawn(self._serve_control, SETTINGS["control_port"])
         stats_path = SETTINGS["stats_path"]
         if stats_path:
             self.stats_thread = hub.spawn(self._stats_loop, stats_path)
@@ -82,7 +84,7 @@ class DualStackController(app_manager.OSKenApp):
         for flow in self.policy.switch_connected(datapath.id):
             self._install(datapath, flow)
         # An access switch's segments: RA guard always, IPv6 admission as the phase says.
-        for flow in phase_flows(self.segments.get(datapath.id, ()), self.phase):
+        for flow in self.enforcement.connected(datapath.id):
             self._install(datapath, flow)
 
     @set_ev_cls(ofp_event.EventOFPStateChange, DEAD_DISPATCHER)
@@ -90,6 +92,7 @@ class DualStackController(app_manager.OSKenApp):
         if ev.datapath.id is not None:
             self.datapaths.pop(ev.datapath.id, None)
             self.policy.switch_disconnected(ev.datapath.id)
+            self.enforcement.disconnected(ev.datapath.id)
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def packet_in(self, ev):
@@ -135,6 +138,45 @@ class DualStackController(app_manager.OSKenApp):
         datapath.send_msg(parser.OFPFlowMod(
             datapath=datapath, table_id=flow.table_id, priority=flow.priority, command=ofproto.OFPFC_DELETE_STRICT,
             out_port=ofproto.OFPP_ANY, out_group=ofproto.OFPG_ANY, match=parser.OFPMatch(**flow.match_dict)))
+
+    # --- the phase, changed by the runner over loopback ---------------------------
+
+    def _serve_control(self, port: int):
+        """JSON lines on 127.0.0.1 only: {"op": "prepare", "phase", "segments",
+        "strategy"}, then {"op": "commit"} once the runner has verified the new path."""
+        hub.StreamServer(("127.0.0.1", port), self._control_client).serve_forever()
+
+    def _control_client(self, sock, address):
+        with sock, sock.makefile("rw") as stream:
+            for line in stream:
+                try:
+                    reply = self._control(json.loads(line))
+                except Exception as error:   # a bad request must not end the controller
+                    reply = {"ok": False, "error": str(error)}
+                stream.write(json.dumps(reply) + "\n")
+                stream.flush()
+
+    def _control(self, request: dict) -> dict:
+        if request.get("op") == "prepare":
+            steps = self.enforcement.prepare(int(request["phase"]), segments_from_dict(request["segments"]),
+                                             request.get("strategy", "make-before-break"))
+        elif request.get("op") == "commit":
+            steps = self.enforcement.commit()
+        else:
+            raise ValueError(f"unknown request {request!r}")
+        changed = 0
+        for dpid, switch_steps in steps.items():
+            datapath = self.datapaths.get(dpid)
+            if datapath is None:
+                continue
+            for step in switch_steps:
+                for flow in step.flows:
+                    (self._install if step.kind == "install" else self._remove)(datapath, flow)
+                    changed += 1
+            # The switch has applied every flow-mod before it answers the barrier.
+            datapath.send_msg(datapath.ofproto_parser.OFPBarrierRequest(datapath))
+        return {"ok": True, "phase": self.enforcement.phase, "flows_changed": changed,
+                "pending": sum(len(step.flows) for steps in self.enforcement.pending.values() for step in steps)}
 
     # --- counters for the runner ----------------------------------------------------
 

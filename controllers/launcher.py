@@ -23,6 +23,8 @@ def main(argv=None) -> int:
     parser.add_argument("--stats-file", help="where the app writes its counters (JSON)")
     parser.add_argument("--stats-interval", type=float, default=1.0)
     parser.add_argument("--mechanisms", help="JSON file: what the transition mechanisms put on the wire")
+    parser.add_argument("--control-port", type=int,
+                        help="where the app takes phase changes from the runner (127.0.0.1 only)")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -37,6 +39,7 @@ def main(argv=None) -> int:
         settings = __import__(module, fromlist=["SETTINGS"]).SETTINGS
         settings["stats_path"] = args.stats_file
         settings["stats_interval"] = args.stats_interval
+        settings["control_port"] = args.control_port
         if args.mechanisms:
             import json
             with open(args.mechanisms) as source:

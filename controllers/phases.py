@@ -19,7 +19,7 @@ Moving a switch from one phase's flows to the next is a list of ``Step``s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from controllers.policy import CLASSIFY_TABLE, ETH_TYPE_IPV6, IPPROTO_ICMPV6, FlowSpec
@@ -198,3 +198,53 @@ def flows_after(installed: tuple[FlowSpec, ...], steps: tuple[Step, ...]) -> tup
             elif step.kind == "remove":
                 flows.pop(_strict(flow), None)
     return tuple(flows.values())
+
+
+@dataclass
+class Enforcement:
+    """The phase each access switch holds, and what is left of a swap in progress.
+
+    ``prepare`` moves every switch towards a new phase as far as the first verify
+    (make-before-break: the new flows are installed, the old ones still there;
+    cut-over: all of it) and keeps the rest; ``commit`` does the rest, once the
+    runner has verified the new path. The controller applies the steps returned.
+    """
+
+    segments: dict[int, tuple[Segment, ...]]
+    phase: int = 0
+    installed: dict[int, tuple[FlowSpec, ...]] = field(default_factory=dict)
+    pending: dict[int, tuple[Step, ...]] = field(default_factory=dict)
+
+    def connected(self, dpid: int) -> tuple[FlowSpec, ...]:
+        """A switch (re)connected: it gets the current phase's flows."""
+        self.pending.pop(dpid, None)
+        self.installed[dpid] = phase_flows(self.segments.get(dpid, ()), self.phase)
+        return self.installed[dpid]
+
+    def disconnected(self, dpid: int) -> None:
+        self.installed.pop(dpid, None)
+        self.pending.pop(dpid, None)
+
+    def prepare(self, phase: int, segments: dict[int, tuple[Segment, ...]],
+                strategy: str) -> dict[int, tuple[Step, ...]]:
+        """The steps to take now on each connected switch, up to the first verify."""
+        if self.pending:
+            raise ConfigError("a phase change is already prepared and not committed; commit it first")
+        new = {dpid: phase_flows(segments.get(dpid, ()), phase) for dpid in self.installed}
+        now: dict[int, tuple[Step, ...]] = {}
+        for dpid, flows in new.items():
+            steps = swap(self.installed[dpid], flows, strategy)
+            first = next((i for i, step in enumerate(steps) if step.kind == "verify"), len(steps))
+            now[dpid], self.pending[dpid] = steps[:first], steps[first + 1:]
+            self.installed[dpid] = flows_after(self.installed[dpid], now[dpid])
+        self.segments, self.phase = segments, phase
+        self.pending = {dpid: steps for dpid, steps in self.pending.items() if steps}
+        return {dpid: steps for dpid, steps in now.items() if steps}
+
+    def commit(self) -> dict[int, tuple[Step, ...]]:
+        """The steps left after the verify: the old flows' removal."""
+        later, self.pending = self.pending, {}
+        for dpid, steps in later.items():
+            if dpid in self.installed:
+                self.installed[dpid] = flows_after(self.installed[dpid], steps)
+        return {dpid: steps for dpid, steps in later.items() if dpid in self.installed}

@@ -9,9 +9,11 @@ dns (ns) behind idcgw; core joins them.
 
 import dataclasses
 import ipaddress
+import time
 
 import pytest
 
+from simulator.model import transition
 from simulator.model.address_plan import plan_addresses
 from simulator.model.city_model import CityModel
 from simulator.model.routing import compute_routes
@@ -91,3 +93,31 @@ def test_a_node_down_and_up(city):
     assert not backend.run("d1h1", ping, timeout=10).ok
     backend.set_node("idcgw", up=True)
     assert backend.run("d1h1", ping, timeout=10).ok
+
+
+def test_the_controller_refuses_and_readmits_ipv6_on_an_access_segment(city):
+    """A phase change through the controller's control channel: IPv6 refused on d1's
+    access switch a1, then admitted again; IPv4 is never touched."""
+    backend, plan, _, _ = city
+    web6, web4 = plan.primary("web", Family.IPV6), plan.primary("web", Family.IPV4)
+    segments = transition.access_segments(backend.graph)
+
+    def ping(address):
+        return backend.run("d1h1", ["ping", "-n", "-c", "2", "-i", "0.2", "-W", "2", str(address)], timeout=15).ok
+
+    def admitted(ipv6):
+        return {name: [{**item, "ipv6": ipv6 if name == "a1" else item["ipv6"]} for item in items]
+                for name, items in segments.items()}
+
+    assert ping(web6) and ping(web4)
+    # a1: the BNG on port 1, d1h1 and d1h2 on 2 and 3; the RA guard on 2 and 3 stays.
+    refused = backend.enforce_phase(1, admitted(False), "make-before-break")
+    assert (refused["flows_changed"], refused["pending"]) == (3, 0)
+    assert not ping(web6)
+    assert ping(web4)
+    dropped = backend.counters(fresh_after=time.time())["switches"]["a1"]["dropped"]
+    assert dropped["ipv6-admission"]["flows"] == 3 and dropped["ipv6-admission"]["packets"] >= 2
+    readmitted = backend.enforce_phase(2, admitted(True), "make-before-break")
+    assert (readmitted["flows_changed"], readmitted["pending"]) == (3, 0)
+    assert backend.commit_phase()["flows_changed"] == 0
+    assert ping(web6) and ping(web4)

@@ -358,3 +358,35 @@ def test_phase_swap_keeps_what_both_phases_agree_on_at_every_step(strategy, fate
     assert table.process(ra(2, CPE_A)).cookies == (phase_cookie(2, "ra-guard"),)
     phase = {flow for flow in table.flows() if flow.table_id == 0 and flow.priority >= ADMISSION_PRIORITY}
     assert phase == set(flows_after(old, steps))
+
+
+def test_enforcement_prepares_up_to_the_verify_and_commits_the_rest():
+    from controllers.phases import Enforcement, phase_flows
+    open_ = Segment("d1/fixed/a1", 7, (1,), (2, 3), True)
+    closed = Segment("d1/fixed/a1", 7, (1,), (2, 3), False)
+    enforcement = Enforcement({7: (closed,)})
+    start = enforcement.connected(7)
+    assert start == phase_flows((closed,), 0) and len(start) == 5      # 2 RA guards, 3 admission drops
+    # Admitting IPv6: nothing to install; make-before-break has no verify left, so the
+    # removal of the 3 admission flows is the step to take now.
+    now = enforcement.prepare(1, {7: (open_,)}, "make-before-break")
+    assert [(step.kind, len(step.flows)) for step in now[7]] == [("remove", 3)]
+    assert enforcement.pending == {} and enforcement.commit() == {}
+    assert enforcement.installed[7] == phase_flows((open_,), 0)          # the RA guards, left alone
+    # Refusing it again, make-before-break: install now, nothing to remove later.
+    now = enforcement.prepare(2, {7: (closed,)}, "make-before-break")
+    assert [(step.kind, len(step.flows)) for step in now[7]] == [("install", 3)]
+    assert enforcement.phase == 2 and enforcement.commit() == {}
+    # A cut-over back does it all at once, and a second prepare waits for a commit.
+    enforcement.pending = {7: (Step("remove", start[:1]),)}
+    with pytest.raises(ConfigError, match="already prepared"):
+        enforcement.prepare(3, {7: (open_,)}, "cut-over")
+    assert [(s.kind, len(s.flows)) for s in enforcement.commit()[7]] == [("remove", 1)]
+
+
+def test_enforcement_of_a_switch_that_is_not_connected_is_kept_for_when_it_is():
+    from controllers.phases import Enforcement
+    closed = Segment("d2/fixed/a2", 9, (1,), (2,), False)
+    enforcement = Enforcement({})
+    assert enforcement.prepare(1, {9: (closed,)}, "cut-over") == {}
+    assert [f.cookie >> 32 for f in enforcement.connected(9)] == [1, 1, 1]   # phase 1's flows

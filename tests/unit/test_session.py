@@ -164,7 +164,7 @@ def interface_methods():
 def test_every_backend_offers_the_whole_interface(backend):
     assert interface_methods() == {
         "start", "stop", "run", "run_many", "popen", "start_daemons", "stop_daemons", "reload_daemon",
-        "configure", "set_link", "set_node", "warm_up", "counters", "capture"}
+        "configure", "set_link", "set_node", "enforce_phase", "commit_phase", "warm_up", "counters", "capture"}
     missing = {name for name in interface_methods() if not callable(getattr(backend, name, None))}
     assert missing == set()
     for name in interface_methods():

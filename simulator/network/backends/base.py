@@ -71,6 +71,14 @@ class Backend(Protocol):
     def set_node(self, node: str, up: bool) -> dict[str, list[Route]]:
         """Every link of a node down (or up again), routed around."""
 
+    def enforce_phase(self, phase: int, segments: dict[str, list[dict]], strategy: str) -> dict:
+        """The access switches move to a phase's segments (``transition.access_segments``
+        by switch name), as far as the strategy goes before a verify; the reply says
+        how many flows changed and how many removals wait for ``commit_phase``."""
+
+    def commit_phase(self) -> dict:
+        """The rest of a prepared phase change: the old flows go."""
+
     # --- measuring ---
     def warm_up(self) -> None: ...
 

@@ -31,7 +31,7 @@ class ControllerProcess:
         self.located = located
         self.workdir, self.app, self.policy, self.dpids = workdir, app, policy, dpids
         self.connect_timeout_s = connect_timeout_s
-        self.port = 0
+        self.port = self.control_port = 0
         self.stats_path = workdir / "controller-stats.json"
         self.log = workdir / "controller.log"
         self.process: subprocess.Popen | None = None
@@ -39,18 +39,36 @@ class ControllerProcess:
     def spawn(self) -> None:
         """Start it; its interpreter comes up while the network is built."""
         self.port = free_port()
+        self.control_port = free_port()
         mechanisms = self.workdir / "controller-mechanisms.json"
         # The controller knows switches by datapath id only.
-        segments = {str(int(self.dpids[name], 16)): value
-                    for name, value in self.policy.get("segments", {}).items() if name in self.dpids}
+        segments = self.segments_by_dpid(self.policy.get("segments", {}))
         mechanisms.write_text(json.dumps({**self.policy, "segments": segments}))
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "controllers.launcher", "--app", self.app,
                  "--host", "127.0.0.1", "--port", str(self.port),
                  "--stats-file", str(self.stats_path), "--stats-interval", "0.5",
-                 "--mechanisms", str(mechanisms)],
+                 "--mechanisms", str(mechanisms), "--control-port", str(self.control_port)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def segments_by_dpid(self, segments: dict[str, list[dict]]) -> dict[str, list[dict]]:
+        """Switch name -> segments, as the controller knows switches: by datapath id."""
+        return {str(int(self.dpids[name], 16)): value for name, value in segments.items() if name in self.dpids}
+
+    def control(self, request: dict, timeout_s: float = 10.0) -> dict:
+        """One request over the controller's control channel (loopback); its reply."""
+        self._running()
+        try:
+            with socket.create_connection(("127.0.0.1", self.control_port), timeout=timeout_s) as channel:
+                channel.sendall((json.dumps(request) + "\n").encode())
+                reply = channel.makefile("r").readline()
+        except OSError as error:
+            raise BackendError(f"the controller's control channel (127.0.0.1:{self.control_port}): {error}") from None
+        answer = json.loads(reply) if reply else {"ok": False, "error": "no reply"}
+        if not answer.get("ok"):
+            raise BackendError(f"the controller refused {request.get('op')!r}: {answer.get('error')}")
+        return answer
 
     def _running(self) -> subprocess.Popen:
         if self.process is None:

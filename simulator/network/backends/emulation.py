@@ -480,6 +480,21 @@ class EmulationBackend:
             raise BackendError(f"no link {a}--{b} in this network")
         return self._set_links([(a, b)], up)
 
+    def enforce_phase(self, phase: int, segments: dict[str, list[dict]], strategy: str) -> dict:
+        sent = time.time()
+        reply = self.controller.control({"op": "prepare", "phase": phase, "strategy": strategy,
+                                         "segments": self.controller.segments_by_dpid(segments)})
+        # Counters taken after the reply were asked for after the flow-mods, on the same
+        # connections: every switch has applied them by then.
+        self.counters(fresh_after=sent)
+        return reply
+
+    def commit_phase(self) -> dict:
+        sent = time.time()
+        reply = self.controller.control({"op": "commit"})
+        self.counters(fresh_after=sent)
+        return reply
+
     def set_node(self, node: str, up: bool) -> dict[str, list[Route]]:
         """Every link of ``node`` down (a router or switch that fails), or up again,
         and routes around it."""

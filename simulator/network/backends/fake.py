@@ -148,6 +148,14 @@ class FakeBackend:
         self.routes = compute_routes(self.graph, self.plan, self.down)
         return self.routes
 
+    def enforce_phase(self, phase: int, segments: dict[str, list[dict]], strategy: str) -> dict:
+        self._record("enforce_phase", phase, strategy)
+        return {"ok": True, "phase": phase, "flows_changed": 0, "pending": 0}
+
+    def commit_phase(self) -> dict:
+        self._record("commit_phase")
+        return {"ok": True, "flows_changed": 0, "pending": 0}
+
     # --- measuring ---
 
     def warm_up(self) -> None:
