@@ -20,7 +20,7 @@ from simulator.network.backends import backend_class
 from simulator.network.capabilities import HostCapabilities, probe_host
 from simulator.network.preparation import NodeDaemons, prepare
 from simulator.progress import Progress
-from simulator.reporting import plots
+from simulator.reporting import kpis, plots
 from simulator.reporting.results import (
     RunFolder,
     command_line,
@@ -195,6 +195,7 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                 folder.write_figure("comparison.png", plots.mechanism_comparison(
                     summary_rows, f"{scenario.name}: mechanisms against native IPv6 ({run_id})",
                     comparison.caveats(result.comparison)))
+            folder.write_csv("kpis.csv", kpis.of_run(prepared.city, result.cells, result.transition), kpis.COLUMNS)
             folder.write_figure("connectivity.png", plots.connectivity_heatmap(
                 result.cells, f"{scenario.name}: connectivity matrix ({run_id})"))
             folder.write_figure("families.png", plots.family_comparison(

@@ -25,6 +25,17 @@ from topologies.spec import AccessMode, Family, Role, node_spec
 Z95 = 1.959964
 
 
+# Reference values of ../shared/KPIS.md, for the reader; never a pass/fail rule.
+REFERENCES = {
+    1: "2019 target: 90% mobile, 40% fixed; Shanghai 2023: >99% mobile, 84% fixed",
+    2: "fixed broadband >= 80% (2024)",
+    4: "scenario parameter",
+    7: "scenario parameter",
+    13: "scenario parameter",
+}
+COLUMNS = ["phase", "kpi", "name", "class", "value", "low", "high", "unit", "sample", "reference", "source"]
+
+
 @dataclass(frozen=True)
 class Estimate:
     kpi: int
@@ -41,7 +52,7 @@ class Estimate:
             return None if x is None else round(100 * x, 2)
         return {"kpi": self.kpi, "name": self.name, "class": self.subscriber_class, "value": percent(self.value),
                 "low": percent(self.low), "high": percent(self.high), "unit": "%", "sample": self.sample,
-                "source": self.source}
+                "reference": REFERENCES.get(self.kpi, ""), "source": self.source}
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
@@ -85,7 +96,7 @@ def assignment_rate(city: CityModel) -> list[Estimate]:
     """KPI 1: subscribers (a CPE's WAN, a UE) holding a global IPv6 address (a CPE
     also a delegated prefix) / all subscribers. The run's bring-up waits for every
     planned address and prefix, so the plan's are the ones held."""
-    outcomes: dict[str, list[bool]] = {}
+    outcomes: dict[str, list[tuple[bool, float]]] = {}
     for node in sorted(city.graph):
         spec = node_spec(city.graph, node)
         if _is_subscriber(city, node) and spec.subscriber_class:
@@ -162,3 +173,10 @@ def ipv6_only_readiness(transition: list[dict]) -> list[Estimate]:
     low, high = wilson(working, len(cells))
     return [Estimate(13, "IPv6-only readiness", "all", working / len(cells), low, high, len(cells),
                      "transition matrix: cells of IPv6-only and 464XLAT hosts")]
+
+
+def of_run(city: CityModel, cells: list[dict], transition: list[dict], phase: str = "-") -> list[dict]:
+    """Every KPI this module computes, as kpis.csv rows (COLUMNS)."""
+    estimates = (assignment_rate(city) + connectivity_rate(city, cells) + preferred_rate(city, transition)
+                 + access_coverage(city) + ipv6_only_readiness(transition))
+    return [{"phase": phase, **estimate.row()} for estimate in estimates]

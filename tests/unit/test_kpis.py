@@ -89,3 +89,12 @@ def test_ipv6_only_readiness_over_the_cells_of_ipv6_only_hosts():
     (found,) = kpis.ipv6_only_readiness(records)
     assert (found.value, found.sample) == (0.75, 4)
     assert found.row()["value"] == 75.0 and found.row()["unit"] == "%"
+
+
+def test_a_run_writes_every_kpi_as_a_row(city):
+    rows = kpis.of_run(city, [], [])
+    assert [(r["kpi"], r["class"]) for r in rows] == [
+        (1, "fixed"), (1, "mobile"), (1, "all"), (2, "fixed"), (2, "mobile"), (2, "all"), (4, "all"),
+        (7, "fixed"), (7, "mobile"), (7, "all"), (13, "all")]
+    assert set(rows[0]) == set(kpis.COLUMNS)
+    assert rows[0]["reference"].startswith("2019 target") and rows[0]["phase"] == "-"
