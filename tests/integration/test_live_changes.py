@@ -9,16 +9,21 @@ dns (ns) behind idcgw; core joins them.
 
 import dataclasses
 import ipaddress
+import json
+import subprocess
 import time
 
 import pytest
 
+from simulator.measurements import workload
+from simulator.measurements.disruption import disruption
 from simulator.model import transition
 from simulator.model.address_plan import plan_addresses
 from simulator.model.city_model import CityModel
 from simulator.model.routing import compute_routes
 from simulator.network.backends.emulation import EmulationBackend
 from simulator.network.daemons import DnsServer, WebServer
+from simulator.network.daemons.workload_server import WorkloadServer
 from simulator.network.nodeconfig import Address
 from simulator.network.preparation import zone_records
 from simulator.progress import Progress
@@ -121,3 +126,44 @@ def test_the_controller_refuses_and_readmits_ipv6_on_an_access_segment(city):
     assert (readmitted["flows_changed"], readmitted["pending"]) == (3, 0)
     assert backend.commit_phase()["flows_changed"] == 0
     assert ping(web6) and ping(web4)
+
+
+def test_the_workload_measures_the_disruption_of_a_phase_change(city):
+    """A subscriber's workload (connections, a UDP echo stream, a long-lived flow, all
+    over IPv6 to web) while IPv6 is refused on its access switch for about 2 s: the
+    disruption figures come from the samples it wrote."""
+    backend, plan, _, _ = city
+    web6 = str(plan.primary("web", Family.IPV6))
+    server = WorkloadServer("web")
+    backend.start_daemons([server])
+    segments = transition.access_segments(backend.graph)
+    closed = {name: [{**item, "ipv6": False if name == "a1" else item["ipv6"]} for item in items]
+              for name, items in segments.items()}
+    config = {"client": "d1h1", "interval_s": 0.2, "timeout_s": 1.0,
+              "services": [{"name": web6, "port": 80, "marker": "v6lab-service:www.city.test"}],
+              "udp": {"address": web6, "port": 7, "interval_s": 0.1, "timeout_s": 1.0},
+              "stream": {"host": web6, "port": 5001, "stall_s": 1.0, "give_up_s": 10.0}}
+    prober = backend.popen("d1h1", workload.command(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        time.sleep(2.5)
+        started = time.time()
+        backend.enforce_phase(11, closed, "make-before-break")
+        ready = time.time()
+        time.sleep(2.0)
+        backend.enforce_phase(12, segments, "make-before-break")
+        time.sleep(3.0)
+    finally:
+        prober.terminate()
+        out, err = prober.communicate(timeout=20)
+        backend.stop_daemons([server])
+    samples = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert samples and samples[-1]["kind"] == "summary", err
+    found = disruption(samples, started, ready, time.time(), {("d1h1", web6): True})
+    # The one cell broke while IPv6 was refused, and works again: no regression.
+    assert (found.broken_during, found.regressions, found.gained) == ((("d1h1", web6),), (), ())
+    # About 2 s of datagrams at 10 a second were never echoed; none before the change.
+    assert 10 <= found.packets_lost <= 35
+    assert sum(1 for s in samples if s["kind"] == "udp" and not s["ok"] and s["t"] < started) == 0
+    assert found.recovery_s is not None and 1.5 <= found.recovery_s <= 5.0
+    assert found.flows_stalled + found.flows_reset >= 1
