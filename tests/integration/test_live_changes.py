@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from simulator.measurements import workload
+from simulator.measurements import meters, workload
 from simulator.measurements.disruption import disruption
 from simulator.model import transition
 from simulator.model.address_plan import plan_addresses
@@ -167,3 +167,26 @@ def test_the_workload_measures_the_disruption_of_a_phase_change(city):
     assert sum(1 for s in samples if s["kind"] == "udp" and not s["ok"] and s["t"] < started) == 0
     assert found.recovery_s is not None and 1.5 <= found.recovery_s <= 5.0
     assert found.flows_stalled + found.flows_reset >= 1
+
+
+def test_meters_count_each_family_once_at_the_access_uplink(city):
+    """Known traffic: 50 IPv4 and 50 IPv6 echoes of 1,400 bytes of payload from d1h1 to
+    web. bng1's uplink counts each family's requests out and replies in: an IPv4 echo is
+    1,428 bytes (20 + 8 + 1,400), an IPv6 one 1,448 (40 + 8 + 1,400)."""
+    backend, plan, _, _ = city
+    points = [p for p in meters.meter_points(backend.graph) if p.node == "bng1"]
+    assert [p.name for p in points] == ["bng1-m1"]
+    meters.install(backend, points, backend.interface_name)
+    before = meters.collect(backend, points)
+    for family in Family:
+        address = str(plan.primary("web", family))
+        assert backend.run("d1h1", ["ping", "-n", "-q", "-c", "50", "-i", "0.02", "-s", "1400", address],
+                           timeout=20).ok
+    counted = {(r["direction"], r["family"]): (r["packets"], r["bytes"])
+               for r in meters.delta(before, meters.collect(backend, points))}
+    for direction in ("out", "in"):
+        assert counted[(direction, "ipv4")] == (50, 71_400)
+        packets, size = counted[(direction, "ipv6")]
+        # The link's own IPv6 (neighbour discovery, MLD: one 156-byte packet was seen)
+        # is counted too, as it should be: within 1 %.
+        assert 50 <= packets <= 53 and abs(size - 72_400) <= 724
