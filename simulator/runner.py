@@ -176,6 +176,9 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
                                  ["source", "destination", "family", "address", "expected", "ok", "as_expected",
                                   "error", "expected_reason"])
             folder.write_csv("traffic.csv", traffic, ["switch", "family", "packets", "bytes"])
+            if result.metered:
+                folder.write_csv("meters.csv", result.metered,
+                                 ["kind", "point", "direction", "family", "packets", "bytes"])
             if mechanism_rows:
                 folder.write_csv("mechanisms.csv", mechanism_rows, ["switch", "mechanism", "packets", "bytes"])
             folder.write_json("controller.json", after)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from simulator.measurements import comparison, connectivity, matrix, reachability
+from simulator.measurements import comparison, connectivity, matrix, meters, reachability
 from simulator.measurements.run_result import RunResult
 from simulator.measurements.throughput import measure_throughput, totals_by_family, traffic_delta
 from simulator.model.city_model import CityModel
@@ -49,6 +49,8 @@ class Session:
         self.captures = captures or []       # (a, b, pcap path) for the captured steps
         # Controller snapshots around the measurements, and what they give per switch.
         self.counters_before: dict | None = None
+        self.meter_points: list[meters.MeterPoint] = []   # where traffic is counted per family
+        self.meters_before: list[dict] = []
         self.counters_after: dict | None = None
         self.traffic: list[dict] = []
         self.mechanism_traffic: list[dict] = []
@@ -177,6 +179,9 @@ def _comparison(session: Session) -> None:
 
 def _counters_before(session: Session) -> None:
     session.counters_before = session.backend.counters()
+    session.meter_points = meters.meter_points(session.city.graph)
+    meters.install(session.backend, session.meter_points, session.backend.interface_name)
+    session.meters_before = meters.collect(session.backend, session.meter_points)
 
 
 def _traffic(session: Session) -> None:
@@ -194,6 +199,9 @@ def _traffic(session: Session) -> None:
         for family, count in switch["learned_flows"].items():
             learned[family] = learned.get(family, 0) + count
     session.result.learned_flows = learned
+    if session.meter_points:
+        session.result.metered = meters.delta(session.meters_before,
+                                              meters.collect(session.backend, session.meter_points))
 
 
 SERVICES = Step("services", _start_services, lambda s: "starting services (DNS, HTTP, iperf3)")

@@ -89,8 +89,8 @@ def ruleset(points: list[MeterPoint], interface: dict[str, str]) -> str:
 
 def read(nft_json: str) -> dict[str, dict[str, int]]:
     """``nft -j list counters table inet v6lab_meter`` -> counter name -> packets, bytes."""
-    found = {}
-    for item in json.loads(nft_json).get("nftables", []):
+    found: dict[str, dict[str, int]] = {}
+    for item in (json.loads(nft_json) if nft_json.strip() else {}).get("nftables", []):
         counter = item.get("counter")
         if counter and counter.get("table") == TABLE:
             found[counter["name"]] = {"packets": counter["packets"], "bytes": counter["bytes"]}

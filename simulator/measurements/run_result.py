@@ -20,6 +20,8 @@ class RunResult:
     # Bytes the controller's table 0 classified per mechanism, summed over switches.
     mechanism_traffic: dict[str, int] = field(default_factory=dict)
     comparison: list[dict] = field(default_factory=list)
+    # Bytes and packets per family at each measurement point (simulator.measurements.meters).
+    metered: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -59,7 +59,10 @@ def test_the_pipeline_of_a_run(session):
     assert [args[0] for method, args in backend.calls if method == "start_daemon"] == [
         "unbound@dns", "http@web", "iperf3@web"]
     assert methods.index("warm_up") < methods.index("counters") < methods.index("run")
-    assert methods.count("counters") == 2 and methods[-2] == "counters"
+    assert methods.count("counters") == 2
+    # Meters at bng1, bng2 and idcgw: installed and read before the measurements, read again after.
+    nft = [(args[0], args[1][0]) for method, args in backend.calls if method == "run" and "nft" in " ".join(args[1])]
+    assert nft == [(n, "sh") for n in ("bng1", "bng2", "idcgw")] + [(n, "nft") for n in ("bng1", "bng2", "idcgw")] * 2
     # The slice: 4 clients x (ns: 2 families x ping + dns; www: 2 x ping + http) = 32 cells,
     # every one measured by the probe (the fake says all work).
     assert len(session.result.cells) == 32 and all(c["ok"] for c in session.result.cells)
@@ -164,7 +167,8 @@ def interface_methods():
 def test_every_backend_offers_the_whole_interface(backend):
     assert interface_methods() == {
         "start", "stop", "run", "run_many", "popen", "start_daemons", "stop_daemons", "reload_daemon",
-        "configure", "set_link", "set_node", "enforce_phase", "commit_phase", "warm_up", "counters", "capture"}
+        "configure", "set_link", "set_node", "interface_name", "enforce_phase", "commit_phase", "warm_up", "counters",
+        "capture"}
     missing = {name for name in interface_methods() if not callable(getattr(backend, name, None))}
     assert missing == set()
     for name in interface_methods():

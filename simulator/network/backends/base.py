@@ -71,6 +71,9 @@ class Backend(Protocol):
     def set_node(self, node: str, up: bool) -> dict[str, list[Route]]:
         """Every link of a node down (or up again), routed around."""
 
+    def interface_name(self, node: str, peer: str) -> str:
+        """The name of ``node``'s interface towards ``peer``."""
+
     def enforce_phase(self, phase: int, segments: dict[str, list[dict]], strategy: str) -> dict:
         """The access switches move to a phase's segments (``transition.access_segments``
         by switch name), as far as the strategy goes before a verify; the reply says

@@ -148,6 +148,9 @@ class FakeBackend:
         self.routes = compute_routes(self.graph, self.plan, self.down)
         return self.routes
 
+    def interface_name(self, node: str, peer: str) -> str:
+        return f"{node}-e{sorted(self.graph.neighbors(node)).index(peer)}"
+
     def enforce_phase(self, phase: int, segments: dict[str, list[dict]], strategy: str) -> dict:
         self._record("enforce_phase", phase, strategy)
         return {"ok": True, "phase": phase, "flows_changed": 0, "pending": 0}
