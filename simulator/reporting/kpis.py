@@ -86,6 +86,11 @@ def shares(kpi: int, name: str, outcomes: Mapping[str, list[tuple[bool, float]]]
     return found
 
 
+def _weight(represents: int) -> float:
+    """What a host stands for; a host of a topology without sampling ratios stands for itself."""
+    return float(represents) if represents > 0 else 1.0
+
+
 def _is_subscriber(city: CityModel, node: str) -> bool:
     """A subscriber line: a CPE for fixed access, a UE for mobile."""
     spec = node_spec(city.graph, node)
@@ -100,7 +105,8 @@ def assignment_rate(city: CityModel) -> list[Estimate]:
     for node in sorted(city.graph):
         spec = node_spec(city.graph, node)
         if _is_subscriber(city, node) and spec.subscriber_class:
-            outcomes.setdefault(spec.subscriber_class, []).append((Family.IPV6 in spec.families, spec.represents))
+            outcomes.setdefault(spec.subscriber_class, []).append(
+                (Family.IPV6 in spec.families, _weight(spec.represents)))
     return shares(1, "IPv6 address assignment rate", outcomes, "addresses and prefixes held at bring-up")
 
 
@@ -119,7 +125,7 @@ def connectivity_rate(city: CityModel, cells: list[dict]) -> list[Estimate]:
     for subscriber in city.subscribers:
         if subscriber.subscriber_class:
             outcomes.setdefault(subscriber.subscriber_class, []).append(
-                (reached.get(subscriber.node, False), subscriber.represents))
+                (reached.get(subscriber.node, False), _weight(subscriber.represents)))
     return shares(2, "IPv6 connectivity rate", outcomes, "connectivity matrix: HTTP over IPv6 to IPv6-only services")
 
 
@@ -134,7 +140,7 @@ def preferred_rate(city: CityModel, transition: list[dict]) -> list[Estimate]:
     for record in chosen:
         subscriber = city.subscriber(record["client"])
         outcomes.setdefault(subscriber.subscriber_class or "other", []).append(
-            (":" in (record.get("address") or ""), subscriber.represents))
+            (":" in (record.get("address") or ""), _weight(subscriber.represents)))
     return shares(4, "IPv6-preferred rate", outcomes, "transition matrix: connections by name to dual-stack services")
 
 
@@ -148,9 +154,9 @@ def access_coverage(city: CityModel) -> list[Estimate]:
     covered: dict[str, float] = {}
     total: dict[str, float] = {}
     for (_, cls), members in behind.items():
-        weight = sum(m.represents for m in members)
+        weight = sum(_weight(m.represents) for m in members)
         total[cls] = total.get(cls, 0) + weight
-        if any(m.mode not in (None, AccessMode.IPV4_ONLY) for m in members):
+        if any(Family.IPV6 in m.families for m in members):
             covered[cls] = covered.get(cls, 0) + weight
     found = [Estimate(7, "Access coverage", cls, covered.get(cls, 0) / total[cls], None, None,
                       sum(1 for (_, c) in behind if c == cls), "access networks provisioning IPv6")

@@ -98,3 +98,16 @@ def test_a_run_writes_every_kpi_as_a_row(city):
         (7, "fixed"), (7, "mobile"), (7, "all"), (13, "all")]
     assert set(rows[0]) == set(kpis.COLUMNS)
     assert rows[0]["reference"].startswith("2019 target") and rows[0]["phase"] == "-"
+
+
+def test_hosts_of_a_topology_without_sampling_ratios_stand_for_themselves():
+    from simulator.model.address_plan import plan_addresses
+    from simulator.model.city_model import CityModel
+    from simulator.model.routing import compute_routes
+    from topologies import city_slice
+    graph = city_slice()
+    plan = plan_addresses(graph)
+    rows = kpis.of_run(CityModel(graph, plan, compute_routes(graph, plan)), [], [])
+    # No CPE or UE in the slice: no KPI 1; its 4 hosts are fixed, d1 dual-stack, d2 IPv4-only.
+    assert [(r["kpi"], r["class"], r["value"]) for r in rows] == [
+        (2, "all", None), (4, "all", None), (7, "fixed", 50.0), (13, "all", None)]
