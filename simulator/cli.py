@@ -245,15 +245,30 @@ def _plan(args) -> int:
     return 0
 
 
+def _kpi_line(phase) -> str:
+    """KPIs 1, 7 and 13 of a phase, city-wide where a city figure exists."""
+    from simulator.reporting.kpis import Estimate, predicted
+    best: dict[int, Estimate] = {}
+    for estimate in predicted(phase.city):
+        if estimate.kpi not in best or estimate.subscriber_class == "all":
+            best[estimate.kpi] = estimate
+    names = {1: "IPv6 addresses", 7: "access coverage", 13: "IPv6-only readiness"}
+    parts = [f"{names[k]} {'-' if e.value is None else f'{100 * e.value:.0f}%'}"
+             for k, e in sorted(best.items()) if k in names]
+    return "  KPIs: " + ", ".join(parts)
+
+
 def plan_report(phases, shown: int = 5) -> str:
     """The prediction, phase by phase: what each change alters and what it costs."""
     lines = []
     start = phases[0]
     lines.append(f"before: {start.working} of {len(start.expected)} cells work")
+    lines.append(_kpi_line(start))
     for number, phase in enumerate(phases[1:], start=1):
         lines.append("")
         lines.append(f"phase {number} {phase.name!r}: {phase.working} of {len(phase.expected)} cells work "
                      f"({len(phase.gained)} gained, {len(phase.broken)} broken)")
+        lines.append(_kpi_line(phase))
         for item in phase.changes:
             change = item.change
             during = (f"{len(item.transient)} working cells broken during the cut-over" if change.strategy == "cut-over"

@@ -42,6 +42,7 @@ class PhasePrediction:
     broken: tuple[str, ...] = ()       # worked before this phase, not after (regressions)
     gained: tuple[str, ...] = ()       # did not work before, works after
     changes: tuple[ChangePrediction, ...] = field(default_factory=tuple)
+    city: CityModel | None = None      # the city in this state (what the phase buys: reporting.kpis.predicted)
 
     @property
     def working(self) -> int:
@@ -109,7 +110,7 @@ def _phase(phase: Phase, before: tuple[CityModel, Cells], after: tuple[CityModel
         predictions.append(ChangePrediction(change, touched, transient))
     return PhasePrediction(phase.name, {c: value[0] for c, value in new.items()},
                            tuple(sorted(works_before - works_after)), tuple(sorted(works_after - works_before)),
-                           tuple(predictions))
+                           tuple(predictions), new_city)
 
 
 def predict(scenario: Scenario) -> list[PhasePrediction]:
@@ -131,7 +132,8 @@ def predict(scenario: Scenario) -> list[PhasePrediction]:
             when = "as it starts" if name == "before" else f"after phase {name!r}"
             raise ConfigError(f"{scenario.source}: plan: the city {when}: {error}") from None
         models.append((city, expected_cells(city, http, dns)))
-    result = [PhasePrediction("before", {c: value[0] for c, value in models[0][1].items()})]
+    result = [PhasePrediction("before", {c: value[0] for c, value in models[0][1].items()},
+                              city=models[0][0])]
     for phase, before, after in zip(scenario.plan.phases, models[:-1], models[1:], strict=True):
         result.append(_phase(phase, before, after))
     return result

@@ -19,6 +19,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from simulator.measurements import matrix
 from simulator.model.city_model import CityModel
 from topologies.spec import AccessMode, Family, Role, node_spec
 
@@ -186,3 +187,12 @@ def of_run(city: CityModel, cells: list[dict], transition: list[dict], phase: st
     estimates = (assignment_rate(city) + connectivity_rate(city, cells) + preferred_rate(city, transition)
                  + access_coverage(city) + ipv6_only_readiness(transition))
     return [{"phase": phase, **estimate.row()} for estimate in estimates]
+
+
+def predicted(city: CityModel) -> list[Estimate]:
+    """KPIs 1 (address assignment), 7 (access coverage) and 13 (IPv6-only readiness,
+    over the transition matrix as the RFC rules fill it) of a city state, before any
+    measurement: what a phase of a plan buys."""
+    cells = [{"client_kind": cell.client_kind, "expected": cell.rule.expected, "ok": cell.rule.expected}
+             for cell in matrix.build_cells(city) if cell.rule.expected is not None]
+    return assignment_rate(city) + access_coverage(city) + ipv6_only_readiness(cells)

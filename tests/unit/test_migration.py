@@ -152,7 +152,8 @@ def test_plan_check_prints_the_prediction(capsys):
     from simulator.cli import main
     assert main(["plan", "check", str(ROOT / "scenarios" / "migration-naive.yaml"), "--cells", "1"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "before: 144 of 224 cells work"
+    assert out.splitlines()[:2] == ["before: 144 of 224 cells work",
+                                    "  KPIs: IPv6 addresses 0%, access coverage 0%, IPv6-only readiness -"]
     assert "  d1 mobile to 464xlat [cut-over]: touches 56 cells; 36 working cells broken during the cut-over" in out
     assert out.splitlines()[-1] == ("predicted: 0 regressions and 108 cells broken during cut-overs over 3 phases; "
                                     "212 of 224 cells work at the end")
@@ -173,3 +174,17 @@ def test_a_run_refuses_a_plan_it_cannot_apply_yet():
     assert str(error.value) == (f"{source}: plan: applying a migration plan to a running city is not built yet; "
                                 f"'v6lab plan check {source}' validates the plan and predicts what each phase "
                                 "breaks and gains")
+
+
+def test_each_phase_says_what_it_buys():
+    from simulator.reporting.kpis import predicted
+    phases = predict(load_scenario(ROOT / "scenarios" / "migration-naive.yaml"))
+    first = {(e.kpi, e.subscriber_class): e.value for e in predicted(phases[1].city)}
+    # Phase 1 gives IPv6 to both mobile classes (300,000 + 210,000 subscribers) and to no
+    # fixed one (120,000 + 90,000): 510,000 of 720,000.
+    assert first[(1, "mobile")] == 1.0 and first[(1, "fixed")] == 0.0
+    assert first[(1, "all")] == pytest.approx(510_000 / 720_000)
+    assert first[(7, "all")] == pytest.approx(510_000 / 720_000)
+    # Its 464XLAT UEs reach every service by name and literal: 4 UEs x 8 cells.
+    assert first[(13, "all")] == 1.0
+    assert predicted(phases[0].city)[-1].value is None        # no IPv6-only host before the plan
