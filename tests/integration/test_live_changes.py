@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import json
 import subprocess
+import sys
 import time
 
 import pytest
@@ -190,3 +191,44 @@ def test_meters_count_each_family_once_at_the_access_uplink(city):
         # The link's own IPv6 (neighbour discovery, MLD: one 156-byte packet was seen)
         # is counted too, as it should be: within 1 %.
         assert 50 <= packets <= 53 and abs(size - 72_400) <= 724
+
+
+ROGUE_RA = r"""
+import socket, struct, sys
+# RFC 4861 4.2: a router advertisement (hop limit 64, router lifetime 1800 s) with a
+# prefix information option for 2001:db8:bad::/64 (on-link, autonomous).
+prefix = socket.inet_pton(socket.AF_INET6, "2001:db8:bad::")
+option = struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 86400, 14400, 0) + prefix
+message = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + option
+sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+index = socket.if_nametoindex(sys.argv[1])
+for _ in range(3):
+    sock.sendto(message, ("ff02::1", 0, 0, index))
+"""
+
+
+def test_a_rogue_router_advertisement_from_a_subscriber_is_dropped(city):
+    """d1h2 advertises itself as a router with a prefix of its own (RFC 6105's threat):
+    the access switch's RA guard drops all three, and none reaches d1h1. (With the guard
+    lifted, the same three were captured on d1h1: tried by hand.)"""
+    backend, _, _, _ = city
+
+    def guarded():
+        return backend.counters(fresh_after=time.time())["switches"]["a1"]["dropped"]["ra-guard"]["packets"]
+
+    before = guarded()
+    listening = backend.popen("d1h1", ["tcpdump", "-n", "-l", "-i", backend.interface_name("d1h1", "a1"),
+                                       "icmp6 and ip6[40] == 134"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    time.sleep(1.0)
+    sent = backend.run("d1h2", [sys.executable, "-c", ROGUE_RA, backend.interface_name("d1h2", "a1")], timeout=10)
+    assert sent.ok, sent.stderr
+    time.sleep(1.0)
+    listening.terminate()
+    heard, _ = listening.communicate(timeout=10)
+    assert guarded() - before == 3
+    # bng1's own RAs may be heard; none from d1h2's link-local address.
+    rogue = backend.run("d1h2", ["ip", "-6", "-o", "addr", "show", "dev", backend.interface_name("d1h2", "a1"),
+                                 "scope", "link"], timeout=10).stdout.split()[3].split("/")[0]
+    assert rogue.startswith("fe80:") and rogue not in heard
