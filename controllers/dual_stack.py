@@ -173,8 +173,6 @@ class DualStackController(app_manager.OSKenApp):
                 for flow in step.flows:
                     (self._install if step.kind == "install" else self._remove)(datapath, flow)
                     changed += 1
-            # The switch has applied every flow-mod before it answers the barrier.
-            datapath.send_msg(datapath.ofproto_parser.OFPBarrierRequest(datapath))
         return {"ok": True, "phase": self.enforcement.phase, "flows_changed": changed,
                 "pending": sum(len(step.flows) for steps in self.enforcement.pending.values() for step in steps)}
 

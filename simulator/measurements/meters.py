@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from topologies.errors import BackendError
 from topologies.spec import Role, node_spec
 
 TABLE = "v6lab_meter"
@@ -116,19 +117,21 @@ def install(backend, points: list[MeterPoint], named) -> None:
     for point in points:
         by_node.setdefault(point.node, []).append(point)
     scripts = {node: ruleset(found, {p.name: named(p.node, p.peer) for p in found}) for node, found in by_node.items()}
-    for node, script in scripts.items():
-        result = backend.run(node, ["sh", "-c", f"nft -f - <<'NFT'\n{script}NFT"], timeout=20)
-        if not result.ok:
-            raise RuntimeError(f"{node}: the meter table was refused: {result.stderr.strip()}")
+    results = backend.run_many({node: ["sh", "-c", f"nft -f - <<'NFT'\n{script}NFT"]
+                                for node, script in scripts.items()}, timeout=20)
+    refused = [f"{node}: {result.stderr.strip()}" for node, result in sorted(results.items()) if not result.ok]
+    if refused:
+        raise BackendError("the meter tables were refused: " + "; ".join(refused))
 
 
 def collect(backend, points: list[MeterPoint]) -> list[dict]:
     """Every point's counters now, as rows (kind, point, direction, family, packets, bytes)."""
     counters: dict[str, dict[str, int]] = {}
-    for node in sorted({p.node for p in points}):
-        result = backend.run(node, ["nft", "-j", "list", "counters", "table", "inet", TABLE], timeout=20)
-        if result.ok:
-            counters.update(read(result.stdout))
+    listing = ["nft", "-j", "list", "counters", "table", "inet", TABLE]
+    for node, result in sorted(backend.run_many({p.node: listing for p in points}, timeout=20).items()):
+        if not result.ok:
+            raise BackendError(f"{node}: its meter counters could not be read: {result.stderr.strip()}")
+        counters.update(read(result.stdout))
     return by_point(points, counters)
 
 

@@ -44,9 +44,15 @@ RECORD_TYPE = {4: "A", 6: "AAAA"}
 NICE = 19
 
 
+def niced(module: str, argument) -> list[str]:
+    """The command that runs a measurement module in a node at the probes' priority,
+    its one argument as JSON."""
+    return ["nice", "-n", str(NICE), sys.executable, "-m", module, json.dumps(argument)]
+
+
 def command(checks: list[dict]) -> list[str]:
     """The command that runs these checks in a node, one after the other."""
-    return ["nice", "-n", str(NICE), sys.executable, "-m", "simulator.measurements.probe", json.dumps(checks)]
+    return niced("simulator.measurements.probe", checks)
 
 
 def _ms(since: float) -> float:
@@ -172,11 +178,11 @@ def _get(address: str, name: str, marker: str, timeout: float, port: int = 80) -
     except OSError as error:
         result["error"] = f"TCP: {error.strerror or error}"
         return result
-    result.update(_page_verdict(body, marker))
+    result.update(page_verdict(body, marker))
     return result
 
 
-def _page_verdict(body: bytes, marker: str) -> dict:
+def page_verdict(body: bytes, marker: str) -> dict:
     status = body.split(b"\r\n", 1)[0].decode(errors="replace")
     if " 200 " not in status + " ":
         return {"ok": False, "error": f"HTTP: {status}"}
@@ -268,7 +274,7 @@ async def _exchange(name: str, host: str, marker: str, port: int, timeout: float
         result["http_ms"] = _ms(started)
     finally:
         writer.close()
-    result.update(_page_verdict(body, marker))
+    result.update(page_verdict(body, marker))
 
 
 def _happy_eyeballs(check: dict) -> dict:

@@ -83,7 +83,7 @@ from contextvars import ContextVar
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any, ClassVar, TextIO
 
-from simulator.measurements.probe import CONNECTION_ATTEMPT_DELAY_S, NICE, _page_verdict
+from simulator.measurements.probe import CONNECTION_ATTEMPT_DELAY_S, niced, page_verdict
 from topologies.errors import ConfigError
 
 
@@ -236,7 +236,7 @@ DATAGRAM = struct.Struct("!16sQd")
 
 def command(config: dict) -> list[str]:
     """The command that runs the workload in a node, at the probes' priority (see probe.NICE)."""
-    return ["nice", "-n", str(NICE), sys.executable, "-m", "simulator.measurements.workload", json.dumps(config)]
+    return niced("simulator.measurements.workload", config)
 
 
 # --- name lookups ----------------------------------------------------------------------------------
@@ -410,7 +410,7 @@ class Prober:
         try:
             async with deadline:
                 body = await self._exchange(service, attempt)
-            verdict = _page_verdict(body, service.marker)
+            verdict = page_verdict(body, service.marker)
             error = verdict["error"]
             if verdict["ok"]:
                 ms = _ms(started)

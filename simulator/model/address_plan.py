@@ -209,6 +209,11 @@ def ports(graph: nx.Graph, node: str) -> dict[str, int]:
     return {peer: index for index, peer in enumerate(sorted(graph.neighbors(node)))}
 
 
+def openflow_ports(graph: nx.Graph, switch: str) -> dict[str, int]:
+    """Neighbour -> OpenFlow port number of a switch: its port index, from 1."""
+    return {peer: index + 1 for peer, index in ports(graph, switch).items()}
+
+
 def find_segments(graph: nx.Graph) -> list[tuple[str, tuple[str, ...], list[tuple[str, str]]]]:
     """(name, switches, [(node, peer) attachments]) for each segment, sorted by name."""
     switches = [n for n in graph if node_spec(graph, n).kind is Kind.SWITCH]

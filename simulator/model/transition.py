@@ -17,7 +17,7 @@ import ipaddress
 
 import networkx as nx
 
-from simulator.model.address_plan import AddressPlan, eui64_address, mac_address
+from simulator.model.address_plan import AddressPlan, eui64_address, mac_address, openflow_ports
 from topologies.errors import TopologyError
 from topologies.spec import AccessMode, Family, Kind, Role, node_spec
 
@@ -102,13 +102,13 @@ def access_segments(graph: nx.Graph) -> dict[str, list[dict]]:
     dpid, which the run gives): the OpenFlow ports of its router (the BNG or mobile
     gateway on an OLT or radio switch; the CPE on a home LAN switch) and of its
     subscribers, and whether IPv6 is admitted (a subscriber side with IPv6 at all).
-    Port numbers are the backend's: the switch's neighbours in name order, from 1."""
+    Port numbers are the backend's (``address_plan.openflow_ports``)."""
     segments: dict[str, list[dict]] = {}
     for switch in sorted(graph):
         spec = node_spec(graph, switch)
         if spec.role is not Role.ACCESS_SWITCH:
             continue
-        numbers = {peer: index + 1 for index, peer in enumerate(sorted(graph.neighbors(switch)))}
+        numbers = openflow_ports(graph, switch)
         roles = {peer: node_spec(graph, peer).role for peer in numbers}
         routers = {p for p, role in roles.items() if role in ROUTER_ROLES} or {
             p for p, role in roles.items() if role is Role.CPE}

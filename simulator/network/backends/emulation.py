@@ -26,7 +26,7 @@ from typing import Any
 import networkx as nx
 
 from simulator.model import transition
-from simulator.model.address_plan import AddressPlan, ports
+from simulator.model.address_plan import AddressPlan, openflow_ports, ports
 from simulator.model.resolvers import resolvers
 from simulator.model.routing import Route, compute_routes
 from simulator.network import cleanup, neighbour_tables, nodeconfig
@@ -340,12 +340,9 @@ class EmulationBackend:
                 interface = self.plan.interfaces.get((node, peer))
                 if interface is not None and interface.mac:
                     params[end] = interface.mac
-            port_a, port_b = ports(self.graph, a)[b], ports(self.graph, b)[a]
             # OpenFlow port numbers start at 1; host interface numbers at 0.
-            if node_spec(self.graph, a).kind is Kind.SWITCH:
-                port_a += 1
-            if node_spec(self.graph, b).kind is Kind.SWITCH:
-                port_b += 1
+            port_a, port_b = ((openflow_ports if node_spec(self.graph, x).kind is Kind.SWITCH else ports)(
+                self.graph, x)[y] for x, y in ((a, b), (b, a)))
             net.addLink(self.nodes[a], self.nodes[b], port1=port_a, port2=port_b,
                         intfName1=self.interface_name(a, b), intfName2=self.interface_name(b, a),
                         cls=cls, **params)
@@ -481,18 +478,17 @@ class EmulationBackend:
         return self._set_links([(a, b)], up)
 
     def enforce_phase(self, phase: int, segments: dict[str, list[dict]], strategy: str) -> dict:
-        sent = time.time()
-        reply = self.controller.control({"op": "prepare", "phase": phase, "strategy": strategy,
-                                         "segments": self.controller.segments_by_dpid(segments)})
-        # Counters taken after the reply were asked for after the flow-mods, on the same
-        # connections: every switch has applied them by then.
-        self.counters(fresh_after=sent)
-        return reply
+        return self._control({"op": "prepare", "phase": phase, "strategy": strategy,
+                              "segments": self.controller.segments_by_dpid(segments)})
 
     def commit_phase(self) -> dict:
-        sent = time.time()
-        reply = self.controller.control({"op": "commit"})
-        self.counters(fresh_after=sent)
+        return self._control({"op": "commit"})
+
+    def _control(self, request: dict) -> dict:
+        """A request to the controller, returned once every switch has applied it: flow
+        statistics asked for after the reply follow its flow-mods on each connection."""
+        reply = self.controller.control(request)
+        self.counters(fresh_after=time.time())
         return reply
 
     def set_node(self, node: str, up: bool) -> dict[str, list[Route]]:

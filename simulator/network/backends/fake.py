@@ -19,6 +19,7 @@ from typing import Literal
 
 import networkx as nx
 
+from simulator.model.address_plan import ports
 from simulator.model.routing import Route, compute_routes
 from simulator.network.backends.base import CommandResult
 from simulator.network.daemons.base import Daemon, order
@@ -149,7 +150,7 @@ class FakeBackend:
         return self.routes
 
     def interface_name(self, node: str, peer: str) -> str:
-        return f"{node}-e{sorted(self.graph.neighbors(node)).index(peer)}"
+        return f"{node}-e{ports(self.graph, node)[peer]}"
 
     def enforce_phase(self, phase: int, segments: dict[str, list[dict]], strategy: str) -> dict:
         self._record("enforce_phase", phase, strategy)
