@@ -28,6 +28,7 @@ import ipaddress
 import itertools
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -205,8 +206,20 @@ def _nth_64(prefix: ipaddress.IPv6Network, index: int) -> ipaddress.IPv6Network:
 
 
 def ports(graph: nx.Graph, node: str) -> dict[str, int]:
-    """Neighbour -> port index of the node (the backend names interfaces by it)."""
+    """Neighbour -> port index of the node (the backend names interfaces by it): its
+    neighbours in name order, or, for a city that changes during a run, the numbering
+    of the network as built (``graph.graph["ports"]``, see ``layout_ports``): a
+    phase's graph may lack a link the network has (a translator not deployed yet),
+    and an interface's name must not move when it comes."""
+    fixed = graph.graph.get("ports")
+    if fixed is not None and node in fixed:
+        return {peer: index for peer, index in fixed[node].items() if graph.has_edge(node, peer)}
     return {peer: index for index, peer in enumerate(sorted(graph.neighbors(node)))}
+
+
+def layout_ports(layout: nx.Graph) -> dict[str, dict[str, int]]:
+    """Every node's port numbering in the network ``layout`` (to pin in phase graphs)."""
+    return {node: ports(layout, node) for node in layout}
 
 
 def openflow_ports(graph: nx.Graph, switch: str) -> dict[str, int]:
@@ -375,8 +388,8 @@ def port_block(pool: ipaddress.IPv4Network, index: int) -> tuple[ipaddress.IPv4A
     return address, first, first + PORTS_PER_SUBSCRIBER - 1
 
 
-def _pool_length(graph, node, subscribers: int) -> int:
-    wanted = max(POOL_ADDRESSES.get(node_spec(graph, node).role, 2),
+def _pool_length(role: Role, subscribers: int) -> int:
+    wanted = max(POOL_ADDRESSES.get(role, 2),
                  math.ceil(subscribers / SUBSCRIBERS_PER_ADDRESS))
     return 32 - math.ceil(math.log2(wanted))
 
@@ -388,6 +401,59 @@ def _advertiser(graph, attachments) -> str | None:
     if len(routers) == 1 and hosts and all(node_spec(graph, n).role is Role.SUBSCRIBER for n in hosts):
         return routers[0]
     return None
+
+
+@dataclass(frozen=True)
+class _SegmentNeed:
+    """What one graph asks of one segment."""
+
+    site: str
+    ipv4: bool
+    ipv6: bool
+    cgn: str | None        # the access router that translates its IPv4 (carrier-grade NAT)
+    lan: str | None        # the CPE of a CPE LAN
+    ds_lite: bool          # that CPE is a DS-Lite B4
+    size: int              # attachments
+
+
+@dataclass(frozen=True)
+class _Needs:
+    found: dict[str, list]                 # site -> its segments (name, switches, attachments), by name
+    segments: dict[str, _SegmentNeed]
+    is_idc: dict[str, bool]                # site -> whether it is a data centre
+    translators: list[str]                 # NAT64 and AFTR nodes, by name
+    pooled: dict[str, Role]                # nodes with a public IPv4 pool: translators and CGN routers
+    served: dict[str, int]                 # CGN router or AFTR -> the subscribers it translates
+
+
+def _needs(graph: nx.Graph) -> _Needs:
+    found: dict[str, list] = {}
+    for name, switches, attachments in find_segments(graph):
+        found.setdefault(_site_of(graph, switches, attachments), []).append((name, switches, attachments))
+    for segs in found.values():
+        segs.sort(key=lambda s: _natural(s[0]))
+    is_idc = {site: any(node_spec(graph, n).role in (Role.SPINE, Role.LEAF, Role.IDC_GATEWAY)
+                        for _, sw, att in segs for n in list(sw) + [a for a, _ in att])
+              for site, segs in found.items()}
+    segments: dict[str, _SegmentNeed] = {}
+    served: dict[str, int] = {}
+    for site, segs in found.items():
+        for name, _, attachments in segs:
+            carries = {f for fams in _carried(graph, attachments).values() for f in fams}
+            ipv4 = Family.IPV4 in carries
+            cgn = _cgn_router(graph, attachments) if ipv4 else None
+            lan = None if cgn else _lan_gateway(graph, attachments)
+            if cgn is not None:
+                served[cgn] = served.get(cgn, 0) + len(attachments) - 1
+            segments[name] = _SegmentNeed(site, ipv4, Family.IPV6 in carries, cgn, lan,
+                                          lan is not None and node_spec(graph, lan).mode is AccessMode.DS_LITE,
+                                          len(attachments))
+    translators = sorted(n for n in graph if node_spec(graph, n).role in POOL_ADDRESSES)
+    for aftr in (n for n in translators if node_spec(graph, n).role is Role.AFTR):
+        served[aftr] = sum(1 for n in graph if node_spec(graph, n).role is Role.CPE
+                           and node_spec(graph, n).mode is AccessMode.DS_LITE)
+    pooled = {n: node_spec(graph, n).role for n in sorted(set(translators) | set(served))}
+    return _Needs(found, segments, is_idc, translators, pooled, served)
 
 
 class _LanSpace:
@@ -443,7 +509,12 @@ def _allocate(pool, sizes: list[tuple[str, int]], what: str, fix: str) -> dict[s
     return out
 
 
-def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
+def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes, sizing: Iterable[nx.Graph] = ()) -> AddressPlan:
+    """The plan of ``graph``. ``sizing``: other graphs of the same city (its states
+    during a migration plan) whose needs it reserves room for, so that every
+    address two of them share is the same in both: a block, a /64, a delegated
+    prefix or a LAN does not move when a segment elsewhere gains a family, a CGN
+    or a translator."""
     try:
         city6 = ipaddress.IPv6Network(prefixes.ipv6)
         outside6 = ipaddress.IPv6Network(prefixes.ipv6_outside)
@@ -470,16 +541,12 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
     if not 48 < prefixes.delegated_length <= 64:
         raise TopologyError(f"prefixes.delegated_length: /{prefixes.delegated_length} must be between /49 and /64")
 
-    found = find_segments(graph)
-    by_site: dict[str, list] = {}
-    for name, switches, attachments in found:
-        by_site.setdefault(_site_of(graph, switches, attachments), []).append((name, switches, attachments))
+    graphs = [graph, *(g for g in sizing if g is not graph)]
+    needs = [_needs(g) for g in graphs]
+    own = needs[0]
     # Sites in a stable order: the metro core, districts, IDCs, by id.
-    is_idc = {site: any(node_spec(graph, n).role in (Role.SPINE, Role.LEAF, Role.IDC_GATEWAY)
-                        for _, sw, att in segs for n in list(sw) + [a for a, _ in att])
-              for site, segs in by_site.items()}
-    inside = sorted((s for s in by_site if s != OUTSIDE_SITE),
-                    key=lambda s: (s != METRO_SITE, is_idc[s], _natural(s)))
+    sites = {site: any(n.is_idc.get(site, False) for n in needs) for n in needs for site in n.is_idc}
+    inside = sorted((s for s in sites if s != OUTSIDE_SITE), key=lambda s: (s != METRO_SITE, sites[s], _natural(s)))
     room = 2 ** (prefixes.site_length - city6.prefixlen)
     if len(inside) > room:
         raise TopologyError(f"prefixes.ipv6: {city6} holds {room} /{prefixes.site_length} sites, "
@@ -490,7 +557,9 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
     interfaces: dict[tuple[str, str], Interface] = {}
     delegated: dict[str, ipaddress.IPv6Network] = {}
     nat64 = ipaddress.IPv6Network(prefixes.nat64)
-    if nat64 == WELL_KNOWN_PREFIX and any(node_spec(graph, n).role is Role.NAT64 for n in graph):
+    translators = sorted({t for n in needs for t in n.translators})
+    if nat64 == WELL_KNOWN_PREFIX and any(graph.has_node(t) and node_spec(graph, t).role is Role.NAT64
+                                          for t in translators):
         for key, block in (("ipv4_public", public4), ("ipv4_outside", outside4)):
             if not block.is_global:
                 raise TopologyError(
@@ -503,33 +572,33 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
             raise TopologyError(f"prefixes.nat64: {nat64} overlaps {site6}, which the plan gives to a site; "
                                 "use 64:ff9b::/96 or a network-specific prefix outside the sites")
     # IPv4: one public block per site, sized to its routed segments; shared space
-    # behind carrier-grade NAT; a pool for each translator.
-    site_sizes, segment_sizes, cgn_sizes, cgn_of = {}, {}, {}, {}
+    # behind carrier-grade NAT; a pool for each translator. Every size is the
+    # largest any of the graphs asks for, so that each block is the same in all.
+    segment_sizes: dict[str, int] = {}
+    cgn_sizes: dict[str, int] = {}
     served: dict[str, int] = {}
-    for site, segs in by_site.items():
-        for name, _, attachments in segs:
-            if not any(Family.IPV4 in f for f in _carried(graph, attachments).values()):
+    for n in needs:
+        for name, need in n.segments.items():
+            if not need.ipv4:
                 continue
-            cgn = _cgn_router(graph, attachments)
-            if cgn is not None:
-                cgn_of[name] = cgn
-                cgn_sizes[name] = _ipv4_length(len(attachments))
-                served[cgn] = served.get(cgn, 0) + len(attachments) - 1
-            elif _lan_gateway(graph, attachments) is None:
-                segment_sizes[name] = _ipv4_length(len(attachments))
-        total = sum(2 ** (32 - segment_sizes[n]) for n, _, _ in segs if n in segment_sizes)
+            sizes = cgn_sizes if need.cgn else segment_sizes if need.lan is None else None
+            if sizes is not None:
+                sizes[name] = min(sizes.get(name, 32), _ipv4_length(need.size))
+        for router, count in n.served.items():
+            served[router] = max(served.get(router, 0), count)
+    site_of = {name: need.site for n in needs for name, need in n.segments.items()}
+    site_sizes = {}
+    for site in sites:
+        total = sum(2 ** (32 - length) for name, length in segment_sizes.items() if site_of[name] == site)
         if total:
             site_sizes[site] = 32 - math.ceil(math.log2(total))
     fix = "give a larger ipv4_public (or ipv4_outside) prefix"
-    translators = sorted(n for n in graph if node_spec(graph, n).role in POOL_ADDRESSES)
-    for aftr in (n for n in translators if node_spec(graph, n).role is Role.AFTR):
-        served[aftr] = sum(1 for n in graph if node_spec(graph, n).role is Role.CPE
-                           and node_spec(graph, n).mode is AccessMode.DS_LITE)
-    pool_sizes = [(f"pool:{n}", _pool_length(graph, n, served.get(n, 0)))
-                  for n in sorted(set(translators) | set(served))]
+    roles = {node: role for n in needs for node, role in n.pooled.items()}
+    pool_sizes = [(f"pool:{n}", _pool_length(roles[n], served.get(n, 0))) for n in sorted(roles)]
     blocks = _allocate(public4, [(s, length) for s, length in site_sizes.items() if s != OUTSIDE_SITE]
                        + pool_sizes, "prefixes.ipv4_public", fix)
-    pools = {name.split(":", 1)[1]: blocks.pop(name) for name, _ in pool_sizes}
+    pools = {name.split(":", 1)[1]: blocks.pop(name) for name, _ in pool_sizes
+             if name.split(":", 1)[1] in own.pooled}
     cgn_nets = _allocate(cgn4, list(cgn_sizes.items()), "prefixes.ipv4_cgn",
                          "give a larger ipv4_cgn prefix") if cgn_sizes else {}
     endpoints: dict[str, ipaddress.IPv6Network] = {}
@@ -537,9 +606,21 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
         blocks[OUTSIDE_SITE] = _allocate(outside4, [(OUTSIDE_SITE, site_sizes[OUTSIDE_SITE])],
                                          "prefixes.ipv4_outside", fix)[OUTSIDE_SITE]
     lans = _LanSpace(lan4)
+    # Each segment's slot in the sequences (link /64s, delegated prefixes, LAN /24s):
+    # in site and name order, over every graph, so that none moves when another
+    # segment gains or loses a family.
+    order = inside + ([OUTSIDE_SITE] if OUTSIDE_SITE in sites else [])
+    wanting = {name: [n.segments[name] for n in needs if name in n.segments] for name in site_of}
+    by_site_names = {site: sorted((name for name in site_of if site_of[name] == site), key=_natural)
+                     for site in order}
+    lan_nets: dict[str, ipaddress.IPv4Network] = {}
+    for site in order:
+        for name in by_site_names[site]:
+            lan = [w for w in wanting[name] if w.lan is not None and w.ipv4]
+            if lan:
+                lan_nets[name] = lans.take(name, any(w.ds_lite for w in lan))
 
-    for site in inside + ([OUTSIDE_SITE] if OUTSIDE_SITE in by_site else []):
-        segs = by_site[site]
+    for site in order:
         if site == OUTSIDE_SITE:
             site6 = next(outside6.subnets(new_prefix=max(prefixes.site_length, outside6.prefixlen)))
         else:
@@ -549,44 +630,53 @@ def plan_city_addresses(graph: nx.Graph, prefixes: CityPrefixes) -> AddressPlan:
         # Everything is lazy: a /40 holds 256 /48s and 65,536 /56s.
         pd_pool = (p for block in itertools.islice(site6.subnets(new_prefix=48), 1, None)
                    for p in block.subnets(new_prefix=prefixes.delegated_length))
-        nets4 = _allocate(blocks[site], [(n, segment_sizes[n]) for n, _, _ in segs if n in segment_sizes],
+        nets4 = _allocate(blocks[site], [(n, segment_sizes[n]) for n in by_site_names[site] if n in segment_sizes],
                           f"site {site}", fix) if site in blocks else {}
-        for name, switches, attachments in sorted(segs, key=lambda s: _natural(s[0])):
-            carried = _carried(graph, attachments)
-            gateway = cgn_of.get(name) or _lan_gateway(graph, attachments)
-            carries = {f for fams in carried.values() for f in fams}
-            net4 = net6 = None
-            if name in cgn_nets:
-                net4 = cgn_nets[name]
-                net6 = next(links6, None) if Family.IPV6 in carries else None
-            elif gateway is not None:
-                if Family.IPV4 in carries:
-                    net4 = lans.take(name, node_spec(graph, gateway).mode is AccessMode.DS_LITE)
-                if Family.IPV6 in carries:
-                    prefix = next(pd_pool, None)
-                    if prefix is None:
-                        raise TopologyError(f"CPE {gateway}: site {site}'s prefix {site6} has no "
-                                            f"/{prefixes.delegated_length} left to delegate; give a shorter "
-                                            "site_length or a longer delegated_length")
-                    delegated[gateway] = prefix
-                    net6 = next(prefix.subnets(new_prefix=64))
-            else:
-                net4 = nets4.get(name)
-                if Family.IPV6 in carries:
-                    net6 = next(links6, None)
-                    if net6 is None:
-                        raise TopologyError(f"site {site}: infrastructure prefix {infra6} has no /64 left "
-                                            f"for segment {name}")
-            advertiser = _advertiser(graph, attachments) if net6 is not None else None
-            _number(graph, name, switches, attachments, carried, net4, net6, segments, interfaces,
-                    site, gateway, advertiser)
+        link_nets: dict[str, ipaddress.IPv6Network | None] = {}
+        prefixes_of: dict[str, ipaddress.IPv6Network | None] = {}
+        for name in by_site_names[site]:
+            if any(w.ipv6 and w.lan is None for w in wanting[name]):
+                link_nets[name] = next(links6, None)
+            if any(w.ipv6 and w.lan is not None for w in wanting[name]):
+                prefixes_of[name] = next(pd_pool, None)
         if site == METRO_SITE:
             for translator in translators:
                 endpoint = next(links6, None)
                 if endpoint is None:
                     raise TopologyError(f"site {site}: infrastructure prefix {infra6} has no /64 left for "
                                         f"{translator}'s endpoint")
-                endpoints[translator] = endpoint
+                if translator in own.translators:
+                    endpoints[translator] = endpoint
+        for name, switches, attachments in own.found.get(site, []):
+            need = own.segments[name]
+            net4 = net6 = None
+            gateway = need.cgn or need.lan
+            if need.cgn and need.ipv4:
+                net4 = cgn_nets[name]
+                net6 = link_nets.get(name) if need.ipv6 else None
+            elif need.lan is not None:
+                if need.ipv4:
+                    net4 = lan_nets[name]
+                if need.ipv6:
+                    prefix = prefixes_of[name]
+                    if prefix is None:
+                        raise TopologyError(f"CPE {need.lan}: site {site}'s prefix {site6} has no "
+                                            f"/{prefixes.delegated_length} left to delegate; give a shorter "
+                                            "site_length or a longer delegated_length")
+                    delegated[need.lan] = prefix
+                    net6 = next(prefix.subnets(new_prefix=64))
+            else:
+                gateway = None
+                net4 = nets4.get(name) if need.ipv4 else None
+                if need.ipv6:
+                    net6 = link_nets[name]
+                    if net6 is None:
+                        raise TopologyError(f"site {site}: infrastructure prefix {infra6} has no /64 left "
+                                            f"for segment {name}")
+            advertiser = _advertiser(graph, attachments) if net6 is not None else None
+            _number(graph, name, switches, attachments, _carried(graph, attachments), net4, net6, segments,
+                    interfaces, site, gateway, advertiser)
+    translators = own.translators
     originated: dict[str, list] = {}
     for node, pool in pools.items():
         originated.setdefault(node, []).append(pool)

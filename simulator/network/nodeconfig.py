@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
-from simulator.model.address_plan import AddressPlan
+from simulator.model.address_plan import AddressPlan, ports
 from simulator.model.routing import Route
 from simulator.network import nat
 from topologies.errors import BackendError
@@ -111,10 +111,39 @@ class ConfigChange:
 
 
 def node_configs(graph: nx.Graph, plan: AddressPlan, routes: Mapping[str, Iterable[Route]],
-                 interface_name: InterfaceNamer) -> dict[str, NodeConfig]:
-    """The configuration of every router and host, by node name, in name order."""
-    return {node: node_config(graph, plan, routes.get(node, ()), interface_name, node)
-            for node in sorted(graph) if node_spec(graph, node).kind is not Kind.SWITCH}
+                 interface_name: InterfaceNamer, layout: nx.Graph | None = None) -> dict[str, NodeConfig]:
+    """The configuration of every router and host, by node name, in name order.
+
+    ``layout``: the network as built, when ``graph`` is one state of a city that
+    changes while it runs (a migration plan). The network has every node and link of
+    every state, so each node's configuration names all its interfaces: one that
+    ``graph`` lacks (the link to a translator not deployed yet) is up, without
+    addresses or IPv6; a node that ``graph`` lacks has nothing but its interfaces."""
+    configs = {node: node_config(graph, plan, routes.get(node, ()), interface_name, node)
+               for node in sorted(graph) if node_spec(graph, node).kind is not Kind.SWITCH}
+    if layout is None:
+        return configs
+    padded = {}
+    for node in sorted(layout):
+        if node_spec(layout, node).kind is Kind.SWITCH:
+            continue
+        config = configs.get(node) or NodeConfig(node, LINK_DEFAULTS, _ipv6_off(), (), (), ())
+        own = {i.name: i for i in config.interfaces}
+        blank = () if _ipv6_off()[0] in config.sysctls else None
+        interfaces = []
+        numbered = ports(layout, node)
+        for peer in sorted(numbered, key=lambda p: numbered[p]):
+            name = interface_name(node, peer)
+            interfaces.append(own.get(name) or InterfaceConfig(
+                name, blank if blank is not None else ((f"net/ipv6/conf/{name}/accept_ra", "0"),
+                                                       (f"net/ipv6/conf/{name}/disable_ipv6", "1"))))
+        padded[node] = replace(config, interfaces=tuple(interfaces))
+    return padded
+
+
+def _ipv6_off() -> tuple[Sysctl, ...]:
+    """An IPv4-only node has no IPv6 at all, not even link-local addresses."""
+    return (("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1"))
 
 
 def node_config(graph: nx.Graph, plan: AddressPlan, routes: Iterable[Route],
@@ -127,9 +156,11 @@ def node_config(graph: nx.Graph, plan: AddressPlan, routes: Iterable[Route],
         # Keep IPv6 addresses across a link going down and up (faults): the
         # kernel's default drops them, and nothing would add them back.
         sysctls += [("net/ipv6/conf/all/keep_addr_on_down", "1"), ("net/ipv6/conf/default/keep_addr_on_down", "1")]
+        # Said, for a node that gains IPv6 while it runs (a migration); each
+        # interface says its own below ("all" would overwrite every interface's).
+        sysctls += [("net/ipv6/conf/default/disable_ipv6", "0"), ("net/ipv6/conf/lo/disable_ipv6", "0")]
     else:
-        # An IPv4-only node has no IPv6 at all, not even link-local addresses.
-        sysctls += [("net/ipv6/conf/all/disable_ipv6", "1"), ("net/ipv6/conf/default/disable_ipv6", "1")]
+        sysctls += list(_ipv6_off())
     if spec.kind is Kind.ROUTER:
         sysctls += [("net/ipv4/ip_forward", "1"), ("net/ipv6/conf/all/forwarding", "1")]
     interfaces = []
@@ -272,6 +303,23 @@ def diff(old: NodeConfig, new: NodeConfig) -> ConfigChange:
         tuple(removed), tuple(added), tuple(links))
 
 
+def additions(old: NodeConfig, new: NodeConfig) -> NodeConfig:
+    """The way from ``old`` to ``new`` without removing anything (make-before-break):
+    ``new``'s sysctls and links, every address and NAT table of both (a changed table
+    as ``new`` has it), the routes of both but, where both route one destination, the
+    old one (the path in use stays until the new one is verified). Then
+    ``diff(additions(old, new), new)`` removes what ``new`` no longer has."""
+    if [i.name for i in old.interfaces] != [i.name for i in new.interfaces]:
+        diff(old, new)   # raises, saying why
+    interfaces = tuple(replace(now, addresses=was.addresses + tuple(a for a in now.addresses
+                                                                   if a not in was.addresses))
+                       for was, now in zip(old.interfaces, new.interfaces, strict=True))
+    tables = {t.name: t for t in old.nat} | {t.name: t for t in new.nat}
+    routed = {(r.family, r.destination) for r in old.routes}
+    return replace(new, nat=tuple(tables.values()), interfaces=interfaces,
+                   routes=old.routes + tuple(r for r in new.routes if (r.family, r.destination) not in routed))
+
+
 def render_change(change: ConfigChange) -> str:
     """The script applying ``change``, or "" when there is nothing to do: sysctls,
     NAT tables (a changed table is deleted and loaded whole, in one nft
@@ -287,7 +335,10 @@ def render_change(change: ConfigChange) -> str:
     lines += [f"ip addr add {address.address} dev {name}" + (" nodad" if address.skip_dad else "")
               for name, address in change.addresses_added]
     lines += [f"ip link set dev {name} {'up' if up else 'down'}" for name, up in change.links]
+    replaced = {(r.family, r.destination) for r in change.routes_added}
     for route in change.routes_removed:
+        if (route.family, route.destination) in replaced:
+            continue   # "ip route replace" below takes its place without a gap
         destination = "default" if route.destination is None else str(route.destination)
         lines.append(f"ip {_family_flag(route.family)} route del {destination} 2>/dev/null")
     lines += [f"ip {_family_flag(route.family)} " + " ".join(route.ip_args()) for route in change.routes_added]
