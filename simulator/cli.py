@@ -32,6 +32,15 @@ def _run(args) -> int:
     from simulator.runner import run_scenario
 
     scenario = load_scenario(args.scenario)
+    if scenario.plan is not None:
+        from simulator.rehearse import run_rehearsal
+        from simulator.reporting.rehearsal import phase_table
+
+        result = run_rehearsal(scenario, results_root=args.results, progress=Progress(quiet=args.quiet))
+        print(summary(result))
+        print("\nphases (what each did to the workload; disruption.csv, timeline.png):")
+        print(phase_table(result.phases))
+        return 0 if not result.unexpected else 4
     result = run_scenario(scenario, results_root=args.results, progress=Progress(quiet=args.quiet))
     print(summary(result))
     return 0 if not result.unexpected else 4

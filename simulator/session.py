@@ -71,7 +71,10 @@ class Session:
         self.backend.start()
         return self
 
-    def __exit__(self, *exc) -> Literal[False]:
+    def __exit__(self, exc_type, *exc) -> Literal[False]:
+        keep_logs = getattr(self.backend, "keep_logs", None)
+        if exc_type is not None and keep_logs is not None:
+            keep_logs()    # what the daemons said, before the stop deletes the work folder
         self.backend.stop()
         return False
 

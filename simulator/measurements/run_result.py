@@ -23,6 +23,8 @@ class RunResult:
     # Bytes and packets per family at each measurement point (simulator.measurements.meters).
     metered: list[dict] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # A migration rehearsal's phases: what each did (simulator.rehearse).
+    phases: list[dict] = field(default_factory=list)
 
     @property
     def unexpected(self) -> list[dict]:

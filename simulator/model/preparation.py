@@ -121,10 +121,12 @@ def check_all_pairs(graph: nx.Graph, scenario: Scenario) -> None:
                           "judged against wrong expectations; the transition matrix measures these hosts")
 
 
-def model(scenario: Scenario) -> Model:
-    """Every pure stage of a run, in the run's order; raises the run's ConfigError."""
-    graph = build_graph(scenario)
-    plan = address_plan(graph, scenario)
+def model(scenario: Scenario, graph: nx.Graph | None = None, plan: AddressPlan | None = None) -> Model:
+    """Every pure stage of a run, in the run's order; raises the run's ConfigError.
+    ``graph`` and ``plan``: one state of a migration rehearsal (``rehearsal.py``), in
+    place of the scenario's city as it is built and numbered alone."""
+    graph = build_graph(scenario) if graph is None else graph
+    plan = address_plan(graph, scenario) if plan is None else plan
     routes = compute_routes(graph, plan)
     city = CityModel(graph, plan, routes, scenario.zone)
     pair = iperf_pair(city, scenario)

@@ -340,6 +340,8 @@ def render_change(change: ConfigChange) -> str:
         if (route.family, route.destination) in replaced:
             continue   # "ip route replace" below takes its place without a gap
         destination = "default" if route.destination is None else str(route.destination)
-        lines.append(f"ip {_family_flag(route.family)} route del {destination} 2>/dev/null")
+        # With its gateway: a route a daemon has put in its place (a CLAT's or a
+        # B4's default route) is not this one, and stays.
+        lines.append(f"ip {_family_flag(route.family)} route del {destination} via {route.via} 2>/dev/null")
     lines += [f"ip {_family_flag(route.family)} " + " ".join(route.ip_args()) for route in change.routes_added]
     return "\n".join(lines) + "\ntrue\n" if lines else ""

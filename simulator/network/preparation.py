@@ -25,6 +25,7 @@ import networkx as nx
 from simulator.model.address_plan import AddressPlan, ports
 from simulator.model.city_model import CityModel
 from simulator.model.preparation import Model, model
+from simulator.model.rehearsal import rehearsal
 from simulator.model.scenario import Scenario
 from simulator.network import nodeconfig
 from simulator.network.daemons import Daemon, DnsServer, WebServer
@@ -109,15 +110,37 @@ class Prepared(Model):
 def prepare(scenario: Scenario, prefix: str = CHECK_PREFIX) -> Prepared:
     """What the run ``prefix`` needs before it builds its network; raises what the run
     would refuse (ConfigError, located in the file to fix)."""
-    found = model(scenario)
+    return _prepared(model(scenario), prefix)
+
+
+def _prepared(found: Model, prefix: str, layout: nx.Graph | None = None) -> Prepared:
     graph, plan = found.graph, found.plan
+    built = graph if layout is None else layout
+
     def named(node: str, peer: str) -> str:
-        return interface_name(graph, prefix, node, peer)
+        return interface_name(built, prefix, node, peer)
 
     return Prepared(**{f: getattr(found, f) for f in Model.__dataclass_fields__}, prefix=prefix,
-                    node_configs=nodeconfig.node_configs(graph, plan, found.routes, named),
+                    node_configs=nodeconfig.node_configs(graph, plan, found.routes, named, layout),
                     services=service_daemons(found.city),
-                    node_daemons=node_daemons(graph, plan, named, scenario.zone))
+                    node_daemons=node_daemons(graph, plan, named, found.scenario.zone))
+
+
+@dataclass(frozen=True)
+class PreparedRehearsal:
+    """A migration rehearsal before it builds its network: the network as built
+    (every state's nodes and links), and each state as ``prepare`` makes a run."""
+
+    layout: nx.Graph
+    names: tuple[str, ...]
+    states: tuple[Prepared, ...]
+
+
+def prepare_rehearsal(scenario: Scenario, prefix: str = CHECK_PREFIX) -> PreparedRehearsal:
+    """``prepare`` for every state of the scenario's plan (``model.rehearsal``)."""
+    found = rehearsal(scenario)
+    return PreparedRehearsal(found.layout, found.names,
+                             tuple(_prepared(state, prefix, found.layout) for state in found.models))
 
 
 @dataclass(frozen=True)

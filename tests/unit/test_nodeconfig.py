@@ -369,7 +369,8 @@ def test_cut_link_is_unreachable_for_everyone_else(ring_change):
         assert [str(r.destination) for r in change.routes_removed] == ["11.64.0.36/30", "2001:db8:0:1::/64"]
         assert change.routes_added == ()
         assert nodeconfig.render_change(change) == (
-            "ip -4 route del 11.64.0.36/30 2>/dev/null\nip -6 route del 2001:db8:0:1::/64 2>/dev/null\ntrue\n")
+            f"ip -4 route del 11.64.0.36/30 via {change.routes_removed[0].via} 2>/dev/null\n"
+            f"ip -6 route del 2001:db8:0:1::/64 via {change.routes_removed[1].via} 2>/dev/null\ntrue\n")
     # Hosts keep their default routes: nothing to do, no script.
     for node in ("d1u1", "i1v1"):
         assert ring_change[node].empty

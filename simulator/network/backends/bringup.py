@@ -26,8 +26,13 @@ from topologies.spec import Family, Kind, node_spec
 class BringUp:
     def __init__(self, graph: nx.Graph, plan: AddressPlan, shells: NodeShells, workdir: Path,
                  interface_name: Callable[[str, str], str], resolvers: Mapping[str, Resolver],
-                 dad_timeout_s: float = 10.0, located: Callable[[Path], Path] = lambda path: path):
+                 dad_timeout_s: float = 10.0, located: Callable[[Path], Path] = lambda path: path,
+                 layout: nx.Graph | None = None):
+        """``layout``: the network as built, when ``graph`` is one state of a city that
+        changes while it runs (its nodes all get a resolv.conf; the RDNSS agent
+        listens in every host, which may learn its resolver by RA in a later state)."""
         self.graph, self.plan, self.shells, self.workdir = graph, plan, shells, workdir
+        self.layout = graph if layout is None else layout
         self.interface_name = interface_name
         # What each node's own /etc/resolv.conf will say, and who tells it (see
         # simulator.model.resolvers): the plan, DHCPv6 or router advertisements.
@@ -36,8 +41,9 @@ class BringUp:
         self.located = located   # where a file of the work folder is read after the run
         self.rdnss: subprocess.Popen[str] | None = None
 
-    def _l3_nodes(self) -> list[str]:
-        return sorted(n for n in self.graph if node_spec(self.graph, n).kind is not Kind.SWITCH)
+    def _l3_nodes(self, graph: nx.Graph | None = None) -> list[str]:
+        graph = self.graph if graph is None else graph
+        return sorted(n for n in graph if node_spec(graph, n).kind is not Kind.SWITCH)
 
     # --- resolvers ----------------------------------------------------------------------------------
 
@@ -47,12 +53,12 @@ class BringUp:
     def write_resolv_confs(self) -> None:
         """The plan's nodes get their final file; the others a placeholder until DHCPv6
         or a router advertisement tells them."""
-        for node in self._l3_nodes():
+        for node in self._l3_nodes(self.layout):
             path = self.resolv_conf_path(node)
             path.parent.mkdir(parents=True, exist_ok=True)
-            resolver = self.resolvers[node]
-            path.write_text(resolver.resolv_conf() if resolver.source == PLAN
-                            else f"# written by v6lab: waiting for {resolver.source}\n")
+            resolver = self.resolvers.get(node)
+            path.write_text(resolver.resolv_conf() if resolver is not None and resolver.source == PLAN
+                            else f"# written by v6lab: waiting for {resolver.source if resolver else 'its network'}\n")
 
     def mount_resolv_conf(self, node: str) -> str:
         """The script line that makes the node's file its /etc/resolv.conf, in its own
@@ -62,8 +68,11 @@ class BringUp:
     def spawn_rdnss(self) -> None:
         """The agent that writes SLAAC hosts' resolv.conf from their RAs; it listens
         before the first advertisement is sent."""
+        changing = self.layout is not self.graph
         hosts = [{"node": n, "pid": self.shells.nodes[n].pid, "path": str(self.resolv_conf_path(n))}
-                 for n in self._l3_nodes() if self.resolvers[n].source == RDNSS]
+                 for n in self._l3_nodes(self.layout)
+                 if (n in self.resolvers and self.resolvers[n].source == RDNSS)
+                 or (changing and node_spec(self.layout, n).kind is Kind.HOST)]
         if not hosts:
             return
         config = self.workdir / "rdnss.json"
@@ -111,6 +120,20 @@ class BringUp:
              lambda nodes: tentative(self.shells.run_in_shells({n: "ip -6 -o addr show\n" for n in nodes})),
              self.dad_timeout_s, 0.1,
              lambda nodes: f"IPv6 addresses still tentative after {self.dad_timeout_s:g} s on {some(nodes)}")
+
+    def wait_link_local(self, interfaces: Mapping[str, list[str]], timeout_s: float = 10.0) -> None:
+        """Until each of these interfaces (node -> names), whose IPv6 was just turned
+        on, has its link-local address past DAD: a DHCPv6 client binds to it, and
+        the kernel makes it a moment after the sysctl."""
+        def pending(nodes):
+            results = self.shells.run_in_shells({n: "ip -6 -o addr show scope link\n" for n in nodes})
+            def ready(node, name):
+                return any(f" {name} " in f" {line} " and "tentative" not in line
+                           for line in results[node].stdout.splitlines())
+            return [n for n in nodes if not all(ready(n, name) for name in interfaces[n])]
+
+        poll(sorted(n for n, names in interfaces.items() if names), pending, timeout_s, 0.1,
+             lambda nodes: f"no link-local IPv6 address after {timeout_s:g} s on {some(nodes)}")
 
     def wait_delegation(self, clients: list[tuple[PrefixDelegationClient, str]], timeout_s: float = 30.0) -> None:
         """Until every CPE's lease holds the prefix the plan reserved for it."""

@@ -144,6 +144,23 @@ class DaemonRunner:
         self.stop([daemon])
         self.start([daemon])
 
+    def replace(self, old: Daemon, new: Daemon) -> None:
+        """``new`` in place of the running ``old`` (the same daemon on the same node,
+        configured otherwise): its files rendered and dry-run, then SIGHUP for a
+        daemon that rereads them, else ``old`` stopped and undone and ``new`` started."""
+        if old not in self.started:
+            raise DaemonError(f"{old}: was not started in this network")
+        process = self.process_of(old)
+        if new.RELOAD == "hup" and type(new) is type(old) and process is not None and process.poll() is None:
+            folder = new.write_config(self.folder(new))
+            self.check([new], [folder])
+            self.started[self.started.index(old)] = new
+            self.processes = [(new if d is old else d, p) for d, p in self.processes]
+            process.send_signal(signal.SIGHUP)
+            return
+        self.stop([old])
+        self.start([new])
+
     def terminate_all(self) -> None:
         """Every process, last started first (teardown; the nodes go next)."""
         for _, process in reversed(self.processes):

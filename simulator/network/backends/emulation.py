@@ -26,7 +26,7 @@ from typing import Any
 import networkx as nx
 
 from simulator.model import transition
-from simulator.model.address_plan import AddressPlan, openflow_ports, ports
+from simulator.model.address_plan import AddressPlan, mac_address, openflow_ports, ports
 from simulator.model.resolvers import resolvers
 from simulator.model.routing import Route, compute_routes
 from simulator.network import cleanup, neighbour_tables, nodeconfig
@@ -37,7 +37,7 @@ from simulator.network.backends.daemon_runner import DaemonRunner
 from simulator.network.backends.shells import NodeShells
 from simulator.network.daemons import Daemon
 from simulator.network.daemons.translators import DsLiteAftr
-from simulator.network.preparation import NodeDaemons, interface_name, node_daemons
+from simulator.network.preparation import NodeDaemons, Prepared, interface_name, node_daemons
 from simulator.progress import Progress
 from topologies.errors import BackendError
 from topologies.spec import Family, Kind, link_spec, node_spec
@@ -55,15 +55,21 @@ class EmulationBackend:
                  prefix: str, datapath: str, progress: Progress | None = None,
                  connect_timeout_s: float = 30.0, controller_app: str = "dual-stack",
                  dad_timeout_s: float = 10.0, zone: str = "", node_daemons: NodeDaemons | None = None,
-                 manifest: Path | None = None, logs_dir: Path | None = None):
+                 manifest: Path | None = None, logs_dir: Path | None = None, layout: nx.Graph | None = None):
         """``node_daemons``: Kea, dhclient, radvd and the mechanisms as ``prepare`` made
         them for this prefix (made here when not given); ``manifest``: the run's
         manifest, which ``v6lab clean`` marks interrupted if the run dies;
         ``logs_dir``: where the work folder's logs are kept when the run fails
-        (teardown deletes the work folder; error messages point at the copy)."""
+        (teardown deletes the work folder; error messages point at the copy);
+        ``layout``: the network to build when ``graph`` is the first state of a
+        city that changes while it runs (``model.rehearsal``): every node and link
+        of every state (``change_state`` moves it from one state to the next)."""
         if datapath not in ("kernel", "user"):
             raise BackendError(f"datapath {datapath!r}: use 'kernel' or 'user' (v6lab doctor tells which works)")
         self.graph, self.plan, self.routes = graph, plan, routes
+        self.layout = graph if layout is None else layout
+        # The plans whose neighbours the kernel's tables must hold (every state's).
+        self.sizing_plans: list[AddressPlan] = [plan]
         self.prefix = prefix
         self.datapath = datapath
         self.progress = progress or Progress(quiet=True)
@@ -76,14 +82,14 @@ class EmulationBackend:
         self.state_file = cleanup.STATE_DIR / f"{prefix}.json"
         # Mininet has no type hints: its network is Any.
         self.net: Any = None
-        self.shells = NodeShells(graph, self.workdir)
+        self.shells = NodeShells(self.layout, self.workdir)
         located = self.log_path
         self.controller = ControllerProcess(
             self.workdir, controller_app, transition.controller_policy(graph, plan),
             {s: self.dpid(s) for s in self._switches()}, connect_timeout_s, located)
         self.daemon_runner = DaemonRunner(self.shells, self.workdir, located)
         self.bring_up = BringUp(graph, plan, self.shells, self.workdir, self.interface_name,
-                                resolvers(graph, plan, zone), dad_timeout_s, located)
+                                resolvers(graph, plan, zone), dad_timeout_s, located, self.layout)
         self.configs: dict[str, nodeconfig.NodeConfig] = {}   # each node's configuration in force
         self.timings: dict[str, float] = {}
         self._saved_env: str | None = None
@@ -98,11 +104,11 @@ class EmulationBackend:
         return f"{self.prefix}{node}"
 
     def interface_name(self, node: str, peer: str) -> str:
-        return interface_name(self.graph, self.prefix, node, peer)
+        return interface_name(self.layout, self.prefix, node, peer)
 
     def dpid(self, switch: str) -> str:
         # Distinct per run, so two runs sharing one ovs-vswitchd never mix up in logs.
-        index = sorted(self.graph).index(switch) + 1
+        index = sorted(self.layout).index(switch) + 1
         return f"{(int(self.prefix[1:], 36) << 24) | index:016x}"
 
     @property
@@ -241,7 +247,8 @@ class EmulationBackend:
             except (OSError, ValueError, IndexError):
                 continue   # no such table (IPv6 off on this host): nothing to size
             current = (thresh2, thresh3)
-            raised = neighbour_tables.thresholds(current, neighbour_tables.entries_needed(self.plan, family), present)
+            needed = max(neighbour_tables.entries_needed(plan, family) for plan in self.sizing_plans)
+            raised = neighbour_tables.thresholds(current, needed, present)
             if raised is None:
                 continue
             # gc_thresh3 first, so that a reader of the two never sees thresh2 above thresh3.
@@ -275,12 +282,12 @@ class EmulationBackend:
     # --- building ------------------------------------------------------------------
 
     def _switches(self) -> list[str]:
-        return sorted(n for n in self.graph if node_spec(self.graph, n).kind is Kind.SWITCH)
+        return sorted(n for n in self.layout if node_spec(self.layout, n).kind is Kind.SWITCH)
 
     def _census(self) -> str:
-        kinds = [node_spec(self.graph, n).kind for n in self.graph]
+        kinds = [node_spec(self.layout, n).kind for n in self.layout]
         return (f"{kinds.count(Kind.SWITCH)} switches, {kinds.count(Kind.ROUTER)} routers, "
-                f"{kinds.count(Kind.HOST)} hosts, {self.graph.number_of_edges()} links")
+                f"{kinds.count(Kind.HOST)} hosts, {self.layout.number_of_edges()} links")
 
     def _write_state(self) -> None:
         cleanup.STATE_DIR.mkdir(parents=True, exist_ok=True)
@@ -312,8 +319,9 @@ class EmulationBackend:
         self.net = net = Mininet(build=False, controller=None, switch=switch_class,
                                  autoSetMacs=False, waitConnected=False)
         net.addController(RemoteController(f"{prefix}c0", ip="127.0.0.1", port=self.controller.port))
-        for node in sorted(self.graph):
-            if node_spec(self.graph, node).kind is Kind.SWITCH:
+        layout = self.layout
+        for node in sorted(layout):
+            if node_spec(layout, node).kind is Kind.SWITCH:
                 self.nodes[node] = net.addSwitch(self.node_name(node), dpid=self.dpid(node))
             else:
                 self.nodes[node] = net.addHost(self.node_name(node), ip=None)
@@ -325,8 +333,8 @@ class EmulationBackend:
         self.shells.run_scripts({n: nodeconfig.render_defaults(config) + self.bring_up.mount_resolv_conf(n)
                                  for n, config in self._node_configs().items()},
                                 "setting the nodes' IPv6 defaults and resolv.conf")
-        for a, b in sorted(tuple(sorted(e)) for e in self.graph.edges):
-            spec = link_spec(self.graph, a, b)
+        for a, b in sorted(tuple(sorted(e)) for e in layout.edges):
+            spec = link_spec(layout, a, b)
             # HTB for bandwidth, netem for delay; the runner has refused delay already
             # where the kernel has no netem.
             params: dict[str, float | str] = {}
@@ -340,9 +348,12 @@ class EmulationBackend:
                 interface = self.plan.interfaces.get((node, peer))
                 if interface is not None and interface.mac:
                     params[end] = interface.mac
+                elif layout is not self.graph and node_spec(layout, node).kind is not Kind.SWITCH:
+                    # A link of a later state: its MAC as that state's plan has it.
+                    params[end] = mac_address(node, peer)
             # OpenFlow port numbers start at 1; host interface numbers at 0.
-            port_a, port_b = ((openflow_ports if node_spec(self.graph, x).kind is Kind.SWITCH else ports)(
-                self.graph, x)[y] for x, y in ((a, b), (b, a)))
+            port_a, port_b = ((openflow_ports if node_spec(layout, x).kind is Kind.SWITCH else ports)(
+                layout, x)[y] for x, y in ((a, b), (b, a)))
             net.addLink(self.nodes[a], self.nodes[b], port1=port_a, port2=port_b,
                         intfName1=self.interface_name(a, b), intfName2=self.interface_name(b, a),
                         cls=cls, **params)
@@ -352,7 +363,7 @@ class EmulationBackend:
         net.start()
 
     def _tag_root_links(self) -> None:
-        names = [self.interface_name(s, peer) for s in self._switches() for peer in self.graph.neighbors(s)]
+        names = [self.interface_name(s, peer) for s in self._switches() for peer in self.layout.neighbors(s)]
         batch = "".join(f"link set dev {name} alias {cleanup.ALIAS_TAG}{self.prefix}\n" for name in names)
         subprocess.run(["ip", "-batch", "-"], input=batch, text=True, capture_output=True)
         # A switch port is a wire into OVS, not an interface of this host. With IPv6
@@ -369,7 +380,7 @@ class EmulationBackend:
         """Every router's and host's configuration, with ``routes`` (by default the
         routes in force)."""
         return nodeconfig.node_configs(self.graph, self.plan, self.routes if routes is None else routes,
-                                       self.interface_name)
+                                       self.interface_name, None if self.layout is self.graph else self.layout)
 
     def _l3_nodes(self) -> list[str]:
         return sorted(n for n in self.graph if node_spec(self.graph, n).kind is not Kind.SWITCH)
@@ -484,6 +495,75 @@ class EmulationBackend:
     def commit_phase(self) -> dict:
         return self._control({"op": "commit"})
 
+    def change_state(self, before: Prepared, after: Prepared, phase: int, strategy: str) -> dict[str, float]:
+        """Move the running network to another state of its city (the next phase of a
+        migration plan, on the layout it was built with): the access switches' flows
+        for the phase, every node's configuration, the daemons started, replaced
+        (reloaded) or stopped. Returns when it ``started``, when the new state was
+        ``ready`` (its daemons listening, SLAAC addresses past DAD, leases held,
+        resolvers learned) and when it was ``done`` (the old state's leftovers gone).
+        Only ``before``'s daemons are compared with ``after``'s: others (a workload's
+        servers) run on untouched.
+
+        make-before-break: the switches' new flows go in above the old ones, every
+        node gains what the new state adds (addresses, routes to new destinations, NAT
+        tables, daemons) while it keeps what it had; the switches commit; once ready,
+        what the new state no longer has is removed (old routes replaced in place,
+        old addresses, daemons stopped). cut-over: the old is removed first, then the
+        new is built."""
+        started = time.time()
+        if self.layout is self.graph:
+            raise BackendError("this network was built for one state of its city; a rehearsal builds the layout "
+                               "of every state (EmulationBackend(layout=...))")
+        old_configs = dict(self.configs)
+        graph, plan = after.graph, after.plan
+        self.graph, self.plan, self.routes = graph, plan, after.routes
+        self.bring_up.graph, self.bring_up.plan = graph, plan
+        self.bring_up.resolvers = resolvers(graph, plan, self.zone)
+        new_configs = self._node_configs()
+        state = {(d.NAME, d.node) for d in before.daemons()}
+        running = {(d.NAME, d.node): d for d in self.daemon_runner.started if (d.NAME, d.node) in state}
+        wanted = {(d.NAME, d.node): d for d in after.daemons()}
+        own = after.node_daemons
+        added = [d for key, d in wanted.items() if key not in running]
+        removed = [d for key, d in running.items() if key not in wanted]
+        changed = [(running[key], d) for key, d in wanted.items() if key in running and not self._same(running[key], d)]
+        self.enforce_phase(phase, transition.access_segments(graph), strategy)
+        if strategy == "cut-over":
+            if removed:
+                self.stop_daemons(removed)
+            self.configure(new_configs)
+            self.commit_phase()
+        else:
+            self.configure({n: nodeconfig.additions(old_configs[n], config) for n, config in new_configs.items()})
+        self.bring_up.wait_link_local({n: _ipv6_turned_on(old_configs[n], config) for n, config in new_configs.items()})
+        if self.bring_up.rdnss is None:
+            self.bring_up.spawn_rdnss()
+        if added:
+            self._start_mechanisms(added)
+        for old, new in changed:
+            self.daemon_runner.replace(old, new.succeeding(old))
+        if strategy != "cut-over":
+            self.commit_phase()
+        self.bring_up.wait_slaac(self.configs)
+        self.bring_up.wait_delegation(own.delegation_clients)
+        self.bring_up.wait_resolvers()
+        ready = time.time()
+        if strategy != "cut-over":
+            self.configure(new_configs)
+            if removed:
+                self.stop_daemons(removed)
+        self.node_daemons = own
+        return {"started": started, "ready": ready, "done": time.time()}
+
+    def _same(self, running: Daemon, wanted: Daemon) -> bool:
+        """Whether a running daemon is configured as ``wanted`` would be."""
+        if type(running) is not type(wanted):
+            return False
+        folder = self.daemon_runner.folder(wanted)
+        return all(getattr(running, f)(folder) == getattr(wanted, f)(folder)
+                   for f in ("render", "setup_script", "start_command", "environment"))
+
     def _control(self, request: dict) -> dict:
         """A request to the controller, returned once every switch has applied it: flow
         statistics asked for after the reply follow its flow-mods on each connection."""
@@ -558,3 +638,13 @@ class EmulationBackend:
     def counters(self, fresh_after: float | None = None, timeout_s: float = 5.0) -> dict:
         """The controller's latest per-family counters, taken after ``fresh_after``."""
         return self.controller.counters(fresh_after, timeout_s)
+
+
+def _ipv6_turned_on(old: nodeconfig.NodeConfig, new: nodeconfig.NodeConfig) -> list[str]:
+    """The interfaces whose IPv6 the change from ``old`` to ``new`` turns on."""
+    def enabled(config):
+        values = dict(config.sysctls + tuple(s for i in config.interfaces for s in i.sysctls))
+        off = values.get("net/ipv6/conf/all/disable_ipv6") == "1"
+        return {i.name for i in config.interfaces
+                if values.get(f"net/ipv6/conf/{i.name}/disable_ipv6", "1" if off else "0") == "0"}
+    return sorted(enabled(new) - enabled(old))

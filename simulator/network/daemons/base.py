@@ -93,6 +93,12 @@ class Daemon:
         process, if any, has ended), or None when there is nothing to undo."""
         return None
 
+    def succeeding(self, running: Daemon) -> Daemon:
+        """What this daemon is when it takes over from ``running`` (the same daemon on
+        the same node, configured otherwise) while the network runs: by default
+        itself; radvd also withdraws what it announced before."""
+        return self
+
     def __repr__(self) -> str:
         return f"{self.NAME}@{self.node}"
 

@@ -20,11 +20,27 @@ class RouterAdvertisements(Daemon):
     BINARIES = ("radvd",)
     LISTENS = ()   # a raw ICMPv6 socket; readiness is the hosts' addresses
 
-    def __init__(self, node: str, links: list[tuple[str, str, list[str]]], search: str = ""):
+    def __init__(self, node: str, links: list[tuple[str, str, list[str]]], search: str = "",
+                 withdrawn: dict[str, list[str]] | None = None):
         """``links``: (interface name, /64 prefix, RDNSS addresses) for each LAN; the
-        resolver is per LAN because IPv6-only LANs are told of the DNS64."""
+        resolver is per LAN because IPv6-only LANs are told of the DNS64.
+        ``withdrawn``: interface -> resolvers announced before and no longer, sent
+        with a lifetime of 0 (RFC 8106 section 5.1), so hosts drop them at once
+        instead of keeping them until their lifetime runs out."""
         super().__init__(node)
         self.links, self.search = links, search
+        self.withdrawn = withdrawn or {}
+
+    def succeeding(self, running: Daemon) -> RouterAdvertisements:
+        """This configuration, taking over from ``running`` live: the resolvers it
+        announced that this one does not are withdrawn."""
+        if not isinstance(running, RouterAdvertisements):
+            return self
+        before = {interface: dns for interface, _, dns in running.links}
+        withdrawn = {interface: [d for d in before.get(interface, []) if d not in dns]
+                     for interface, _, dns in self.links}
+        return RouterAdvertisements(self.node, self.links, self.search,
+                                    {i: dns for i, dns in withdrawn.items() if dns})
 
     def render(self, folder: Path) -> dict[str, str]:
         blocks = []
@@ -45,6 +61,9 @@ class RouterAdvertisements(Daemon):
             # default, 2 x, follows RFC 6106, which RFC 8106 replaced).
             if dns:
                 lines += [f"    RDNSS {' '.join(dns)} {{", f"        AdvRDNSSLifetime {DNS_LIFETIME_S};", "    };"]
+            gone = self.withdrawn.get(interface)
+            if gone:
+                lines += [f"    RDNSS {' '.join(gone)} {{", "        AdvRDNSSLifetime 0;", "    };"]
             if self.search:
                 lines += [f"    DNSSL {self.search} {{", f"        AdvDNSSLLifetime {DNS_LIFETIME_S};", "    };"]
             lines.append("};")

@@ -1,0 +1,101 @@
+"""A migration rehearsal's city in every state, and the one network that holds them all.
+
+A plan (``simulator.model.migration``) takes the city through states: before the plan,
+then after each phase. The rehearsal builds one network and changes it live, so:
+
+- the network is the **layout**: every node and link of every state (a translator
+  deployed in phase 2 is there from the start, unconfigured until then), each link
+  and node with every family it carries in any state;
+- each state's graph keeps its port numbers pinned to the layout's
+  (``address_plan.layout_ports``), so an interface's name never moves;
+- each state's address plan reserves room for every state
+  (``plan_city_addresses(sizing=...)``): an address two states share is the same
+  in both, so a change that does not have to move a flow's addresses does not.
+
+``models(scenario)`` gives, for each state, the same ``Model`` a run of that city
+would have; ``simulator.network.preparation.prepare_rehearsal`` adds each state's node
+configurations and daemons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import networkx as nx
+
+from simulator.model.address_plan import layout_ports, plan_city_addresses
+from simulator.model.migration import states
+from simulator.model.preparation import Model, model
+from simulator.model.scenario import Scenario
+from topologies.city import city_graph, load_city
+from topologies.errors import ConfigError, TopologyError
+from topologies.spec import link_spec, node_spec, validate
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    layout: nx.Graph                # the network as built
+    names: tuple[str, ...]          # "before", then each phase's name
+    models: tuple[Model, ...]       # the city in each of those states
+
+
+def layout_graph(graphs: list[nx.Graph]) -> nx.Graph:
+    """Every node and link of every graph; a node's or link's families are all those
+    it has in any of them, the rest of its description the first graph's."""
+    layout: nx.Graph = nx.Graph(**graphs[0].graph)
+    for graph in graphs:
+        for node in graph:
+            spec = node_spec(graph, node)
+            if node in layout:
+                known = node_spec(layout, node)
+                if known.kind is not spec.kind:
+                    raise TopologyError(f"node {node} is a {known.kind.value} in one state and a {spec.kind.value} "
+                                        "in another: a running network cannot change what a node is")
+                spec = replace(known, families=known.families | spec.families)
+            layout.add_node(node, spec=spec)
+        for a, b in graph.edges:
+            link = link_spec(graph, a, b)
+            if layout.has_edge(a, b):
+                link = replace(link_spec(layout, a, b), families=link_spec(layout, a, b).families | link.families)
+            layout.add_edge(a, b, spec=link)
+    return layout
+
+
+def rehearsal(scenario: Scenario) -> Rehearsal:
+    """The city of a scenario with a plan, in every state; ConfigError for a plan the
+    city refuses (``migration.states``) or a state it cannot number."""
+    if scenario.plan is None:
+        raise ConfigError(f"{scenario.source}: plan: the scenario has no plan")
+    if scenario.topology.generator != "city" or "spec" not in scenario.topology.params:
+        raise ConfigError(f"{scenario.source}: plan: a migration plan changes a city spec; use "
+                          "'topology: {generator: city, params: {spec: ...}}'")
+    specs = states(load_city(scenario.topology.params["spec"]), scenario.plan, scenario.source)
+    names = ("before", *(phase.name for phase in scenario.plan.phases))
+    _check_translators_stay(specs, scenario)
+    graphs = [city_graph(spec) for spec in specs]
+    layout = layout_graph(graphs)
+    pinned = layout_ports(layout)
+    layout.graph["ports"] = pinned
+    for graph in graphs:
+        graph.graph["ports"] = pinned
+        validate(graph)
+    models = []
+    for name, graph in zip(names, graphs, strict=True):
+        try:
+            plan = plan_city_addresses(graph, graph.graph["prefixes"], sizing=graphs)
+        except TopologyError as error:
+            when = "as it starts" if name == "before" else f"after phase {name!r}"
+            raise ConfigError(f"{scenario.source}: plan: the city {when}: {error}") from None
+        models.append(model(scenario, graph, plan))
+    return Rehearsal(layout, names, tuple(models))
+
+
+def _check_translators_stay(specs, scenario: Scenario) -> None:
+    """A translator keeps one core router for the whole plan: the layout links it
+    there. Moving one (retire, then deploy elsewhere) would need a second node."""
+    for key in ("nat64", "aftr"):
+        cores = {getattr(spec.transition, key) for spec in specs} - {None}
+        if len(cores) > 1:
+            raise ConfigError(f"{scenario.source}: plan: {key} is deployed at {' and '.join(sorted(cores))} in "
+                              "different phases; a rehearsal keeps each translator at one core router (moving one "
+                              "live is not built yet): deploy it where it ends up")

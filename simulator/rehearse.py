@@ -1,0 +1,248 @@
+"""A migration rehearsal: the city built once, its plan applied live, phase after phase.
+
+``v6lab run SCENARIO`` comes here when the scenario has a ``plan:``. The network is the
+layout of every state of the city (``simulator.model.rehearsal``), brought up in the
+state before the plan. Every subscriber host then runs one workload prober
+(``simulator.measurements.workload``) for the whole rehearsal: connections by name to
+every web service through its own resolver with Happy Eyeballs, a sequence-numbered UDP
+echo stream and a long-lived TCP flow to the city's DNS server, where a workload server
+answers. Each phase is applied by the backend (``change_state``: the controller's flows,
+every node's configuration, the daemons) with the phase's strategy, held, and measured
+with both matrices. The samples give each phase's disruption (KPI 14,
+``simulator.measurements.disruption``) and the prediction (``plan check``) is compared
+with what was measured, cell by cell.
+
+A phase's changes are applied together, with one strategy: ``cut-over`` if any of its
+changes asks for it, else ``make-before-break``; disruption figures are per phase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from simulator.measurements import connectivity, disruption, matrix, prediction, workload
+from simulator.measurements.run_result import RunResult
+from simulator.model.city_model import CityModel
+from simulator.model.migration import Phase
+from simulator.model.scenario import Scenario
+from simulator.network.backends import backend_class
+from simulator.network.capabilities import HostCapabilities, probe_host
+from simulator.network.daemons import page_marker
+from simulator.network.daemons.workload_server import WorkloadServer
+from simulator.network.preparation import Prepared, prepare_rehearsal
+from simulator.progress import Progress
+from simulator.reporting import kpis, plots, rehearsal
+from simulator.reporting.results import RunFolder, command_line, default_results_root, topology_hash, versions
+from simulator.runner import CONNECTIVITY_COLUMNS, TRANSITION_COLUMNS, check_city_can_run, leftover_warnings, new_run_id
+from simulator.session import SERVICES, WARM_UP, Session
+from topologies.errors import HostError, TestbedError
+from topologies.spec import Family
+
+# The workload's pace: a connection to each service every INTERVAL_S, a datagram every
+# UDP_INTERVAL_S. What the host achieved is reported beside each recovery time.
+INTERVAL_S, TIMEOUT_S, UDP_INTERVAL_S = 1.0, 2.0, 0.1
+# The workload runs this long before the first phase: the baseline each change is judged against.
+BASELINE_S = 5.0
+
+DISRUPTION_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "ready_s", "done_s", "cells_broken_during",
+                      "regressions", "gained", "packets_sent", "packets_lost", "flows_reset", "flows_stalled",
+                      "new_flow_s", "fallbacks", "recovery_s", "resolution_s", "predicted_broken",
+                      "predicted_transient", "predicted_gained", "matrix_unexpected"]
+PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "cells", "unexpected"]
+PREDICTION_COLUMNS = ["phase", "cell", "predicted", "measured", "agrees"]
+
+
+def strategy(phase: Phase) -> str:
+    """One strategy for a phase's changes: cut-over if any asks for it."""
+    return "cut-over" if any(c.strategy == "cut-over" for c in phase.changes) else "make-before-break"
+
+
+def workload_config(city: CityModel, client: str, target: str) -> dict[str, Any]:
+    """The prober of ``client``: every web service by name; the UDP echo and the long
+    flow to the workload server ``target`` by the address family the client has."""
+    family = Family.IPV4 if Family.IPV4 in city.subscriber(client).families else Family.IPV6
+    address = str(city.plan.primary(target, family))
+    return {"client": client, "interval_s": INTERVAL_S, "timeout_s": TIMEOUT_S,
+            "services": [{"name": s.fqdn, "port": 80, "marker": page_marker(s.fqdn)} for s in city.web_services()],
+            "udp": {"address": address, "port": 7, "interval_s": UDP_INTERVAL_S, "timeout_s": 1.0},
+            "stream": {"host": address, "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}}
+
+
+def expected_by_name(city: CityModel) -> dict[tuple[str, str], bool]:
+    """(client, service fqdn) -> whether the client reaches the service by name (the
+    transition matrix's rule), for the workload's cells."""
+    return {(cell.client, cell.service): bool(cell.rule.expected) for cell in matrix.build_cells(city)
+            if cell.access == "name" and cell.rule.expected is not None}
+
+
+@dataclass
+class PhaseRecord:
+    name: str
+    changes: str
+    strategy: str
+    times: dict[str, float] = field(default_factory=dict)
+    cells: list[dict] = field(default_factory=list)
+    transition: list[dict] = field(default_factory=list)
+
+
+def _measure(session: Session, state: Prepared) -> tuple[list[dict], list[dict]]:
+    settings = session.scenario.measurements
+    cells = connectivity.measure(session.backend, state.city,
+                                 connectivity.build_cells(state.city, settings.http, settings.dns),
+                                 settings.ping_count)
+    return cells, matrix.measure(session.backend, state.city, matrix.build_cells(state.city))
+
+
+def run_rehearsal(scenario: Scenario, *, results_root: Path | None = None, progress: Progress | None = None,
+                  capabilities: HostCapabilities | None = None) -> RunResult:
+    """Build the city, apply its plan phase by phase under a workload, and write what
+    every phase did (see the module's docstring)."""
+    progress = progress or Progress()
+    if scenario.plan is None:
+        raise TestbedError(f"{scenario.source}: a rehearsal needs a plan")
+    run_id, prefix = new_run_id()
+    prepared = prepare_rehearsal(scenario, prefix)
+    predicted = prediction.predict(scenario)
+    states, phases = prepared.states, scenario.plan.phases
+    if os.geteuid() != 0:
+        raise HostError("emulation needs root (network namespaces, Open vSwitch): run it with sudo")
+    with progress.step("checking what this host can do"):
+        capabilities = capabilities or probe_host()
+    for state in states:
+        check_city_can_run(state.graph, state.plan, capabilities, scenario.source)
+    for line in leftover_warnings(prefix):
+        progress.warn(line)
+    folder = RunFolder(results_root or default_results_root(), scenario.name, run_id)
+    result = RunResult(scenario.name, run_id, folder.path)
+    manifest: dict[str, Any] = {
+        "scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id, "resource_prefix": prefix,
+        "seed": scenario.seed, "backend": "emulation", "command_line": command_line(),
+        "started": datetime.now(UTC).isoformat(), "topology_hash": topology_hash(prepared.layout),
+        "versions": versions(), "capabilities": capabilities.to_dict(), "status": "running",
+        "phases": list(prepared.names)}
+    folder.write_json("manifest.json", manifest)
+    progress.note(f"rehearsal {run_id}: {len(phases)} phases; results in {folder.path}")
+    first = states[0]
+    records = [PhaseRecord("before", "", "")]
+    samples_dir = folder.path / "samples"
+    try:
+        net = backend_class("emulation")(
+            first.graph, first.plan, first.routes, prefix=prefix, datapath=capabilities.ovs_datapath,
+            progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
+            controller_app=scenario.controller.app, zone=scenario.zone, node_daemons=first.node_daemons,
+            manifest=folder.path / "manifest.json", logs_dir=folder.path / "logs", layout=prepared.layout)
+        net.sizing_plans = [state.plan for state in states]
+        with Session(scenario, first.city, net, progress=progress, result=result) as session:
+            session.run(SERVICES)
+            target = first.city.dns_server
+            if target is None:
+                raise TestbedError(f"{scenario.source}: a rehearsal's workload needs the city's DNS server (a "
+                                   "service of kind dns) to answer its UDP echo and long flow")
+            net.start_daemons([WorkloadServer(target)])
+            session.run(WARM_UP)
+            with progress.step(f"measuring the city before the plan ({len(first.city.subscribers)} subscribers)"):
+                records[0].cells, records[0].transition = _measure(session, first)
+            clients = matrix.clients(first.city)
+            samples_dir.mkdir(parents=True, exist_ok=True)
+            probers = []
+            with progress.step(f"starting the workload on {len(clients)} subscriber hosts"):
+                for client in clients:
+                    with open(samples_dir / f"{client}.jsonl", "w") as out, \
+                            open(samples_dir / f"{client}.log", "w") as err:
+                        probers.append(net.popen(client, workload.command(workload_config(first.city, client, target)),
+                                                 stdout=out, stderr=err))
+                records[0].times = {"started": time.time()}
+                time.sleep(BASELINE_S)
+            try:
+                for index, (phase, before, after) in enumerate(zip(phases, states, states[1:], strict=False),
+                                                               start=1):
+                    record = PhaseRecord(phase.name, "; ".join(c.describe() for c in phase.changes), strategy(phase))
+                    with progress.step(f"phase {index} of {len(phases)}: {phase.name} ({record.strategy}: "
+                                       f"{record.changes})"):
+                        record.times = net.change_state(before, after, index, record.strategy)
+                    session.city = after.city
+                    time.sleep(phase.hold_s)
+                    with progress.step(f"measuring the city after phase {index}"):
+                        record.cells, record.transition = _measure(session, after)
+                    records.append(record)
+            finally:
+                end = time.time()
+                for process in probers:
+                    process.terminate()
+                for process in probers:
+                    process.wait(timeout=20)
+            progress.note("stopping the network")
+        with progress.step("writing results and figures"):
+            _write(folder, scenario, prepared.names, records, predicted, states, samples_dir, end, result)
+    except BaseException as error:
+        manifest.update(status="failed", error=f"{type(error).__name__}: {error}",
+                        traceback=traceback.format_exc(), finished=datetime.now(UTC).isoformat())
+        folder.write_json("manifest.json", manifest)
+        raise
+    manifest.update(status="ok", finished=datetime.now(UTC).isoformat(), files=folder.files + ["manifest.json"],
+                    unexpected_cells=len(result.unexpected))
+    folder.write_json("manifest.json", manifest)
+    return result
+
+
+def _samples(folder: Path) -> list[dict]:
+    found = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.startswith("{"):
+                found.append(json.loads(line))
+    return found
+
+
+def _write(folder: RunFolder, scenario: Scenario, names, records: list[PhaseRecord], predicted, states,
+           samples_dir: Path, end: float, result: RunResult) -> None:
+    samples = _samples(samples_dir)
+    folder.write_jsonl("samples.jsonl", samples)
+    cells, transition, kpi_rows, rows, compared = [], [], [], [], []
+    for index, (record, state, guess) in enumerate(zip(records, states, predicted, strict=True)):
+        cells += [{**c, "phase": record.name} for c in record.cells]
+        transition += [{**c, "phase": record.name} for c in record.transition]
+        kpi_rows += kpis.of_run(state.city, record.cells, record.transition, record.name)
+        folder.write_figure(f"connectivity-{index}.png", plots.connectivity_heatmap(
+            record.cells, f"{scenario.name}: connectivity after {record.name}" if index else
+            f"{scenario.name}: connectivity before the plan"))
+        measured = {c["id"]: bool(c.get("ok")) for c in record.cells + record.transition if c.get("ok") is not None}
+        compared += [{"phase": record.name, "cell": cell, "predicted": want, "measured": measured.get(cell),
+                      "agrees": measured.get(cell) == want} for cell, want in sorted(guess.expected.items())]
+        unexpected = sum(1 for c in record.cells + record.transition if not c.get("as_expected", True))
+        if index == 0:
+            continue
+        window_end = records[index + 1].times["started"] if index + 1 < len(records) else end
+        found = disruption.disruption(samples, record.times["started"], record.times["ready"], window_end,
+                                      expected_by_name(state.city))
+        transient = sum(len(c.transient) for c in guess.changes)
+        rows.append({"phase": record.name, "changes": record.changes, "strategy": record.strategy, **found.row(),
+                     "done_s": round(record.times["done"] - record.times["started"], 3),
+                     "predicted_broken": len(guess.broken), "predicted_transient": transient,
+                     "predicted_gained": len(guess.gained), "matrix_unexpected": unexpected})
+    result.cells = [c for c in cells if c["phase"] == records[-1].name]
+    result.transition = [c for c in transition if c["phase"] == records[-1].name]
+    folder.write_csv("connectivity.csv", cells, ["phase", *CONNECTIVITY_COLUMNS])
+    folder.write_csv("transition-matrix.csv", transition, ["phase", *TRANSITION_COLUMNS])
+    folder.write_csv("kpis.csv", kpi_rows, kpis.COLUMNS)
+    folder.write_csv("disruption.csv", rows, DISRUPTION_COLUMNS)
+    folder.write_csv("phases.csv", [{"phase": r.name, "changes": r.changes, "strategy": r.strategy,
+                                     **{k: round(v, 3) for k, v in r.times.items()},
+                                     "cells": len(r.cells) + len(r.transition),
+                                     "unexpected": sum(1 for c in r.cells + r.transition if not c["as_expected"])}
+                                    for r in records], PHASE_COLUMNS)
+    folder.write_csv("prediction.csv", compared, PREDICTION_COLUMNS)
+    windows = [{"phase": r.name, "started": r.times["started"], "ready": r.times.get("ready"),
+                "end": records[i + 1].times["started"] if i + 1 < len(records) else end}
+               for i, r in enumerate(records)]
+    # Kinds that hold through the plan: a client's mode changes, its district and access do not.
+    kinds = {s.node: f"{s.district} {s.subscriber_class}" for s in states[0].city.subscribers}
+    folder.write_figure("timeline.png", rehearsal.timeline(samples, windows, kinds, f"{scenario.name}: rehearsal"))
+    result.phases = rows
