@@ -226,7 +226,10 @@ def _write(folder: RunFolder, scenario: Scenario, names, records: list[PhaseReco
         rows.append({"phase": record.name, "changes": record.changes, "strategy": record.strategy, **found.row(),
                      "done_s": round(record.times["done"] - record.times["started"], 3),
                      "predicted_broken": len(guess.broken), "predicted_transient": transient,
-                     "predicted_gained": len(guess.gained), "matrix_unexpected": unexpected})
+                     "predicted_gained": len(guess.gained), "matrix_unexpected": unexpected,
+                     # By cell (not in the CSV): the workload's by-name cells, as the matrix names them.
+                     "broken_cells": sorted(f"{client}|{fqdn}|name" for client, fqdn in found.broken_during),
+                     "predicted_transient_cells": sorted({c for change in guess.changes for c in change.transient})})
     result.cells = [c for c in cells if c["phase"] == records[-1].name]
     result.transition = [c for c in transition if c["phase"] == records[-1].name]
     folder.write_csv("connectivity.csv", cells, ["phase", *CONNECTIVITY_COLUMNS])

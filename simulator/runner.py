@@ -108,12 +108,14 @@ def leftover_warnings(prefix: str) -> list[str]:
 
 
 def refuse_plan(scenario: Scenario) -> None:
-    """A plan is not applied to a running city yet: running the city as it starts and
-    calling that the rehearsal would be a wrong answer, so say so instead."""
+    """A scenario with a plan is a rehearsal (``simulator.rehearse``, what ``v6lab run``
+    does with it): running the city as it starts and calling that the rehearsal
+    would be a wrong answer, so say so instead."""
     if scenario.plan is not None:
-        raise TestbedError(f"{scenario.source}: plan: applying a migration plan to a running city is not built yet; "
-                           f"'v6lab plan check {scenario.source}' validates the plan and predicts what each phase "
-                           "breaks and gains")
+        raise TestbedError(f"{scenario.source}: plan: this scenario is a migration rehearsal: 'v6lab run "
+                           f"{scenario.source}' applies its plan phase by phase (stepping through it by hand, "
+                           f"'up --step', is not built yet); 'v6lab plan check {scenario.source}' predicts what "
+                           "each phase breaks and gains")
 
 
 def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backend: str = "emulation",

@@ -146,12 +146,13 @@ def _count(value) -> str:
 
 
 def _recovery(row: Mapping) -> str:
-    """"2.8 (±1)": the recovery and, in brackets, the sampling interval it was rounded up
-    to (two significant digits); "not recovered" when recovery_s is None."""
+    """"2.8 (step 0.25)": the recovery and, in brackets, the sampling interval it was
+    rounded up to (two significant digits): the true recovery lies within one step
+    below the figure, never above it; "not recovered" when recovery_s is None."""
     recovery, resolution = row.get("recovery_s"), row.get("resolution_s")
     if recovery is None:
         return "not recovered"
-    return f"{recovery:.1f}" + ("" if resolution is None else f" (±{resolution:.2g})")
+    return f"{recovery:.1f}" + ("" if resolution is None else f" (step {resolution:.2g})")
 
 
 def phase_table(rows: Sequence[Mapping]) -> str:

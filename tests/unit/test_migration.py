@@ -165,15 +165,40 @@ def test_plan_check_of_a_scenario_without_a_plan(capsys):
     assert "plan: the scenario has no plan to check" in capsys.readouterr().err
 
 
-def test_a_run_refuses_a_plan_it_cannot_apply_yet():
+def test_a_plain_run_refuses_a_rehearsal():
+    """run_scenario (and 'up') would run the city as it starts and call it the rehearsal."""
     from simulator.runner import run_scenario
     from topologies.errors import TestbedError
     source = str(ROOT / "scenarios" / "migration-smooth.yaml")
     with pytest.raises(TestbedError) as error:
         run_scenario(load_scenario(source), backend="fake")
-    assert str(error.value) == (f"{source}: plan: applying a migration plan to a running city is not built yet; "
-                                f"'v6lab plan check {source}' validates the plan and predicts what each phase "
-                                "breaks and gains")
+    assert str(error.value) == (f"{source}: plan: this scenario is a migration rehearsal: 'v6lab run {source}' "
+                                "applies its plan phase by phase (stepping through it by hand, 'up --step', is not "
+                                f"built yet); 'v6lab plan check {source}' predicts what each phase breaks and gains")
+
+
+def test_every_state_of_a_rehearsal_keeps_the_addresses_it_shares():
+    """The smooth plan's four states, numbered for one network: an interface present in
+    two states has the same port and addresses in both, except the two access routers
+    whose CGN ends (their subscriber-side IPv4 moves from shared space, 100.64.0.0/10,
+    to a public block). Translators are in the layout from the start."""
+    from simulator.model.rehearsal import rehearsal
+    found = rehearsal(load_scenario(str(ROOT / "scenarios" / "migration-smooth.yaml")))
+    assert found.names == ("before", "translators first", "dual-stack", "ipv6-only access")
+    assert {"n64", "aftr"} <= set(found.layout) and "n64" not in found.models[0].graph
+    moved = set()
+    for a in found.models:
+        for b in found.models:
+            for key, mine in a.plan.interfaces.items():
+                theirs = b.plan.interfaces.get(key)
+                if theirs is None:
+                    continue
+                assert mine.port == theirs.port
+                moved |= {(key, f) for f in ("ipv4", "ipv6") if getattr(mine, f) and getattr(theirs, f)
+                          and getattr(mine, f) != getattr(theirs, f)}
+    assert moved == {(("d2bng", "d2o1"), "ipv4"), (("d2gw", "d2r"), "ipv4")}
+    before, after = (m.plan.interfaces[("d2gw", "d2r")].ipv4 for m in (found.models[0], found.models[3]))
+    assert (str(before), str(after)) == ("100.64.0.9/29", "11.64.0.41/29")
 
 
 def test_each_phase_says_what_it_buys():

@@ -180,12 +180,12 @@ def test_phase_table():
     cells = [re.split(r"\s{2,}", line) for line in lines]
     assert cells[0] == ["phase", "ready s", "broken", "regress", "gained", "lost/sent", "resets", "fallbacks",
                         "recovery s", "changes"]
-    assert cells[2] == ["before", "-", "0", "0", "0", "0/80", "0", "0", "0.0 (±1)"]
-    assert cells[3] == ["IPv6 off", "0.4", "3", "1", "-", "7/30", "1", "4", "2.8 (±0.25)", "district d1: ipv4-only"]
+    assert cells[2] == ["before", "-", "0", "0", "0", "0/80", "0", "0", "0.0 (step 1)"]
+    assert cells[3] == ["IPv6 off", "0.4", "3", "1", "-", "7/30", "1", "4", "2.8 (step 0.25)", "district d1: ipv4-only"]
     assert cells[4] == ["stuck", "1.3", "2", "2", "0", "-", "-", "0", "not recovered", "district d2: ipv6-only"]
     # Fixed width: every column starts where its header does.
     starts = [lines[0].index(name) for name in ("ready s", "recovery s", "changes")]
-    assert lines[3][starts[0]:].startswith("0.4") and lines[3][starts[1]:].startswith("2.8 (±0.25)")
+    assert lines[3][starts[0]:].startswith("0.4") and lines[3][starts[1]:].startswith("2.8 (step 0.25)")
     assert lines[4][starts[2]:] == "district d2: ipv6-only"
 
 

@@ -509,7 +509,9 @@ class EmulationBackend:
         node gains what the new state adds (addresses, routes to new destinations, NAT
         tables, daemons) while it keeps what it had; the switches commit; once ready,
         what the new state no longer has is removed (old routes replaced in place,
-        old addresses, daemons stopped). cut-over: the old is removed first, then the
+        old addresses, daemons stopped). A node whose own transition mechanism starts
+        or changes (a CPE's B4, a UE's CLAT) takes its new configuration at once, with
+        it. cut-over: the old is removed first, then the
         new is built."""
         started = time.time()
         if self.layout is self.graph:
@@ -535,7 +537,13 @@ class EmulationBackend:
             self.configure(new_configs)
             self.commit_phase()
         else:
-            self.configure({n: nodeconfig.additions(old_configs[n], config) for n, config in new_configs.items()})
+            # A node whose own mechanism starts or changes (a B4, a CLAT) moves at once:
+            # its mechanism replaces its old path itself, and needs the node as the new
+            # state has it (the kernel flushes every IPv4 route through an interface
+            # that loses its last IPv4 address, the B4's softwire route too).
+            moving = {d.node for d in [*added, *(new for _, new in changed)] if d in own.mechanisms}
+            self.configure({n: config if n in moving else nodeconfig.additions(old_configs[n], config)
+                            for n, config in new_configs.items()})
         self.bring_up.wait_link_local({n: _ipv6_turned_on(old_configs[n], config) for n, config in new_configs.items()})
         if self.bring_up.rdnss is None:
             self.bring_up.spawn_rdnss()
