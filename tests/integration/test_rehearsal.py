@@ -9,11 +9,10 @@ would break in between. Both end with every cell of both matrices as expected.
 
 import pytest
 
-from simulator.model.scenario import load_scenario
+from simulator.model.scenario import REPO_ROOT, load_scenario
 from simulator.network import cleanup
 from simulator.progress import Progress
 from simulator.rehearse import run_rehearsal
-from tests.integration.test_default_city import REPO_ROOT
 
 CELLS = 160 + 64     # the connectivity and transition matrices of the migration city
 
