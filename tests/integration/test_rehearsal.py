@@ -43,12 +43,21 @@ def test_the_smooth_plan_keeps_everyone_connected(smooth):
     assert len(smooth.cells) + len(smooth.transition) == CELLS
     assert [c["id"] for c in smooth.unexpected] == []
     for row in phases.values():
-        assert (row["cells_broken_during"], row["regressions"], row["matrix_unexpected"]) == (0, 0, 0), row
-        assert row["recovery_s"] == 0.0
+        assert (row["regressions"], row["matrix_unexpected"]) == (0, 0), row
+        assert row["recovery_s"] is not None, row
     # Deploying translators and enabling IPv6 leave every flow's addresses as they are:
-    # not one datagram of the echo streams is lost.
+    # no cell breaks, not one datagram of the echo streams is lost.
     for name in ("translators first", "dual-stack"):
-        assert phases[name]["packets_sent"] > 0 and phases[name]["packets_lost"] == 0, phases[name]
+        row = phases[name]
+        assert (row["cells_broken_during"], row["recovery_s"]) == (0, 0.0), row
+        assert row["packets_sent"] > 0 and row["packets_lost"] == 0, row
+    # The last phase moves the IPv4 source of d1 and d2 mobile (to a CLAT) and d2 fixed
+    # (into a softwire): a connection over IPv4 in flight at that moment may fail, as a
+    # flow that must end. Only those can break: by name, shop (the one IPv4-only
+    # service left) from those clients.
+    moving = ("d1u1", "d1u2", "d2u1", "d2u2", "d2f1h1", "d2f2h1")
+    allowed = {f"{client}|shop.city.test|name" for client in moving}
+    assert set(phases["ipv6-only access"]["broken_cells"]) <= allowed, phases["ipv6-only access"]
 
 
 def test_the_naive_plan_breaks_what_was_predicted_and_recovers(naive):
