@@ -67,8 +67,11 @@ def strategy(phase: Phase) -> str:
 def workload_config(city: CityModel, client: str, target: str) -> dict[str, Any]:
     """The prober of ``client``: every web service by name; the UDP echo and the long
     flow to the workload server ``target`` by the address family the client has."""
-    family = Family.IPV4 if Family.IPV4 in city.subscriber(client).families else Family.IPV6
-    address = str(city.plan.primary(target, family))
+    families = [f for f in (Family.IPV4, Family.IPV6) if f in city.subscriber(client).families
+                and city.plan.primary(target, f) is not None]
+    if not families:
+        raise TestbedError(f"{client} shares no address family with the workload server {target}")
+    address = str(city.plan.primary(target, families[0]))
     return {"client": client, "interval_s": INTERVAL_S, "timeout_s": TIMEOUT_S,
             "services": [{"name": s.fqdn, "port": 80, "marker": page_marker(s.fqdn)} for s in city.web_services()],
             "udp": {"address": address, "port": 7, "interval_s": UDP_INTERVAL_S, "timeout_s": 1.0},

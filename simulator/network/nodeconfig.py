@@ -320,6 +320,17 @@ def additions(old: NodeConfig, new: NodeConfig) -> NodeConfig:
                    routes=old.routes + tuple(r for r in new.routes if (r.family, r.destination) not in routed))
 
 
+def ipv6_turned_on(old: NodeConfig, new: NodeConfig) -> list[str]:
+    """The interfaces whose IPv6 going from ``old`` to ``new`` turns on (their link-local
+    address comes a moment later: a DHCPv6 client binds to it)."""
+    def enabled(config: NodeConfig) -> set[str]:
+        values = dict(config.sysctls + tuple(s for i in config.interfaces for s in i.sysctls))
+        off = values.get("net/ipv6/conf/all/disable_ipv6") == "1"
+        return {i.name for i in config.interfaces
+                if values.get(f"net/ipv6/conf/{i.name}/disable_ipv6", "1" if off else "0") == "0"}
+    return sorted(enabled(new) - enabled(old))
+
+
 def render_change(change: ConfigChange) -> str:
     """The script applying ``change``, or "" when there is nothing to do: sysctls,
     NAT tables (a changed table is deleted and loaded whole, in one nft

@@ -195,3 +195,15 @@ def test_prefix_delegation_server_reserves_by_duid_ll_and_answers_with_preferenc
     server.write_config(tmp_path)
     result = subprocess.run(server.check_command(tmp_path), capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_radvd_withdraws_a_resolver_it_no_longer_announces():
+    """RFC 8106 5.1: a lifetime of 0 tells hosts to stop using a resolver at once."""
+    from simulator.network.daemons.radvd import RouterAdvertisements
+    before = RouterAdvertisements("gw", [("gw-e1", "2001:db8:1::/64", ["2001:db8::53"])])
+    after = RouterAdvertisements("gw", [("gw-e1", "2001:db8:1::/64", ["2001:db8:64::53"])]).succeeding(before)
+    assert after.withdrawn == {"gw-e1": ["2001:db8::53"]}
+    conf = after.render(__import__("pathlib").Path("/x"))["radvd.conf"]
+    assert "    RDNSS 2001:db8:64::53 {\n        AdvRDNSSLifetime 30;\n    };\n" in conf
+    assert "    RDNSS 2001:db8::53 {\n        AdvRDNSSLifetime 0;\n    };\n" in conf
+    assert before.succeeding(before).withdrawn == {}

@@ -422,3 +422,48 @@ def test_live_changes_of_sysctls_nat_addresses_and_links(configs):
     back = nodeconfig.diff(changed, config)
     assert back.nat_removed == ("v6lab_test",) and back.links == ((first.name, True),)
     assert back.sysctls == (("net/ipv4/ip_forward", "1"),)
+
+
+# --- a city that changes while it runs (migration rehearsals) -------------------------------
+
+
+def test_make_before_break_keeps_the_old_path_until_the_new_is_ready():
+    """additions(old, new): old route kept where both route a destination, new route to a
+    new destination added, both addresses; then diff(additions, new) removes the old."""
+    old = nodeconfig.NodeConfig("h", (), (), (), (InterfaceConfig("h-e0", (), (Address(ipaddress.ip_interface(
+        "100.64.0.2/29")),)),), (Route(V4, None, ip("100.64.0.1")),))
+    new = nodeconfig.NodeConfig("h", (), (), (), (InterfaceConfig("h-e0", (), (Address(ipaddress.ip_interface(
+        "11.64.0.2/29")),)),), (Route(V4, None, ip("11.64.0.1")), Route(V4, net("11.200.0.0/30"), ip("11.64.0.1"))))
+    between = nodeconfig.additions(old, new)
+    assert [str(a.address) for a in between.interfaces[0].addresses] == ["100.64.0.2/29", "11.64.0.2/29"]
+    assert between.routes == (Route(V4, None, ip("100.64.0.1")), Route(V4, net("11.200.0.0/30"), ip("11.64.0.1")))
+    change = nodeconfig.diff(between, new)
+    assert [str(a.address) for _, a in change.addresses_removed] == ["100.64.0.2/29"]
+    # The default route moves by replacement, never deleted first.
+    assert nodeconfig.render_change(change) == (
+        "ip addr del 100.64.0.2/29 dev h-e0\nip -4 route replace default via 11.64.0.1\ntrue\n")
+
+
+def test_padded_to_the_layout_and_ipv6_turned_on():
+    """A node's configuration lists every interface of the network as built; one the
+    state does not use yet has IPv6 off; turning it on is seen by ipv6_turned_on."""
+    import networkx as nx
+
+    from topologies.spec import LinkSpec, NodeSpec, Role
+    graph = nx.Graph()
+    for node, role in (("r", Role.CORE_ROUTER), ("a", Role.CORE_ROUTER), ("t", Role.NAT64)):
+        graph.add_node(node, spec=NodeSpec(role))
+    graph.add_edge("r", "a", spec=LinkSpec())
+    layout = graph.copy()
+    layout.add_edge("r", "t", spec=LinkSpec())
+    from simulator.model.address_plan import plan_addresses
+    plan = plan_addresses(graph)
+    padded = nodeconfig.node_configs(graph, plan, {}, name, layout)
+    assert [i.name for i in padded["r"].interfaces] == ["r-a", "r-t"]
+    assert padded["r"].interfaces[1] == InterfaceConfig("r-t", (("net/ipv6/conf/r-t/accept_ra", "0"),
+                                                                  ("net/ipv6/conf/r-t/disable_ipv6", "1")))
+    assert padded["t"].interfaces == (InterfaceConfig("t-r"),) and padded["t"].routes == ()
+    used = dataclasses.replace(padded["r"], interfaces=(padded["r"].interfaces[0], InterfaceConfig(
+        "r-t", (("net/ipv6/conf/r-t/disable_ipv6", "0"),))))
+    assert nodeconfig.ipv6_turned_on(padded["r"], used) == ["r-t"]
+    assert nodeconfig.ipv6_turned_on(used, used) == []

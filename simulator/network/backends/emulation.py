@@ -544,7 +544,8 @@ class EmulationBackend:
             moving = {d.node for d in [*added, *(new for _, new in changed)] if d in own.mechanisms}
             self.configure({n: config if n in moving else nodeconfig.additions(old_configs[n], config)
                             for n, config in new_configs.items()})
-        self.bring_up.wait_link_local({n: _ipv6_turned_on(old_configs[n], config) for n, config in new_configs.items()})
+        self.bring_up.wait_link_local({n: nodeconfig.ipv6_turned_on(old_configs[n], config)
+                                       for n, config in new_configs.items()})
         if self.bring_up.rdnss is None:
             self.bring_up.spawn_rdnss()
         if added:
@@ -646,13 +647,3 @@ class EmulationBackend:
     def counters(self, fresh_after: float | None = None, timeout_s: float = 5.0) -> dict:
         """The controller's latest per-family counters, taken after ``fresh_after``."""
         return self.controller.counters(fresh_after, timeout_s)
-
-
-def _ipv6_turned_on(old: nodeconfig.NodeConfig, new: nodeconfig.NodeConfig) -> list[str]:
-    """The interfaces whose IPv6 the change from ``old`` to ``new`` turns on."""
-    def enabled(config):
-        values = dict(config.sysctls + tuple(s for i in config.interfaces for s in i.sysctls))
-        off = values.get("net/ipv6/conf/all/disable_ipv6") == "1"
-        return {i.name for i in config.interfaces
-                if values.get(f"net/ipv6/conf/{i.name}/disable_ipv6", "1" if off else "0") == "0"}
-    return sorted(enabled(new) - enabled(old))
