@@ -34,12 +34,12 @@ def _run(args) -> int:
     scenario = load_scenario(args.scenario)
     if scenario.plan is not None:
         from simulator.rehearse import run_rehearsal
-        from simulator.reporting.rehearsal import phase_table
+        from simulator.reporting.rehearsal import disruption_table
 
         result = run_rehearsal(scenario, results_root=args.results, progress=Progress(quiet=args.quiet))
         print(summary(result))
-        print("\nphases (what each did to the workload; disruption.csv, timeline.png):")
-        print(phase_table(result.phases))
+        print("\nchanges, one at a time (what each did to the workload; disruption.csv, timeline.png):")
+        print(disruption_table(result.changes))
         return 0 if not result.unexpected else 4
     result = run_scenario(scenario, results_root=args.results, progress=Progress(quiet=args.quiet))
     print(summary(result))
@@ -213,7 +213,12 @@ def flat_graph(graph):
 
 def _up(args) -> int:
     from simulator import handson
-    return handson.up(args.scenario, args.results, args.quiet, args.cli)
+    return handson.up(args.scenario, args.results, args.quiet, args.cli, args.step)
+
+
+def _step(args) -> int:
+    from simulator import handson
+    return handson.step()
 
 
 def _exec(args) -> int:
@@ -282,6 +287,8 @@ def plan_report(phases, shown: int = 5) -> str:
             change = item.change
             during = (f"{len(item.transient)} working cells broken during the cut-over" if change.strategy == "cut-over"
                       else "nothing broken in between")
+            counts = (("gains", item.gained), ("breaks", item.broken))
+            during += "".join(f"; {verb} {len(cells)}" for verb, cells in counts if cells)
             lines.append(f"  {change.describe()} [{change.strategy}]: touches {len(item.touched)} cells; {during}")
             lines += [f"      {cell}" for cell in item.transient[:shown]]
             if len(item.transient) > shown:
@@ -318,7 +325,13 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--results", type=Path, help="results root for the city's folder (default: results/)")
     up.add_argument("--quiet", action="store_true", help="no progress lines")
     up.add_argument("--cli", action="store_true", help="open Mininet's CLI on it once it is up")
+    up.add_argument("--step", action="store_true",
+                    help="a scenario with a plan: bring the city up as the plan starts, then apply one phase at a "
+                         "time, asking before each")
     up.set_defaults(func=_up)
+
+    stepping = sub.add_parser("step", help="apply the next phase of the plan of the city that is up (up --step)")
+    stepping.set_defaults(func=_step)
 
     run_in = sub.add_parser("exec", help="run a command in a node of the city that is up",
                             usage="v6lab exec NODE -- COMMAND...")

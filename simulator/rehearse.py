@@ -12,8 +12,10 @@ with both matrices. The samples give each phase's disruption (KPI 14,
 ``simulator.measurements.disruption``) and the prediction (``plan check``) is compared
 with what was measured, cell by cell.
 
-A phase's changes are applied together, with one strategy: ``cut-over`` if any of its
-changes asks for it, else ``make-before-break``; disruption figures are per phase.
+A phase's changes are applied one at a time, in the order listed, each with its own
+strategy; each is watched for the phase's ``settle_s`` before the next (the last for
+its ``hold_s``, then the matrices are measured). Disruption figures are per change
+(``disruption.csv``), the matrices per phase (``phases.csv``).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from typing import Any
 from simulator.measurements import connectivity, disruption, matrix, prediction, workload
 from simulator.measurements.run_result import RunResult
 from simulator.model.city_model import CityModel
-from simulator.model.migration import Phase
-from simulator.model.scenario import Scenario
+from simulator.model.migration import Change, Phase, phase_ends
+from simulator.model.scenario import Scenario, Workload
 from simulator.network.backends import backend_class
 from simulator.network.capabilities import HostCapabilities, probe_host
 from simulator.network.daemons import page_marker
@@ -45,36 +47,36 @@ from simulator.session import SERVICES, WARM_UP, Session
 from topologies.errors import HostError, TestbedError
 from topologies.spec import Family
 
-# The workload's pace: a connection to each service every INTERVAL_S, a datagram every
-# UDP_INTERVAL_S. What the host achieved is reported beside each recovery time.
-INTERVAL_S, TIMEOUT_S, UDP_INTERVAL_S = 1.0, 2.0, 0.1
 # The workload runs this long before the first phase: the baseline each change is judged against.
 BASELINE_S = 5.0
 
-DISRUPTION_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "ready_s", "done_s", "cells_broken_during",
+DISRUPTION_COLUMNS = ["phase", "change", "strategy", "started", "ready", "ready_s", "done_s", "cells_broken_during",
                       "regressions", "gained", "packets_sent", "packets_lost", "flows_reset", "flows_stalled",
                       "new_flow_s", "fallbacks", "recovery_s", "resolution_s", "predicted_broken",
-                      "predicted_transient", "predicted_gained", "matrix_unexpected"]
-PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "cells", "unexpected"]
+                      "predicted_transient", "predicted_gained"]
+# Per phase: its changes' figures summed (cells broken: the union), the matrices after it.
+PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "cells_broken_during", "packets_sent",
+                 "packets_lost", "flows_reset", "fallbacks", "cells", "unexpected", "regressions", "gained"]
 PREDICTION_COLUMNS = ["phase", "cell", "predicted", "measured", "agrees"]
 
 
-def strategy(phase: Phase) -> str:
-    """One strategy for a phase's changes: cut-over if any asks for it."""
-    return "cut-over" if any(c.strategy == "cut-over" for c in phase.changes) else "make-before-break"
+def strategies(phase: Phase) -> str:
+    """The strategies of a phase's changes, for its row: one, or both."""
+    return "; ".join(sorted({c.strategy for c in phase.changes}))
 
 
-def workload_config(city: CityModel, client: str, target: str) -> dict[str, Any]:
+def workload_config(city: CityModel, client: str, target: str, pace: Workload) -> dict[str, Any]:
     """The prober of ``client``: every web service by name; the UDP echo and the long
-    flow to the workload server ``target`` by the address family the client has."""
+    flow to the workload server ``target`` by the address family the client has; at
+    the scenario's pace (what the host achieved is reported beside each recovery time)."""
     families = [f for f in (Family.IPV4, Family.IPV6) if f in city.subscriber(client).families
                 and city.plan.primary(target, f) is not None]
     if not families:
         raise TestbedError(f"{client} shares no address family with the workload server {target}")
     address = str(city.plan.primary(target, families[0]))
-    return {"client": client, "interval_s": INTERVAL_S, "timeout_s": TIMEOUT_S,
+    return {"client": client, "interval_s": pace.interval_s, "timeout_s": pace.timeout_s,
             "services": [{"name": s.fqdn, "port": 80, "marker": page_marker(s.fqdn)} for s in city.web_services()],
-            "udp": {"address": address, "port": 7, "interval_s": UDP_INTERVAL_S, "timeout_s": 1.0},
+            "udp": {"address": address, "port": 7, "interval_s": pace.udp_interval_s, "timeout_s": 1.0},
             "stream": {"host": address, "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}}
 
 
@@ -86,6 +88,13 @@ def expected_by_name(city: CityModel) -> dict[tuple[str, str], bool]:
 
 
 @dataclass
+class ChangeRecord:
+    change: Change
+    state: int                       # index of the city after it in prepared.states
+    times: dict[str, float]          # from change_state: started, ready, done
+
+
+@dataclass
 class PhaseRecord:
     name: str
     changes: str
@@ -93,6 +102,24 @@ class PhaseRecord:
     times: dict[str, float] = field(default_factory=dict)
     cells: list[dict] = field(default_factory=list)
     transition: list[dict] = field(default_factory=list)
+    steps: list[ChangeRecord] = field(default_factory=list)
+
+
+def apply_phase(net, states: tuple[Prepared, ...], at: int, index: int, count: int, phase: Phase,
+                progress: Progress, settle: bool = True) -> list[ChangeRecord]:
+    """Apply phase ``index`` (of ``count``) to the running network ``net``, whose city is
+    ``states[at]``: its changes one at a time, each with its own strategy, each watched
+    for the phase's ``settle_s`` before the next if ``settle``."""
+    done: list[ChangeRecord] = []
+    for position, change in enumerate(phase.changes, start=1):
+        if done and settle:
+            time.sleep(phase.settle_s)
+        with progress.step(f"phase {index} of {count} ({phase.name}), change {position} of {len(phase.changes)}: "
+                           f"{change.describe()} ({change.strategy})"):
+            times = net.change_state(states[at], states[at + 1], index, change.strategy)
+        at += 1
+        done.append(ChangeRecord(change, at, times))
+    return done
 
 
 def _measure(session: Session, state: Prepared) -> tuple[list[dict], list[dict]]:
@@ -159,21 +186,24 @@ def run_rehearsal(scenario: Scenario, *, results_root: Path | None = None, progr
                 for client in clients:
                     with open(samples_dir / f"{client}.jsonl", "w") as out, \
                             open(samples_dir / f"{client}.log", "w") as err:
-                        probers.append(net.popen(client, workload.command(workload_config(first.city, client, target)),
+                        probers.append(net.popen(client, workload.command(workload_config(
+                            first.city, client, target, scenario.measurements.workload)),
                                                  stdout=out, stderr=err))
                 records[0].times = {"started": time.time()}
                 time.sleep(BASELINE_S)
             try:
-                for index, (phase, before, after) in enumerate(zip(phases, states, states[1:], strict=False),
-                                                               start=1):
-                    record = PhaseRecord(phase.name, "; ".join(c.describe() for c in phase.changes), strategy(phase))
-                    with progress.step(f"phase {index} of {len(phases)}: {phase.name} ({record.strategy}: "
-                                       f"{record.changes})"):
-                        record.times = net.change_state(before, after, index, record.strategy)
-                    session.city = after.city
+                at = 0
+                for index, phase in enumerate(phases, start=1):
+                    record = PhaseRecord(phase.name, "; ".join(c.describe() for c in phase.changes),
+                                         strategies(phase))
+                    record.steps = apply_phase(net, states, at, index, len(phases), phase, progress)
+                    at = record.steps[-1].state
+                    session.city = states[at].city
                     time.sleep(phase.hold_s)
+                    record.times = {"started": record.steps[0].times["started"],
+                                    "ready": record.steps[-1].times["ready"], "done": record.steps[-1].times["done"]}
                     with progress.step(f"measuring the city after phase {index}"):
-                        record.cells, record.transition = _measure(session, after)
+                        record.cells, record.transition = _measure(session, states[at])
                     records.append(record)
             finally:
                 end = time.time()
@@ -183,7 +213,8 @@ def run_rehearsal(scenario: Scenario, *, results_root: Path | None = None, progr
                     process.wait(timeout=20)
             progress.note("stopping the network")
         with progress.step("writing results and figures"):
-            _write(folder, scenario, prepared.names, records, predicted, states, samples_dir, end, result)
+            _write(folder, scenario, records, predicted, [states[i] for i in phase_ends(prepared.steps)],
+                   states, samples_dir, end, result)
     except BaseException as error:
         manifest.update(status="failed", error=f"{type(error).__name__}: {error}",
                         traceback=traceback.format_exc(), finished=datetime.now(UTC).isoformat())
@@ -204,12 +235,13 @@ def _samples(folder: Path) -> list[dict]:
     return found
 
 
-def _write(folder: RunFolder, scenario: Scenario, names, records: list[PhaseRecord], predicted, states,
-           samples_dir: Path, end: float, result: RunResult) -> None:
+def _write(folder: RunFolder, scenario: Scenario, records: list[PhaseRecord], predicted, ends: list[Prepared],
+           states: tuple[Prepared, ...], samples_dir: Path, end: float, result: RunResult) -> None:
+    """``ends``: the city before the plan and after each phase; ``states``: after each change."""
     samples = _samples(samples_dir)
     folder.write_jsonl("samples.jsonl", samples)
-    cells, transition, kpi_rows, rows, compared = [], [], [], [], []
-    for index, (record, state, guess) in enumerate(zip(records, states, predicted, strict=True)):
+    cells, transition, kpi_rows, compared = [], [], [], []
+    for index, (record, state, guess) in enumerate(zip(records, ends, predicted, strict=True)):
         cells += [{**c, "phase": record.name} for c in record.cells]
         transition += [{**c, "phase": record.name} for c in record.transition]
         kpi_rows += kpis.of_run(state.city, record.cells, record.transition, record.name)
@@ -219,31 +251,15 @@ def _write(folder: RunFolder, scenario: Scenario, names, records: list[PhaseReco
         measured = {c["id"]: bool(c.get("ok")) for c in record.cells + record.transition if c.get("ok") is not None}
         compared += [{"phase": record.name, "cell": cell, "predicted": want, "measured": measured.get(cell),
                       "agrees": measured.get(cell) == want} for cell, want in sorted(guess.expected.items())]
-        unexpected = sum(1 for c in record.cells + record.transition if not c.get("as_expected", True))
-        if index == 0:
-            continue
-        window_end = records[index + 1].times["started"] if index + 1 < len(records) else end
-        found = disruption.disruption(samples, record.times["started"], record.times["ready"], window_end,
-                                      expected_by_name(state.city))
-        transient = sum(len(c.transient) for c in guess.changes)
-        rows.append({"phase": record.name, "changes": record.changes, "strategy": record.strategy, **found.row(),
-                     "done_s": round(record.times["done"] - record.times["started"], 3),
-                     "predicted_broken": len(guess.broken), "predicted_transient": transient,
-                     "predicted_gained": len(guess.gained), "matrix_unexpected": unexpected,
-                     # By cell (not in the CSV): the workload's by-name cells, as the matrix names them.
-                     "broken_cells": sorted(f"{client}|{fqdn}|name" for client, fqdn in found.broken_during),
-                     "predicted_transient_cells": sorted({c for change in guess.changes for c in change.transient})})
+    rows = _change_rows(samples, records, predicted, states, end)
     result.cells = [c for c in cells if c["phase"] == records[-1].name]
     result.transition = [c for c in transition if c["phase"] == records[-1].name]
     folder.write_csv("connectivity.csv", cells, ["phase", *CONNECTIVITY_COLUMNS])
     folder.write_csv("transition-matrix.csv", transition, ["phase", *TRANSITION_COLUMNS])
     folder.write_csv("kpis.csv", kpi_rows, kpis.COLUMNS)
     folder.write_csv("disruption.csv", rows, DISRUPTION_COLUMNS)
-    folder.write_csv("phases.csv", [{"phase": r.name, "changes": r.changes, "strategy": r.strategy,
-                                     **{k: round(v, 3) for k, v in r.times.items()},
-                                     "cells": len(r.cells) + len(r.transition),
-                                     "unexpected": sum(1 for c in r.cells + r.transition if not c["as_expected"])}
-                                    for r in records], PHASE_COLUMNS)
+    result.phases, result.changes = _phase_rows(records, rows), rows
+    folder.write_csv("phases.csv", result.phases, PHASE_COLUMNS)
     folder.write_csv("prediction.csv", compared, PREDICTION_COLUMNS)
     windows = [{"phase": r.name, "started": r.times["started"], "ready": r.times.get("ready"),
                 "end": records[i + 1].times["started"] if i + 1 < len(records) else end}
@@ -251,4 +267,45 @@ def _write(folder: RunFolder, scenario: Scenario, names, records: list[PhaseReco
     # Kinds that hold through the plan: a client's mode changes, its district and access do not.
     kinds = {s.node: f"{s.district} {s.subscriber_class}" for s in states[0].city.subscribers}
     folder.write_figure("timeline.png", rehearsal.timeline(samples, windows, kinds, f"{scenario.name}: rehearsal"))
-    result.phases = rows
+
+
+def _change_rows(samples: list[dict], records: list[PhaseRecord], predicted, states, end: float) -> list[dict]:
+    """One disruption row per change, judged on its window: from its start to the next change's."""
+    steps = [(record, step) for record in records[1:] for step in record.steps]
+    guesses = [change for phase in predicted[1:] for change in phase.changes]
+    rows = []
+    for k, ((record, step), guess) in enumerate(zip(steps, guesses, strict=True)):
+        window_end = steps[k + 1][1].times["started"] if k + 1 < len(steps) else end
+        found = disruption.disruption(samples, step.times["started"], step.times["ready"], window_end,
+                                      expected_by_name(states[step.state].city))
+        rows.append({"phase": record.name, "change": step.change.describe(), "strategy": step.change.strategy,
+                     **found.row(), "done_s": round(step.times["done"] - step.times["started"], 3),
+                     "predicted_broken": len(guess.broken), "predicted_transient": len(guess.transient),
+                     "predicted_gained": len(guess.gained),
+                     # By cell (not in the CSV): the workload's by-name cells, as the matrix names them.
+                     "broken_cells": sorted(f"{client}|{fqdn}|name" for client, fqdn in found.broken_during),
+                     "predicted_transient_cells": list(guess.transient)})
+    return rows
+
+
+def _phase_rows(records: list[PhaseRecord], rows: list[dict]) -> list[dict]:
+    """One row per phase: its changes' figures summed (the cells broken during any of
+    them counted once), then both matrices after it, and the cells they show lost
+    (regressions) and gained since the phase before."""
+    found: list[dict] = []
+    previous: set[str] = set()
+    for index, record in enumerate(records):
+        working = {c["id"] for c in record.cells + record.transition if c.get("ok")}
+        mine = [row for row in rows if row["phase"] == record.name]
+        found.append({
+            "phase": record.name, "changes": record.changes, "strategy": record.strategy,
+            **{k: round(v, 3) for k, v in record.times.items()},
+            "cells_broken_during": len({c for row in mine for c in row["broken_cells"]}) if index else None,
+            **{key: sum(row[key] for row in mine) if index else None
+               for key in ("packets_sent", "packets_lost", "flows_reset", "fallbacks")},
+            "cells": len(record.cells) + len(record.transition),
+            "unexpected": sum(1 for c in record.cells + record.transition if not c["as_expected"]),
+            "regressions": len(previous - working) if index else None,
+            "gained": len(working - previous) if index else None})
+        previous = working
+    return found

@@ -1,11 +1,11 @@
 """What a migration plan should do to every cell, computed from the RFC rules alone.
 
-For the city before the plan and after each phase (``simulator.model.migration.states``)
+For the city before the plan and after each change (``simulator.model.migration.steps``)
 the prediction builds the graph, the address plan, the routes and the city model, then
 the expected value of every cell of both matrices: the connectivity matrix (ping, DNS,
 HTTP per family) and the transition matrix (each service by name and by IPv4 literal).
-Between two states it lists the cells a phase breaks (worked before, not after: a
-regression), the cells it gains, and, for each ``cut-over`` change, the cells that work
+For each phase, and each change within it, it lists the cells it breaks (worked
+before, not after: a regression), the cells it gains, and, for a ``cut-over`` change, the cells that work
 before and after but not while the old path is gone and the new one not yet up. A
 ``make-before-break`` change is predicted to break nothing in between.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from simulator.measurements import connectivity, matrix
 from simulator.model.address_plan import plan_city_addresses
 from simulator.model.city_model import CityModel
-from simulator.model.migration import TRANSLATORS, Change, Phase, states
+from simulator.model.migration import TRANSLATORS, Change, steps
 from simulator.model.routing import compute_routes
 from simulator.model.scenario import Scenario
 from topologies.city import CitySpec, city_graph, load_city
@@ -33,6 +33,8 @@ class ChangePrediction:
     change: Change
     touched: frozenset[str]           # the cells whose path the change alters
     transient: tuple[str, ...]        # working before and after, broken during a cut-over
+    broken: tuple[str, ...] = ()      # worked before this change, not after
+    gained: tuple[str, ...] = ()      # did not work before this change, works after
 
 
 @dataclass(frozen=True)
@@ -95,45 +97,55 @@ def touched_cells(change: Change, before: CityModel, after: CityModel, cells: se
 Cells = dict[str, tuple[bool, str]]
 
 
-def _phase(phase: Phase, before: tuple[CityModel, Cells], after: tuple[CityModel, Cells]) -> PhasePrediction:
+def _works(before: Cells, after: Cells) -> tuple[set[str], set[str]]:
+    cells = set(before) | set(after)
+    return ({c for c in cells if before.get(c, (False, ""))[0]}, {c for c in cells if after.get(c, (False, ""))[0]})
+
+
+def _change(change: Change, before: tuple[CityModel, Cells], after: tuple[CityModel, Cells]) -> ChangePrediction:
     (old_city, old), (new_city, new) = before, after
-    cells = set(old) | set(new)
-    works_before = {c for c in cells if old.get(c, (False, ""))[0]}
-    works_after = {c for c in cells if new.get(c, (False, ""))[0]}
-    predictions = []
-    for change in phase.changes:
-        touched = touched_cells(change, old_city, new_city, cells)
-        # A cut-over breaks, until the new path is up, what works before and after over
-        # a path that changes; a path that stays (native IPv6 through a mode change) holds.
-        transient = tuple(sorted(c for c in touched & works_before & works_after if old[c][1] != new[c][1])) if (
-            change.strategy == "cut-over" and removes(change)) else ()
-        predictions.append(ChangePrediction(change, touched, transient))
-    return PhasePrediction(phase.name, {c: value[0] for c, value in new.items()},
+    works_before, works_after = _works(old, new)
+    touched = touched_cells(change, old_city, new_city, set(old) | set(new))
+    # A cut-over breaks, until the new path is up, what works before and after over
+    # a path that changes; a path that stays (native IPv6 through a mode change) holds.
+    transient = tuple(sorted(c for c in touched & works_before & works_after if old[c][1] != new[c][1])) if (
+        change.strategy == "cut-over" and removes(change)) else ()
+    return ChangePrediction(change, touched, transient, tuple(sorted(works_before - works_after)),
+                            tuple(sorted(works_after - works_before)))
+
+
+def _phase(name: str, before: tuple[CityModel, Cells], after: tuple[CityModel, Cells],
+           changes: list[ChangePrediction]) -> PhasePrediction:
+    works_before, works_after = _works(before[1], after[1])
+    return PhasePrediction(name, {c: value[0] for c, value in after[1].items()},
                            tuple(sorted(works_before - works_after)), tuple(sorted(works_after - works_before)),
-                           tuple(predictions), new_city)
+                           tuple(changes), after[0])
 
 
 def predict(scenario: Scenario) -> list[PhasePrediction]:
-    """The city before the plan, then each phase; ConfigError for a plan the city refuses."""
+    """The city before the plan, then each phase, its changes predicted one at a time
+    (as a rehearsal applies them); ConfigError for a plan the city refuses."""
     if scenario.plan is None:
         raise ConfigError(f"{scenario.source}: plan: the scenario has no plan to check")
     if scenario.topology.generator != "city" or "spec" not in scenario.topology.params:
         raise ConfigError(f"{scenario.source}: plan: a migration plan changes a city spec; use "
                           "'topology: {generator: city, params: {spec: ...}}'")
     spec = load_city(scenario.topology.params["spec"])
-    specs = states(spec, scenario.plan, scenario.source)
+    found = steps(spec, scenario.plan, scenario.source)
     http, dns = scenario.measurements.http, scenario.measurements.dns
     models = []
-    names = ["before"] + [phase.name for phase in scenario.plan.phases]
-    for name, state in zip(names, specs, strict=True):
+    for step, state in zip([None, *found], [spec, *(s.city for s in found)], strict=True):
         try:
             city = city_model(state, scenario.zone)
         except TopologyError as error:
-            when = "as it starts" if name == "before" else f"after phase {name!r}"
+            when = "as it starts" if step is None else f"after {step.change.where} ({step.change.describe()})"
             raise ConfigError(f"{scenario.source}: plan: the city {when}: {error}") from None
         models.append((city, expected_cells(city, http, dns)))
-    result = [PhasePrediction("before", {c: value[0] for c, value in models[0][1].items()},
-                              city=models[0][0])]
-    for phase, before, after in zip(scenario.plan.phases, models[:-1], models[1:], strict=True):
-        result.append(_phase(phase, before, after))
+    result = [PhasePrediction("before", {c: value[0] for c, value in models[0][1].items()}, city=models[0][0])]
+    start, changes = models[0], []
+    for index, step in enumerate(found, start=1):
+        changes.append(_change(step.change, models[index - 1], models[index]))
+        if step.last:
+            result.append(_phase(scenario.plan.phases[step.phase].name, start, models[index], changes))
+            start, changes = models[index], []
     return result

@@ -25,6 +25,8 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     # A migration rehearsal's phases: what each did (simulator.rehearse).
     phases: list[dict] = field(default_factory=list)
+    # ... and what each of their changes did, one at a time.
+    changes: list[dict] = field(default_factory=list)
 
     @property
     def unexpected(self) -> list[dict]:

@@ -2,16 +2,18 @@
 
 A scenario's ``plan:`` is parsed here with the rest of the file (keys, types, names of
 change types, modes and strategies). What a change may do depends on the city as it
-stands when the change comes, so ``states`` applies the phases one after the other to
-the city spec and checks each change against the state before it: the district and
-its access class exist, the translator a mode needs is deployed, a translator is not
-deployed twice nor retired while a mode still needs it, IPv4 is not switched off
-before anything gives IPv6. Every problem of every phase is reported at once, each at
+stands when the change comes, so ``steps`` applies the changes one after the other, in
+the order the plan lists them (as a rehearsal applies them live), and checks each
+against the state before it: the district and its access class exist, the translator
+a mode needs is deployed by then, a translator is not deployed twice nor retired while
+a mode still needs it, IPv4 is not switched off before anything gives IPv6.
+``states`` is the city before the plan and after each phase. Every problem of every phase is reported at once, each at
 its key path (``plan[1].changes[0].mode``), before anything starts.
 
     plan:
       - phase: ipv6 for d1
-        hold_s: 20
+        hold_s: 20            # after its last change: held, then both matrices measured
+        settle_s: 5           # after each other change, before the next
         changes:
           - {change: enable-ipv6, district: d1, access: fixed}
           - {change: deploy, translator: nat64, core: c2}
@@ -46,6 +48,9 @@ ACCESS_CLASSES = ("fixed", "mobile")
 TRANSLATORS = {"nat64": Role.NAT64, "aftr": Role.AFTR}
 TRANSLATOR_NAMES = {Role.NAT64: "NAT64 (with its DNS64)", Role.AFTR: "DS-Lite AFTR"}
 DEFAULT_HOLD_S = 10.0
+# How long a change is watched before the phase's next one starts: its disruption
+# window, so it must outlast a cut-over's recovery (3 s measured on the migration city).
+DEFAULT_SETTLE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class Phase:
     name: str
     changes: tuple[Change, ...]
     hold_s: float = DEFAULT_HOLD_S
+    settle_s: float = DEFAULT_SETTLE_S
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ def parse_plan(raw, problems: Problems) -> MigrationPlan | None:
     phases, names = [], set()
     for index, item in enumerate(raw):
         path = f"plan[{index}]"
-        data = check_keys(item, ["phase", "hold_s", "changes"], path, problems)
+        data = check_keys(item, ["phase", "hold_s", "settle_s", "changes"], path, problems)
         name = typed(data, "phase", str, None, path, problems)
         if name is None and "phase" not in data:
             problems.add(f"{path}.phase", "missing: every phase has a name")
@@ -114,6 +120,7 @@ def parse_plan(raw, problems: Problems) -> MigrationPlan | None:
             problems.add(f"{path}.phase", f"{name!r} names an earlier phase too")
         names.add(name)
         hold = typed(data, "hold_s", float, DEFAULT_HOLD_S, path, problems, positive)
+        settle = typed(data, "settle_s", float, DEFAULT_SETTLE_S, path, problems, positive)
         changes_raw = data.get("changes")
         if not isinstance(changes_raw, list) or not changes_raw:
             problems.add(f"{path}.changes", "expected a list of changes such as "
@@ -121,7 +128,7 @@ def parse_plan(raw, problems: Problems) -> MigrationPlan | None:
             changes_raw = []
         parsed = [_parse_change(c, f"{path}.changes[{j}]", problems) for j, c in enumerate(changes_raw)]
         changes = tuple(c for c in parsed if c is not None)
-        phases.append(Phase(name or f"phase {index + 1}", changes, hold))
+        phases.append(Phase(name or f"phase {index + 1}", changes, hold, settle))
     return MigrationPlan(tuple(phases))
 
 
@@ -163,19 +170,41 @@ def _parse_change(raw, path: str, problems: Problems) -> Change | None:
 # --- the city, phase after phase ----------------------------------------------------------------
 
 
-def states(spec: CitySpec, plan: MigrationPlan, source: str) -> list[CitySpec]:
-    """The city before the plan, then after each phase; ConfigError lists every problem."""
+@dataclass(frozen=True)
+class Step:
+    """One change of the plan applied: the city right after it. Changes are applied
+    one at a time, in the order the plan lists them."""
+    phase: int                     # index in plan.phases
+    change: Change
+    city: CitySpec
+    last: bool                     # the phase's last change: the city as the phase leaves it
+
+
+def steps(spec: CitySpec, plan: MigrationPlan, source: str) -> list[Step]:
+    """The city after each change of the plan; ConfigError lists every problem."""
     problems = Problems(source)
-    result = [spec]
+    found: list[Step] = []
     current = spec
+    reported: set[tuple[str, str, Role]] = set()
     for index, phase in enumerate(plan.phases):
-        for change in phase.changes:
+        for position, change in enumerate(phase.changes):
             current = _apply(current, change, problems)
-        _check_translators(current, index, phase, problems)
-        result.append(current)
+            _check_translators(current, change, problems, reported)
+            found.append(Step(index, change, current, position == len(phase.changes) - 1))
     if problems.items:
         raise ConfigError(problems.items)
-    return result
+    return found
+
+
+def phase_ends(found: list[Step] | tuple[Step, ...]) -> tuple[int, ...]:
+    """Where each phase ends in [the city before the plan, then after each step]: 0, then
+    the index of each phase's last step's city."""
+    return (0, *(index for index, step in enumerate(found, start=1) if step.last))
+
+
+def states(spec: CitySpec, plan: MigrationPlan, source: str) -> list[CitySpec]:
+    """The city before the plan, then after each phase; ConfigError lists every problem."""
+    return [spec, *(step.city for step in steps(spec, plan, source) if step.last)]
 
 
 def _access(spec: CitySpec, change: Change, problems: Problems):
@@ -272,20 +301,24 @@ def _apply(spec: CitySpec, change: Change, problems: Problems) -> CitySpec:
     return replace(spec, services=services)
 
 
-def _check_translators(spec: CitySpec, index: int, phase: Phase, problems: Problems) -> None:
-    """At the end of a phase every access mode has its translator. An IPv6-only or
-    464XLAT access without a NAT64 and DNS64 would cut every IPv4-only service, and a
-    DS-Lite one without its AFTR all IPv4: the plan is refused, with the phase that does it."""
+def _check_translators(spec: CitySpec, change: Change, problems: Problems, reported: set) -> None:
+    """After every change, every access mode has its translator: changes are applied
+    live one at a time, so a gap between two changes of a phase is a gap. An IPv6-only
+    or 464XLAT access without a NAT64 and DNS64 would cut every IPv4-only service, and
+    a DS-Lite one without its AFTR all IPv4: the plan is refused, at the change that
+    opens the gap (each gap once)."""
     have = {Role.NAT64: spec.transition.nat64, Role.AFTR: spec.transition.aftr}
     for district in spec.districts:
         for kind in ACCESS_CLASSES:
             access = getattr(district, kind)
             needed = access.mode.translator if access else None
-            if needed is not None and have[needed] is None:
-                key = "nat64" if needed is Role.NAT64 else "aftr"
-                cut = ("every IPv4-only service" if needed is Role.NAT64 else "all of its IPv4")
-                problems.add(f"plan[{index}]", f"after phase {phase.name!r}, {district.id} {kind} is "
-                             f"{access.mode.value} with no {TRANSLATOR_NAMES[needed]}: that would cut {cut}; "
-                             f"deploy {key} in this phase or an earlier one "
-                             f"({{change: deploy, translator: {key}}})")
-
+            if needed is None or have[needed] is not None or (district.id, kind, needed) in reported:
+                continue
+            reported.add((district.id, kind, needed))
+            key = "nat64" if needed is Role.NAT64 else "aftr"
+            cut = "every IPv4-only service" if needed is Role.NAT64 else "all of its IPv4"
+            fix = (f"retire {key} only once no access needs it" if change.kind == "retire" else
+                   f"deploy {key} before this change, in an earlier phase or earlier in this one "
+                   f"({{change: deploy, translator: {key}}})")
+            problems.add(change.where, f"after this change ({change.describe()}), {district.id} {kind} is "
+                         f"{access.mode.value} with no {TRANSLATOR_NAMES[needed]}: that would cut {cut}; {fix}")

@@ -1,7 +1,8 @@
 """A migration rehearsal's city in every state, and the one network that holds them all.
 
 A plan (``simulator.model.migration``) takes the city through states: before the plan,
-then after each phase. The rehearsal builds one network and changes it live, so:
+then after each change (``migration.steps``: a rehearsal applies changes one at a time).
+The rehearsal builds one network and changes it live, so:
 
 - the network is the **layout**: every node and link of every state (a translator
   deployed in phase 2 is there from the start, unconfigured until then), each link
@@ -24,7 +25,7 @@ from dataclasses import dataclass, replace
 import networkx as nx
 
 from simulator.model.address_plan import layout_ports, plan_city_addresses
-from simulator.model.migration import states
+from simulator.model.migration import Step, steps
 from simulator.model.preparation import Model, model
 from simulator.model.scenario import Scenario
 from topologies.city import city_graph, load_city
@@ -36,7 +37,8 @@ from topologies.spec import link_spec, node_spec, validate
 class Rehearsal:
     layout: nx.Graph                # the network as built
     names: tuple[str, ...]          # "before", then each phase's name
-    models: tuple[Model, ...]       # the city in each of those states
+    steps: tuple[Step, ...]         # every change, in the order it is applied
+    models: tuple[Model, ...]       # the city before the plan, then after each step
 
 
 def layout_graph(graphs: list[nx.Graph]) -> nx.Graph:
@@ -69,10 +71,12 @@ def rehearsal(scenario: Scenario) -> Rehearsal:
     if scenario.topology.generator != "city" or "spec" not in scenario.topology.params:
         raise ConfigError(f"{scenario.source}: plan: a migration plan changes a city spec; use "
                           "'topology: {generator: city, params: {spec: ...}}'")
-    specs = states(load_city(scenario.topology.params["spec"]), scenario.plan, scenario.source)
+    spec = load_city(scenario.topology.params["spec"])
+    found = tuple(steps(spec, scenario.plan, scenario.source))
     names = ("before", *(phase.name for phase in scenario.plan.phases))
+    specs = [spec, *(step.city for step in found)]
     _check_translators_stay(specs, scenario)
-    graphs = [city_graph(spec) for spec in specs]
+    graphs = [city_graph(state) for state in specs]
     layout = layout_graph(graphs)
     pinned = layout_ports(layout)
     layout.graph["ports"] = pinned
@@ -80,14 +84,15 @@ def rehearsal(scenario: Scenario) -> Rehearsal:
         graph.graph["ports"] = pinned
         validate(graph)
     models = []
-    for name, graph in zip(names, graphs, strict=True):
+    for index, graph in enumerate(graphs):
         try:
             plan = plan_city_addresses(graph, graph.graph["prefixes"], sizing=graphs)
         except TopologyError as error:
-            when = "as it starts" if name == "before" else f"after phase {name!r}"
+            step = found[index - 1] if index else None
+            when = "as it starts" if step is None else f"after {step.change.where} ({step.change.describe()})"
             raise ConfigError(f"{scenario.source}: plan: the city {when}: {error}") from None
         models.append(model(scenario, graph, plan))
-    return Rehearsal(layout, names, tuple(models))
+    return Rehearsal(layout, names, found, tuple(models))
 
 
 def _check_translators_stay(specs, scenario: Scenario) -> None:

@@ -61,6 +61,17 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Workload:
+    """A rehearsal's workload on every subscriber (simulator.measurements.workload): a
+    connection by name to each web service every ``interval_s`` (given up after
+    ``timeout_s``), an echo datagram every ``udp_interval_s``. The defaults are what
+    2 cores sustain on the migration city; the run reports the interval achieved."""
+    interval_s: float = 1.0
+    timeout_s: float = 2.0
+    udp_interval_s: float = 0.1
+
+
+@dataclass(frozen=True)
 class Measurements:
     ping_count: int = 3
     http: bool = True
@@ -72,6 +83,7 @@ class Measurements:
     capture: tuple[str, ...] = ()
     # Each transition mechanism against the native path (simulator.measurements.comparison).
     comparison: Comparison | None = None
+    workload: Workload = Workload()
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,14 @@ def _parse_iperf(data, problems):
         duration_s=typed(data, "duration_s", float, 3.0, path, problems, positive))
 
 
+def _parse_workload(raw, problems) -> Workload:
+    path = "measurements.workload"
+    data = check_keys(raw, _dataclass_keys(Workload), path, problems)
+    default = Workload()
+    return Workload(**{key: typed(data, key, float, getattr(default, key), path, problems, positive)
+                       for key in _dataclass_keys(Workload)})
+
+
 def parse_scenario(data, source: str = "<string>") -> Scenario:
     """Validate a loaded YAML document; raise ConfigError listing every problem."""
     problems = Problems(source)
@@ -195,7 +215,8 @@ def parse_scenario(data, source: str = "<string>") -> Scenario:
             all_pairs=typed(measurements, "all_pairs", bool, False, "measurements", problems),
             capture=_parse_capture(measurements.get("capture", []), problems),
             comparison=_parse_comparison(measurements.get("comparison"), problems),
-            iperf=_parse_iperf(measurements.get("iperf", {}), problems)),
+            iperf=_parse_iperf(measurements.get("iperf", {}), problems),
+            workload=_parse_workload(measurements.get("workload"), problems)),
         controller=Controller(
             app=typed(controller, "app", str, "dual-stack", "controller", problems,
                        lambda v: None if v == "dual-stack" else f"unknown app {v!r} (known: dual-stack)"),

@@ -24,6 +24,7 @@ import networkx as nx
 
 from simulator.model.address_plan import AddressPlan, ports
 from simulator.model.city_model import CityModel
+from simulator.model.migration import Step
 from simulator.model.preparation import Model, model
 from simulator.model.rehearsal import rehearsal
 from simulator.model.scenario import Scenario
@@ -132,14 +133,15 @@ class PreparedRehearsal:
     (every state's nodes and links), and each state as ``prepare`` makes a run."""
 
     layout: nx.Graph
-    names: tuple[str, ...]
-    states: tuple[Prepared, ...]
+    names: tuple[str, ...]          # "before", then each phase's name
+    steps: tuple[Step, ...]         # every change, in the order it is applied
+    states: tuple[Prepared, ...]    # the city before the plan, then after each step
 
 
 def prepare_rehearsal(scenario: Scenario, prefix: str = CHECK_PREFIX) -> PreparedRehearsal:
     """``prepare`` for every state of the scenario's plan (``model.rehearsal``)."""
     found = rehearsal(scenario)
-    return PreparedRehearsal(found.layout, found.names,
+    return PreparedRehearsal(found.layout, found.names, found.steps,
                              tuple(_prepared(state, prefix, found.layout) for state in found.models))
 
 

@@ -137,8 +137,8 @@ def timeline(samples: Sequence[dict], phases: Sequence[Mapping], kinds: Mapping[
     return fig
 
 
-PHASE_COLUMNS = ["phase", "ready s", "broken", "regress", "gained", "lost/sent", "resets", "fallbacks",
-                 "recovery s", "changes"]
+DISRUPTION_COLUMNS = ["phase", "ready s", "broken", "regress", "gained", "lost/sent", "resets", "fallbacks",
+                      "recovery s", "change"]
 
 
 def _count(value) -> str:
@@ -155,9 +155,9 @@ def _recovery(row: Mapping) -> str:
     return f"{recovery:.1f}" + ("" if resolution is None else f" (step {resolution:.2g})")
 
 
-def phase_table(rows: Sequence[Mapping]) -> str:
-    """The per-phase disruption figures (simulator.measurements.disruption's rows, with
-    "phase" and "changes") as a fixed-width table for the terminal. A missing or None
+def disruption_table(rows: Sequence[Mapping]) -> str:
+    """Each change's disruption figures (simulator.measurements.disruption's rows, with
+    "phase" and "change") as a fixed-width table for the terminal. A missing or None
     value prints "-"; lost/sent prints "-" for each missing side, "-" if both are."""
     lines = []
     for row in rows:
@@ -168,5 +168,5 @@ def phase_table(rows: Sequence[Mapping]) -> str:
                       _count(row.get("gained")),
                       "-" if lost is None and sent is None else f"{_count(lost)}/{_count(sent)}",
                       _count(row.get("flows_reset")), _count(row.get("fallbacks")), _recovery(row),
-                      row.get("changes") or ""])
-    return _table(PHASE_COLUMNS, lines)
+                      row.get("change") or ""])
+    return _table(DISRUPTION_COLUMNS, lines)

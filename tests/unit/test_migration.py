@@ -100,10 +100,37 @@ def test_impossible_transitions_are_refused_with_their_key_paths():
         "plan.yaml: plan[1].changes[1]: nat64 is already deployed (at c1); deploying it twice is not a "
         "migration step",
         # Retiring the NAT64 in the phase that made d1 fixed IPv6-only: the hazard of order.
-        "plan.yaml: plan[1]: after phase 'second', d1 fixed is ipv6-only with no NAT64 (with its DNS64): that "
-        "would cut every IPv4-only service; deploy nat64 in this phase or an earlier one "
-        "({change: deploy, translator: nat64})",
+        "plan.yaml: plan[1].changes[3]: after this change (retire nat64), d1 fixed is ipv6-only with no NAT64 "
+        "(with its DNS64): that would cut every IPv4-only service; retire nat64 only once no access needs it",
     ]
+
+
+def test_changes_apply_in_the_order_listed_so_a_translator_comes_before_its_mode():
+    """A rehearsal applies a phase's changes one at a time: an IPv6-only access listed
+    before the NAT64 it needs would cut IPv4-only services until the deploy. The gap
+    is reported once, at the change that opens it."""
+    with pytest.raises(ConfigError) as error:
+        _states([{"phase": "v6 only", "changes": [
+            {"change": "set-mode", "district": "d1", "access": "mobile", "mode": "464xlat"},
+            {"change": "set-mode", "district": "d2", "access": "mobile", "mode": "ipv6-only", "cgn": False},
+            {"change": "deploy", "translator": "nat64"}]}])
+    assert error.value.problems == [
+        f"plan.yaml: plan[0].changes[{i}]: after this change ({what}), {where} is {mode} with no NAT64 (with "
+        "its DNS64): that would cut every IPv4-only service; deploy nat64 before this change, in an earlier "
+        "phase or earlier in this one ({change: deploy, translator: nat64})"
+        for i, what, where, mode in [(0, "d1 mobile to 464xlat", "d1 mobile", "464xlat"),
+                                     (1, "d2 mobile to ipv6-only without CGN", "d2 mobile", "ipv6-only")]]
+    # Listed deploy first, the same phase is a plan: one step per change, the phase ends at the last.
+    from simulator.model.migration import phase_ends, steps
+    parsed = scenario([{"phase": "v6 only", "changes": [
+        {"change": "deploy", "translator": "nat64"},
+        {"change": "set-mode", "district": "d1", "access": "mobile", "mode": "464xlat"}]},
+        {"phase": "next", "changes": [{"change": "enable-ipv6", "district": "d1", "access": "fixed"}]}])
+    found = steps(load_city(CITY), parsed.plan, "plan.yaml")
+    assert [(s.phase, s.change.describe(), s.last) for s in found] == [
+        (0, "deploy nat64", False), (0, "d1 mobile to 464xlat", True), (1, "IPv6 on d1 fixed", True)]
+    assert [s.city.transition.nat64 for s in found] == ["c1"] * 3
+    assert phase_ends(found) == (0, 2, 3)
 
 
 def test_states_apply_the_phases_in_order():
@@ -173,19 +200,23 @@ def test_a_plain_run_refuses_a_rehearsal():
     with pytest.raises(TestbedError) as error:
         run_scenario(load_scenario(source), backend="fake")
     assert str(error.value) == (f"{source}: plan: this scenario is a migration rehearsal: 'v6lab run {source}' "
-                                "applies its plan phase by phase (stepping through it by hand, 'up --step', is not "
-                                f"built yet); 'v6lab plan check {source}' predicts what each phase breaks and gains")
+                                f"applies its plan phase by phase under a workload, 'v6lab up {source} --step' one "
+                                f"phase at a time by hand; 'v6lab plan check {source}' predicts what each phase "
+                                "breaks and gains")
 
 
 def test_every_state_of_a_rehearsal_keeps_the_addresses_it_shares():
-    """The smooth plan's four states, numbered for one network: an interface present in
+    """The smooth plan's twelve states (before, then after each of its 11 changes),
+    numbered for one network: an interface present in
     two states has the same port and addresses in both, except the two access routers
     whose CGN ends (their subscriber-side IPv4 moves from shared space, 100.64.0.0/10,
     to a public block). Translators are in the layout from the start."""
+    from simulator.model.migration import phase_ends
     from simulator.model.rehearsal import rehearsal
     found = rehearsal(load_scenario(str(ROOT / "scenarios" / "migration-smooth.yaml")))
     assert found.names == ("before", "translators first", "dual-stack", "ipv6-only access")
     assert {"n64", "aftr"} <= set(found.layout) and "n64" not in found.models[0].graph
+    assert len(found.models) == 12 and phase_ends(found.steps) == (0, 2, 8, 11)
     moved = set()
     for a in found.models:
         for b in found.models:
@@ -197,7 +228,7 @@ def test_every_state_of_a_rehearsal_keeps_the_addresses_it_shares():
                 moved |= {(key, f) for f in ("ipv4", "ipv6") if getattr(mine, f) and getattr(theirs, f)
                           and getattr(mine, f) != getattr(theirs, f)}
     assert moved == {(("d2bng", "d2o1"), "ipv4"), (("d2gw", "d2r"), "ipv4")}
-    before, after = (m.plan.interfaces[("d2gw", "d2r")].ipv4 for m in (found.models[0], found.models[3]))
+    before, after = (m.plan.interfaces[("d2gw", "d2r")].ipv4 for m in (found.models[0], found.models[-1]))
     assert (str(before), str(after)) == ("100.64.0.9/29", "11.64.0.41/29")
 
 

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
-from simulator.reporting.rehearsal import UNNAMED_KIND, phase_table, timeline, working_share
+from simulator.reporting.rehearsal import UNNAMED_KIND, disruption_table, timeline, working_share
 
 KINDS = {"h1": "fixed dual-stack", "h2": "mobile 464xlat"}
 A, B = "a.city.example", "b.city.example"
@@ -163,33 +163,33 @@ def test_timeline_without_samples(samples):
 
 
 ROWS: list[dict] = [
-    {"phase": "before", "changes": "", "ready_s": None, "cells_broken_during": 0, "regressions": 0, "gained": 0,
+    {"phase": "before", "change": "", "ready_s": None, "cells_broken_during": 0, "regressions": 0, "gained": 0,
      "packets_lost": 0, "packets_sent": 80, "flows_reset": 0, "fallbacks": 0, "recovery_s": 0.0,
      "resolution_s": 1.0},
-    {"phase": "IPv6 off", "changes": "district d1: ipv4-only", "ready_s": 0.42, "cells_broken_during": 3,
+    {"phase": "IPv6 off", "change": "district d1: ipv4-only", "ready_s": 0.42, "cells_broken_during": 3,
      "regressions": 1, "gained": None, "packets_lost": 7, "packets_sent": 30, "flows_reset": 1, "fallbacks": 4,
      "recovery_s": 2.8, "resolution_s": 0.25},
-    {"phase": "stuck", "changes": "district d2: ipv6-only", "ready_s": 1.31, "cells_broken_during": 2,
+    {"phase": "stuck", "change": "district d2: ipv6-only", "ready_s": 1.31, "cells_broken_during": 2,
      "regressions": 2, "gained": 0, "packets_lost": None, "packets_sent": None, "flows_reset": None,
      "fallbacks": 0, "recovery_s": None, "resolution_s": None},
 ]
 
 
-def test_phase_table():
-    lines = phase_table(ROWS).splitlines()
+def test_disruption_table():
+    lines = disruption_table(ROWS).splitlines()
     cells = [re.split(r"\s{2,}", line) for line in lines]
     assert cells[0] == ["phase", "ready s", "broken", "regress", "gained", "lost/sent", "resets", "fallbacks",
-                        "recovery s", "changes"]
+                        "recovery s", "change"]
     assert cells[2] == ["before", "-", "0", "0", "0", "0/80", "0", "0", "0.0 (step 1)"]
     assert cells[3] == ["IPv6 off", "0.4", "3", "1", "-", "7/30", "1", "4", "2.8 (step 0.25)", "district d1: ipv4-only"]
     assert cells[4] == ["stuck", "1.3", "2", "2", "0", "-", "-", "0", "not recovered", "district d2: ipv6-only"]
     # Fixed width: every column starts where its header does.
-    starts = [lines[0].index(name) for name in ("ready s", "recovery s", "changes")]
+    starts = [lines[0].index(name) for name in ("ready s", "recovery s", "change")]
     assert lines[3][starts[0]:].startswith("0.4") and lines[3][starts[1]:].startswith("2.8 (step 0.25)")
     assert lines[4][starts[2]:] == "district d2: ipv6-only"
 
 
-def test_phase_table_one_side_of_lost_sent_missing_and_no_rows():
+def test_disruption_table_one_side_of_lost_sent_missing_and_no_rows():
     row = {"phase": "p", "packets_lost": None, "packets_sent": 12, "recovery_s": 1.0}
-    assert re.split(r"\s{2,}", phase_table([row]).splitlines()[2])[5] == "-/12"
-    assert phase_table([]).splitlines()[0].startswith("phase  ready s  broken")
+    assert re.split(r"\s{2,}", disruption_table([row]).splitlines()[2])[5] == "-/12"
+    assert disruption_table([]).splitlines()[0].startswith("phase  ready s  broken")

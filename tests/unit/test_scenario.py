@@ -235,3 +235,15 @@ def test_district_given_as_a_mapping():
     problems = problems_of(path)
     assert len(problems) == 1
     assert problems[0].startswith(f"{path}: topology.params.districts[0]: expected a mode name")
+
+
+def test_a_rehearsals_workload_pace():
+    from simulator.model.scenario import Workload
+    assert parse_scenario({"name": "w"}).measurements.workload == Workload(1.0, 2.0, 0.1)
+    paced = parse_scenario({"name": "w", "measurements": {"workload": {"interval_s": 0.5, "udp_interval_s": 0.05}}})
+    assert paced.measurements.workload == Workload(interval_s=0.5, timeout_s=2.0, udp_interval_s=0.05)
+    with pytest.raises(ConfigError) as error:
+        parse_scenario({"name": "w", "measurements": {"workload": {"interval_s": 0, "udp_every": 1}}}, "w.yaml")
+    assert error.value.problems == [
+        "w.yaml: measurements.workload.udp_every: unknown key (known keys: interval_s, timeout_s, udp_interval_s)",
+        "w.yaml: measurements.workload.interval_s: must be positive, got 0.0"]
