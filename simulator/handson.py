@@ -1,6 +1,9 @@
 """Hands-on mode: a city that stays up while people work in it.
 
     v6lab up [SCENARIO] [--cli]     build the city and leave it running
+    v6lab up SCENARIO --step        ... as its migration plan starts, then apply the plan
+                                    one phase at a time, waiting for the operator in between
+    v6lab step                      apply the next phase of the city that is up
     v6lab exec NODE -- COMMAND...   run a command in a node (exit status and output are the command's)
     v6lab cli                       Mininet's CLI on the running city
     v6lab down                      stop it; nothing is left
@@ -18,6 +21,13 @@ socket, root only).
 terminal to the holder (its file descriptors, over the socket), which forks
 Mininet's CLI onto it. ``down`` asks the holder to stop, then checks by run tag that
 nothing is left and removes what is.
+
+With ``--step`` the holder builds the network of every state of the plan (as ``v6lab
+run`` does for a rehearsal, ``simulator.rehearse``) in its first state; each ``step``
+request applies the next phase live, change by change, each with its strategy, and
+streams the progress back. ``up --step`` asks before each phase (Enter applies it,
+``cli`` opens Mininet's CLI to look around first, ``q`` stops asking and leaves the
+city up); read from a pipe, each line is an Enter and the end of input a ``q``.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -83,7 +94,7 @@ def _stale() -> dict | None:
 # --- up ----------------------------------------------------------------------------------------
 
 
-def up(scenario: str | None, results: Path | None, quiet: bool, open_cli: bool) -> int:
+def up(scenario: str | None, results: Path | None, quiet: bool, open_cli: bool, step: bool = False) -> int:
     running = current()
     if running is not None:
         raise TestbedError(f"a city is already up: {running['scenario']} (run {running['run_id']}, since "
@@ -98,7 +109,8 @@ def up(scenario: str | None, results: Path | None, quiet: bool, open_cli: bool) 
     from simulator.runner import new_run_id
     run_id, prefix = new_run_id()
     command = [sys.executable, "-m", "simulator.handson", "--run-id", run_id] + ([scenario] if scenario else []) + (
-        ["--results", str(results)] if results else []) + (["--quiet"] if quiet else [])
+        ["--results", str(results)] if results else []) + (["--quiet"] if quiet else []) + (
+        ["--step"] if step else [])
     # Its own session: the holder outlives this command and the terminal's Ctrl-C.
     # Tagged with the run's prefix from its start, so that 'v6lab clean' finds it too.
     holder = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -123,8 +135,68 @@ def up(scenario: str | None, results: Path | None, quiet: bool, open_cli: bool) 
         return holder.wait() or 1
     session = _require()
     print(f"city {session['scenario']} is up (run {session['run_id']}): 'v6lab exec NODE -- COMMAND', "
-          "'v6lab cli', 'v6lab down'")
+          "'v6lab cli', 'v6lab down'" + (", 'v6lab step'" if step else ""))
+    if step:
+        return _step_by_hand()
     return cli() if open_cli else 0
+
+
+# --- stepping through a plan --------------------------------------------------------------------
+
+
+def _ask(request: dict) -> dict:
+    """One request to the holder; lines it streams meanwhile go to stderr."""
+    with _connect(_require()) as sock:
+        _send(sock, request)
+        for reply in _replies(sock):
+            if "line" in reply:
+                sys.stderr.write(reply["line"])
+                sys.stderr.flush()
+                continue
+            if "error" in reply:
+                raise TestbedError(reply["error"])
+            return reply
+    raise BackendError("the city's holder closed the connection without an answer; its log is holder.log in the "
+                       "run's folder")
+
+
+def _describe(phase: dict) -> str:
+    return (f"phase {phase['index']} of {phase['count']} '{phase['phase']}': "
+            + "; ".join(f"{c['change']} ({c['strategy']})" for c in phase["changes"]))
+
+
+def step() -> int:
+    """Apply the next phase of the plan of the city that is up."""
+    reply = _ask({"op": "step"})
+    for change in reply["applied"]:
+        print(f"  {change['change']} ({change['strategy']}): ready in {change['ready_s']:.1f} s, "
+              f"done in {change['done_s']:.1f} s")
+    following = reply.get("next")
+    print(f"phase {reply['index']} of {reply['count']} '{reply['phase']}' applied; "
+          + (f"next: {_describe(following)} ('v6lab step')" if following else
+             "the plan is done: the city is as its last phase leaves it"))
+    return 0
+
+
+def _step_by_hand() -> int:
+    """Before each phase, wait for the operator: Enter applies it, 'cli' opens the CLI, 'q' stops asking."""
+    while True:
+        following = _ask({"op": "position"}).get("next")
+        if following is None:
+            print("the plan is done; the city stays up: 'v6lab exec', 'v6lab cli', 'v6lab down'")
+            return 0
+        print(f"next: {_describe(following)}\n  Enter applies it, 'cli' opens Mininet's CLI, 'q' stops asking "
+              "(the city stays up; 'v6lab step' goes on): ", end="", flush=True)
+        answer = sys.stdin.readline()
+        if not sys.stdin.isatty():
+            print()
+        if answer.strip() == "cli":
+            cli()
+            continue
+        if not answer or answer.strip() in ("q", "quit"):
+            print("stopped asking; the city stays up: 'v6lab step' applies the next phase, 'v6lab down' stops it")
+            return 0
+        step()
 
 
 # --- exec --------------------------------------------------------------------------------------
@@ -263,7 +335,54 @@ def _open_cli(backend, fds: list[int]) -> int:
         os._exit(0)
 
 
-def _serve(net, server: socket.socket) -> None:
+class _PeerLines:
+    """A stream whose lines go to a peer as {"line": ...} (a Progress's, while it steps)."""
+
+    def __init__(self, peer: socket.socket):
+        self.peer = peer
+
+    def write(self, text: str) -> None:
+        try:
+            _send(self.peer, {"line": text})
+        except OSError:
+            pass        # the operator left; the phase goes on
+
+    def flush(self) -> None:
+        pass
+
+
+class Stepper:
+    """The plan of a city brought up with --step, and where the running network is in it."""
+
+    def __init__(self, net, rehearsal, phases):
+        self.net, self.rehearsal, self.phases = net, rehearsal, phases
+        self.phase, self.at = 0, 0          # phases applied; index of the city's state in rehearsal.states
+
+    def next(self) -> dict | None:
+        if self.phase == len(self.phases):
+            return None
+        phase = self.phases[self.phase]
+        return {"index": self.phase + 1, "count": len(self.phases), "phase": phase.name,
+                "changes": [{"change": c.describe(), "strategy": c.strategy} for c in phase.changes]}
+
+    def step(self, stream) -> dict:
+        """Apply the next phase; its progress lines go to ``stream``."""
+        from simulator.progress import Progress
+        from simulator.rehearse import apply_phase
+        if self.phase == len(self.phases):
+            raise TestbedError(f"the plan is done: all {len(self.phases)} phases are applied; 'v6lab down' stops "
+                               "the city")
+        phase = self.phases[self.phase]
+        done = apply_phase(self.net, self.rehearsal.states, self.at, self.phase + 1, len(self.phases), phase,
+                           Progress(stream=stream), settle=False)
+        self.phase, self.at = self.phase + 1, done[-1].state
+        return {"index": self.phase, "count": len(self.phases), "phase": phase.name, "next": self.next(),
+                "applied": [{"change": d.change.describe(), "strategy": d.change.strategy,
+                             "ready_s": d.times["ready"] - d.times["started"],
+                             "done_s": d.times["done"] - d.times["started"]} for d in done]}
+
+
+def _serve(net, server: socket.socket, stepper: Stepper | None = None) -> None:
     """Answer requests until one says down; one CLI at a time."""
     cli_child, cli_peer = None, None
     # Not select.select: a city of 1,000 nodes holds more than FD_SETSIZE (1,024)
@@ -299,8 +418,28 @@ def _serve(net, server: socket.socket) -> None:
             cli_child, cli_peer = _open_cli(net, fds), peer
             _send(peer, {"pid": cli_child})
             continue
+        if request.get("op") in ("step", "position"):
+            _send(peer, _stepping(stepper, request["op"], peer))
+            peer.close()
+            continue
         _send(peer, {"error": f"unknown request {request!r}"})
         peer.close()
+
+
+def _stepping(stepper: Stepper | None, op: str, peer: socket.socket) -> dict:
+    if stepper is None:
+        return {"error": "this city was brought up without a plan to step through: 'v6lab up SCENARIO --step' "
+                         "brings one up as its plan starts"}
+    if op == "position":
+        return {"next": stepper.next()}
+    try:
+        return stepper.step(_PeerLines(peer))
+    except TestbedError as error:
+        return {"error": str(error)}
+    except Exception as error:
+        traceback.print_exc()
+        return {"error": f"applying the phase failed: {type(error).__name__}: {error}; the city is left as it "
+                         "is to look at (holder.log in the run's folder has the details); 'v6lab down' stops it"}
 
 
 def _interrupt(signum, frame):
@@ -314,7 +453,7 @@ def hold(argv: list[str] | None = None) -> int:
 
     from simulator.model.scenario import load_scenario
     from simulator.network.capabilities import probe_host
-    from simulator.network.preparation import prepare
+    from simulator.network.preparation import prepare, prepare_rehearsal
     from simulator.progress import Progress
     from simulator.reporting.results import RunFolder, command_line, default_results_root, versions
     from simulator.runner import check_city_can_run, emulation, leftover_warnings, refuse_plan
@@ -326,6 +465,7 @@ def hold(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--results", type=Path)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--step", action="store_true")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     progress = Progress(quiet=args.quiet)
@@ -333,14 +473,24 @@ def hold(argv: list[str] | None = None) -> int:
         if os.geteuid() != 0:
             raise TestbedError("emulation needs root (network namespaces, Open vSwitch): run it with sudo")
         scenario = load_scenario(args.scenario)
-        refuse_plan(scenario)
         run_id, prefix = args.run_id, args.run_id.rsplit("-", 1)[1]
-        # What `v6lab run` and `v6lab topo check` do before building, the same way.
-        prepared = prepare(scenario, prefix)
+        rehearsal = None
+        if args.step:
+            if scenario.plan is None:
+                raise TestbedError(f"{scenario.source}: --step applies a migration plan one phase at a time, and "
+                                   f"this scenario has none ('plan:'); 'v6lab up {scenario.source}' brings its "
+                                   "city up as it is")
+            rehearsal = prepare_rehearsal(scenario, prefix)
+            prepared = rehearsal.states[0]
+        else:
+            refuse_plan(scenario)
+            # What `v6lab run` and `v6lab topo check` do before building, the same way.
+            prepared = prepare(scenario, prefix)
         graph, plan, routes = prepared.graph, prepared.plan, prepared.routes
         with progress.step("checking what this host can do"):
             capabilities = probe_host()
-        check_city_can_run(graph, plan, capabilities, scenario.source)
+        for state in rehearsal.states if rehearsal else [prepared]:
+            check_city_can_run(state.graph, state.plan, capabilities, scenario.source)
         for line in leftover_warnings(prefix):
             progress.warn(line)
         folder = RunFolder(args.results or default_results_root(), scenario.name, run_id)
@@ -351,7 +501,11 @@ def hold(argv: list[str] | None = None) -> int:
         progress.note(f"run {run_id}: the city's folder is {folder.path}")
         net = emulation(scenario, graph, plan, routes, capabilities, prefix, progress,
                         node_daemons=prepared.node_daemons, manifest=folder.path / "manifest.json",
-                        logs_dir=folder.path / "logs")
+                        logs_dir=folder.path / "logs", layout=rehearsal.layout if rehearsal else None)
+        if rehearsal is not None:
+            net.sizing_plans = [state.plan for state in rehearsal.states]
+        stepper = Stepper(net, rehearsal, scenario.plan.phases) if rehearsal and scenario.plan else None
+        built = rehearsal.layout if rehearsal else graph
         try:
             with Session(scenario, prepared.city, net, progress=progress, iperf=prepared.iperf_pair) as session:
                 session.run(SERVICES)
@@ -365,10 +519,11 @@ def hold(argv: list[str] | None = None) -> int:
                     described = {"scenario": scenario.name, "scenario_file": scenario.source, "run_id": run_id,
                                  "prefix": prefix, "pid": os.getpid(), "socket": str(SOCKET_FILE),
                                  "started": manifest["started"], "results": str(folder.path),
-                                 "nodes": {name: net.nodes[name].pid for name in sorted(graph)
-                                           if node_spec(graph, name).kind is not Kind.SWITCH},
-                                 "switches": [name for name in sorted(graph)
-                                              if node_spec(graph, name).kind is Kind.SWITCH]}
+                                 "nodes": {name: net.nodes[name].pid for name in sorted(built)
+                                           if node_spec(built, name).kind is not Kind.SWITCH},
+                                 "switches": [name for name in sorted(built)
+                                              if node_spec(built, name).kind is Kind.SWITCH],
+                                 "stepping": stepper is not None}
                     SESSION_FILE.write_text(json.dumps(described, indent=2) + "\n")
                     print(READY, flush=True)
                     # From here on nobody reads this process's output: it goes to the run's folder,
@@ -377,7 +532,7 @@ def hold(argv: list[str] | None = None) -> int:
                     os.dup2(log, 1)
                     os.dup2(log, 2)
                     try:
-                        _serve(net, server)
+                        _serve(net, server, stepper)
                     finally:
                         SESSION_FILE.unlink(missing_ok=True)
                         SOCKET_FILE.unlink(missing_ok=True)

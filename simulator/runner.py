@@ -76,14 +76,15 @@ def check_city_can_run(graph: nx.Graph, plan: AddressPlan, capabilities: HostCap
 
 def emulation(scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes, capabilities: HostCapabilities,
               prefix: str, progress: Progress, backend: str = "emulation", node_daemons: NodeDaemons | None = None,
-              manifest: Path | None = None, logs_dir: Path | None = None):
+              manifest: Path | None = None, logs_dir: Path | None = None, layout: nx.Graph | None = None):
     """The backend for a scenario's city, not started yet; ``node_daemons`` as
     ``prepare`` made them (else the backend makes the same), ``manifest`` for
-    ``v6lab clean`` to mark if the run dies."""
+    ``v6lab clean`` to mark if the run dies, ``layout`` the network of every state of
+    a rehearsal (``model.rehearsal``) if the city is to change live."""
     return backend_class(backend)(graph, plan, routes, prefix=prefix, datapath=capabilities.ovs_datapath,
                                   progress=progress, connect_timeout_s=scenario.controller.connect_timeout_s,
                                   controller_app=scenario.controller.app, zone=scenario.zone,
-                                  node_daemons=node_daemons, manifest=manifest, logs_dir=logs_dir)
+                                  node_daemons=node_daemons, manifest=manifest, logs_dir=logs_dir, layout=layout)
 
 
 def new_run_id() -> tuple[str, str]:
@@ -113,9 +114,9 @@ def refuse_plan(scenario: Scenario) -> None:
     would be a wrong answer, so say so instead."""
     if scenario.plan is not None:
         raise TestbedError(f"{scenario.source}: plan: this scenario is a migration rehearsal: 'v6lab run "
-                           f"{scenario.source}' applies its plan phase by phase (stepping through it by hand, "
-                           f"'up --step', is not built yet); 'v6lab plan check {scenario.source}' predicts what "
-                           "each phase breaks and gains")
+                           f"{scenario.source}' applies its plan phase by phase under a workload, 'v6lab up "
+                           f"{scenario.source} --step' one phase at a time by hand; 'v6lab plan check "
+                           f"{scenario.source}' predicts what each phase breaks and gains")
 
 
 def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backend: str = "emulation",
