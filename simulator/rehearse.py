@@ -47,8 +47,11 @@ from simulator.session import SERVICES, WARM_UP, Session
 from topologies.errors import HostError, TestbedError
 from topologies.spec import Family
 
-# The workload runs this long before the first phase: the baseline each change is judged against.
-BASELINE_S = 5.0
+# The workload runs this long before the first change: each cell's state before it, and
+# in the second half the baseline row (the workload alone, no change: the noise floor
+# every change's figures are read against), a window as long as a change's settle_s.
+BASELINE_S = 10.0
+BASELINE = "none (the workload alone)"
 
 DISRUPTION_COLUMNS = ["phase", "change", "strategy", "started", "ready", "ready_s", "done_s", "cells_broken_during",
                       "regressions", "gained", "packets_sent", "packets_lost", "flows_reset", "flows_stalled",
@@ -270,10 +273,16 @@ def _write(folder: RunFolder, scenario: Scenario, records: list[PhaseRecord], pr
 
 
 def _change_rows(samples: list[dict], records: list[PhaseRecord], predicted, states, end: float) -> list[dict]:
-    """One disruption row per change, judged on its window: from its start to the next change's."""
+    """One disruption row per change, judged on its window: from its start to the next
+    change's; before them the baseline's, the workload alone over the last half of
+    BASELINE_S before the first change."""
     steps = [(record, step) for record in records[1:] for step in record.steps]
     guesses = [change for phase in predicted[1:] for change in phase.changes]
-    rows = []
+    first = steps[0][1].times["started"]
+    alone = disruption.disruption(samples, first - BASELINE_S / 2, None, first, expected_by_name(states[0].city))
+    rows = [{"phase": records[0].name, "change": BASELINE, "strategy": "", **alone.row(), "done_s": None,
+             "predicted_broken": 0, "predicted_transient": 0, "predicted_gained": 0, "broken_cells":
+             sorted(f"{client}|{fqdn}|name" for client, fqdn in alone.broken_during), "predicted_transient_cells": []}]
     for k, ((record, step), guess) in enumerate(zip(steps, guesses, strict=True)):
         window_end = steps[k + 1][1].times["started"] if k + 1 < len(steps) else end
         found = disruption.disruption(samples, step.times["started"], step.times["ready"], window_end,
