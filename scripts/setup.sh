@@ -23,7 +23,8 @@ if [ -x /usr/bin/python3 ]; then check_python; fi
 # --- Debian packages -----------------------------------------------------------
 packages=(mininet openvswitch-switch iperf3 tayga unbound radvd ndisc6 tcpdump
           nftables bridge-utils socat dnsutils iproute2 iputils-ping ethtool procps
-          psmisc make python3-venv python3-pip util-linux iptables fping kea-dhcp6-server isc-dhcp-client)
+          psmisc make python3-venv python3-pip util-linux iptables fping kea-dhcp6-server isc-dhcp-client
+          nginx-light)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -34,13 +35,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     # Wait for another apt (unattended upgrades on a fresh VM) rather than fail.
     apt-get -o DPkg::Lock::Timeout=300 update -qq
     apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Unbound, radvd and Kea run inside emulated nodes with configurations of their own;
-    # host-wide services that installing them may have started (on a VM) are not
-    # needed, and a host resolver on port 53 is not ours to add.
+    # Unbound, radvd, Kea and nginx run inside emulated nodes with configurations of
+    # their own; host-wide services that installing them may have started (on a VM) are
+    # not needed, and a host resolver on port 53 or a web server on 80 is not ours to add.
     if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-        for unit in unbound radvd kea-dhcp6-server; do
+        for unit in unbound radvd kea-dhcp6-server nginx; do
             case " ${missing[*]} " in
-                *" $unit "*) systemctl disable --now "$unit" >/dev/null 2>&1 || true ;;
+                *" $unit "*|*" $unit-light "*) systemctl disable --now "$unit" >/dev/null 2>&1 || true ;;
             esac
         done
     fi

@@ -55,3 +55,53 @@ class IperfServer(Daemon):
     def start_command(self, folder: Path) -> list[str]:
         # Listens on :: and so on both families.
         return ["iperf3", "--server", "--port", "5201"]
+
+
+class ReverseProxy(Daemon):
+    """nginx at an IDC's edge, giving IPv4-only web services IPv6 reach without
+    touching their servers: it listens on its own IPv6 address (the services' AAAA)
+    and relays each request over IPv4 to the service's server. The server sees the
+    proxy's IPv4 address as its peer, and the client's in the Forwarded header (RFC
+    7239 section 4: ``for="[2001:db8::1]"``) and in X-Forwarded-For."""
+
+    NAME = "proxy"
+    BINARIES = ("nginx",)
+    LISTENS = (("tcp", 80),)
+    RELOAD = "hup"      # nginx rereads its configuration on SIGHUP, its connections run on
+
+    def __init__(self, node: str, listen: str, upstreams: dict[str, str], port: int = 80):
+        super().__init__(node)
+        self.listen = listen                  # the front's IPv6 address
+        self.upstreams = dict(sorted(upstreams.items()))    # fqdn -> the server's IPv4 address
+        self.port = port
+
+    def render(self, folder: Path) -> dict[str, str]:
+        # The listen options (a backlog a city's bursts fit in) go with the first server only.
+        servers = "".join(
+            f"    server {{\n"
+            f"        listen [{self.listen}]:{self.port}{' default_server backlog=1024' if not index else ''};\n"
+            f"        server_name {fqdn};\n"
+            f"        location / {{\n"
+            f"            proxy_pass http://{upstream}:{self.port};\n"
+            f"            proxy_set_header Host $host;\n"
+            f"            proxy_set_header Forwarded \"for=\\\"[$remote_addr]\\\"\";\n"
+            f"            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+            f"            proxy_connect_timeout 5s;\n"
+            f"        }}\n"
+            f"    }}\n" for index, (fqdn, upstream) in enumerate(self.upstreams.items()))
+        return {"nginx.conf": (
+            "# v6lab: an IPv6 front for IPv4-only web services (reverse proxy)\n"
+            "daemon off;\nuser root;\nworker_processes 1;\n"
+            f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n"
+            f"    access_log {folder}/access.log;\n"
+            + "".join(f"    {kind}_temp_path {folder}/{kind};\n"
+                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+            + servers + "}\n")}
+
+    def check_command(self, folder: Path) -> list[str]:
+        return ["nginx", "-t", "-q", "-p", str(folder), "-c", str(folder / "nginx.conf")]
+
+    def start_command(self, folder: Path) -> list[str]:
+        return ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf")]
