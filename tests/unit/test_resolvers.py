@@ -103,8 +103,56 @@ def test_other_messages_and_options_are_ignored():
     assert rdnss.parse_messages(other) == []
 
 
+def _address(kind: int, ifindex: int, address: str, flags: int = 0, scope: int = 0, extended: bool = True) -> bytes:
+    """An RTM_NEWADDR or RTM_DELADDR message: ifaddrmsg, IFA_ADDRESS, and IFA_FLAGS
+    (32 bits) if ``extended``, else the flags in the header only."""
+    header = struct.pack("=BBBBI", socket.AF_INET6, 64, flags & 0xFF, scope, ifindex)
+    attributes = struct.pack("=HH", 20, 1) + ipaddress.IPv6Address(address).packed
+    if extended:
+        attributes += struct.pack("=HHI", 8, 8, flags)
+    body = header + attributes
+    return struct.pack("=IHHII", 16 + len(body), kind, 0, 0, 0) + body
+
+
+def test_address_messages_parsed():
+    tentative = _address(20, 3, "2001:db8:1::10", flags=0x40)
+    done = _address(20, 3, "2001:db8:1::10", flags=0x100, extended=False)   # no IFA_FLAGS: the header's 8 bits
+    link = _address(20, 3, "fe80::10", scope=253)
+    failed = _address(20, 4, "2001:db8:2::10", flags=0x08)
+    gone = _address(21, 3, "2001:db8:1::10")
+    found = rdnss.parse_address_messages(tentative + done + link + failed + gone)
+    assert found == [rdnss.AddressEvent(True, 3, "2001:db8:1::10", False),
+                     rdnss.AddressEvent(True, 3, "2001:db8:1::10", True),
+                     rdnss.AddressEvent(True, 3, "fe80::10", False),
+                     rdnss.AddressEvent(True, 4, "2001:db8:2::10", False),
+                     rdnss.AddressEvent(False, 3, "2001:db8:1::10", True)]
+    assert rdnss.parse_messages(tentative) == [] and rdnss.parse_address_messages(_message(RDNSS_OPTION)) == []
+
+
+def test_a_server_is_written_once_the_host_can_reach_it():
+    """The RA that starts SLAAC names the server: until the address on that interface
+    is past DAD, the host keeps what it had (the file is not rewritten)."""
+    host = rdnss.HostResolvers()
+    for option in rdnss.parse_messages(_message(RDNSS_OPTION, ifindex=3)):
+        host.learn(option, now=0.0)
+    assert host.reachable() == []
+    for event in rdnss.parse_address_messages(_address(20, 3, "fe80::10", scope=253)
+                                              + _address(20, 3, "2001:db8:1::10", flags=0x40)
+                                              + _address(20, 4, "2001:db8:2::10")):
+        host.address(event)
+    assert host.reachable() == []          # tentative on 3; usable only on another interface
+    host.address(rdnss.AddressEvent(True, 3, "2001:db8:1::10", True))
+    assert host.reachable() == ["2001:db8::53"]
+    host.address(rdnss.AddressEvent(False, 3, "2001:db8:1::10", True))
+    assert host.reachable() == []
+    # Learned with no interface (ifindex 0): usable at once.
+    host.learn(rdnss.NdOption(25, 20, ("2001:db8::54",)), now=1.0)
+    assert host.reachable() == ["2001:db8::54"]
+
+
 def test_a_host_learns_then_forgets_when_the_lifetime_ends():
     host = rdnss.HostResolvers()
+    host.address(rdnss.AddressEvent(True, 3, "2001:db8:1::10", True))
     for option in rdnss.parse_messages(_message(RDNSS_OPTION) + _message(DNSSL_OPTION)):
         host.learn(option, now=100.0)
     assert host.resolv_conf() == (
