@@ -5,10 +5,10 @@ layout of every state of the city (``simulator.model.rehearsal``), brought up in
 state before the plan. Every subscriber host then runs one workload prober
 (``simulator.measurements.workload``) for the whole rehearsal: connections by name to
 every web service through its own resolver with Happy Eyeballs, a sequence-numbered UDP
-echo stream and a long-lived TCP flow to the city's DNS server, where a workload server
-answers. Each phase is applied by the backend (``change_state``: the controller's flows,
-every node's configuration, the daemons) with the phase's strategy, held, and measured
-with both matrices. The samples give each phase's disruption (KPI 14,
+echo stream per address family and a long-lived TCP flow to the city's DNS server, where
+a workload server answers. Each phase is applied by the backend (``change_state``: the
+controller's flows, every node's configuration, the daemons) with the phase's strategy,
+held, and measured with both matrices. The samples give each phase's disruption (KPI 14,
 ``simulator.measurements.disruption``) and the prediction (``plan check``) is compared
 with what was measured, cell by cell.
 
@@ -66,18 +66,21 @@ def strategies(phase: Phase) -> str:
 
 
 def workload_config(city: CityModel, client: str, target: str, pace: Workload) -> dict[str, Any]:
-    """The prober of ``client``: every web service by name; the UDP echo and the long
-    flow to the workload server ``target`` by the address family the client has; at
-    the scenario's pace (what the host achieved is reported beside each recovery time)."""
+    """The prober of ``client``: every web service by name; a UDP echo stream to the
+    workload server ``target`` on each address family both have, so that a change
+    that must end the client's IPv4 flows is told from one that loses its IPv6
+    datagrams; the long flow on the first of them (IPv4 where there is one); at the
+    scenario's pace (what the host achieved is reported beside each recovery time)."""
     families = [f for f in (Family.IPV4, Family.IPV6) if f in city.subscriber(client).families
                 and city.plan.primary(target, f) is not None]
     if not families:
         raise TestbedError(f"{client} shares no address family with the workload server {target}")
-    address = str(city.plan.primary(target, families[0]))
+    addresses = [str(city.plan.primary(target, f)) for f in families]
     return {"client": client, "interval_s": pace.interval_s, "timeout_s": pace.timeout_s,
             "services": [{"name": s.fqdn, "port": 80, "marker": page_marker(s.fqdn)} for s in city.web_services()],
-            "udp": {"address": address, "port": 7, "interval_s": pace.udp_interval_s, "timeout_s": 1.0},
-            "stream": {"host": address, "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}}
+            "udp": [{"address": address, "port": 7, "interval_s": pace.udp_interval_s, "timeout_s": 1.0}
+                    for address in addresses],
+            "stream": {"host": addresses[0], "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}}
 
 
 def expected_by_name(city: CityModel) -> dict[tuple[str, str], bool]:
