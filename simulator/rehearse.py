@@ -50,13 +50,16 @@ from topologies.spec import Family
 # The workload runs this long before the first phase: the baseline each change is judged against.
 BASELINE_S = 5.0
 
+# The UDP echo's datagrams, in all and per address family (disruption.Disruption's).
+PACKET_COLUMNS = ["packets_sent", "packets_lost", "packets_sent_ipv4", "packets_lost_ipv4", "packets_sent_ipv6",
+                  "packets_lost_ipv6"]
 DISRUPTION_COLUMNS = ["phase", "change", "strategy", "started", "ready", "ready_s", "done_s", "cells_broken_during",
-                      "regressions", "gained", "packets_sent", "packets_lost", "flows_reset", "flows_stalled",
+                      "regressions", "gained", *PACKET_COLUMNS, "flows_reset", "flows_stalled",
                       "new_flow_s", "fallbacks", "recovery_s", "resolution_s", "predicted_broken",
                       "predicted_transient", "predicted_gained"]
 # Per phase: its changes' figures summed (cells broken: the union), the matrices after it.
-PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "cells_broken_during", "packets_sent",
-                 "packets_lost", "flows_reset", "fallbacks", "cells", "unexpected", "regressions", "gained"]
+PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "cells_broken_during",
+                 *PACKET_COLUMNS, "flows_reset", "fallbacks", "cells", "unexpected", "regressions", "gained"]
 PREDICTION_COLUMNS = ["phase", "cell", "predicted", "measured", "agrees"]
 
 
@@ -305,7 +308,7 @@ def _phase_rows(records: list[PhaseRecord], rows: list[dict]) -> list[dict]:
             **{k: round(v, 3) for k, v in record.times.items()},
             "cells_broken_during": len({c for row in mine for c in row["broken_cells"]}) if index else None,
             **{key: sum(row[key] for row in mine) if index else None
-               for key in ("packets_sent", "packets_lost", "flows_reset", "fallbacks")},
+               for key in (*PACKET_COLUMNS, "flows_reset", "fallbacks")},
             "cells": len(record.cells) + len(record.transition),
             "unexpected": sum(1 for c in record.cells + record.transition if not c["as_expected"]),
             "regressions": len(previous - working) if index else None,
