@@ -5,10 +5,10 @@ layout of every state of the city (``simulator.model.rehearsal``), brought up in
 state before the plan. Every subscriber host then runs one workload prober
 (``simulator.measurements.workload``) for the whole rehearsal: connections by name to
 every web service through its own resolver with Happy Eyeballs, a sequence-numbered UDP
-echo stream and a long-lived TCP flow to the city's DNS server, where a workload server
-answers. Each phase is applied by the backend (``change_state``: the controller's flows,
-every node's configuration, the daemons) with the phase's strategy, held, and measured
-with both matrices. The samples give each phase's disruption (KPI 14,
+echo stream per address family and a long-lived TCP flow to the city's DNS server, where
+a workload server answers. Each phase is applied by the backend (``change_state``: the
+controller's flows, every node's configuration, the daemons) with the phase's strategy,
+held, and measured with both matrices. The samples give each phase's disruption (KPI 14,
 ``simulator.measurements.disruption``) and the prediction (``plan check``) is compared
 with what was measured, cell by cell.
 
@@ -53,13 +53,16 @@ from topologies.spec import Family
 BASELINE_S = 10.0
 BASELINE = "none (the workload alone)"
 
+# The UDP echo's datagrams, in all and per address family (disruption.Disruption's).
+PACKET_COLUMNS = ["packets_sent", "packets_lost", "packets_sent_ipv4", "packets_lost_ipv4", "packets_sent_ipv6",
+                  "packets_lost_ipv6"]
 DISRUPTION_COLUMNS = ["phase", "change", "strategy", "started", "ready", "ready_s", "done_s", "cells_broken_during",
-                      "regressions", "gained", "packets_sent", "packets_lost", "flows_reset", "flows_stalled",
+                      "regressions", "gained", *PACKET_COLUMNS, "flows_reset", "flows_stalled",
                       "new_flow_s", "fallbacks", "recovery_s", "resolution_s", "predicted_broken",
                       "predicted_transient", "predicted_gained"]
 # Per phase: its changes' figures summed (cells broken: the union), the matrices after it.
-PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "cells_broken_during", "packets_sent",
-                 "packets_lost", "flows_reset", "fallbacks", "cells", "unexpected", "regressions", "gained"]
+PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "cells_broken_during",
+                 *PACKET_COLUMNS, "flows_reset", "fallbacks", "cells", "unexpected", "regressions", "gained"]
 PREDICTION_COLUMNS = ["phase", "cell", "predicted", "measured", "agrees"]
 
 
@@ -69,18 +72,21 @@ def strategies(phase: Phase) -> str:
 
 
 def workload_config(city: CityModel, client: str, target: str, pace: Workload) -> dict[str, Any]:
-    """The prober of ``client``: every web service by name; the UDP echo and the long
-    flow to the workload server ``target`` by the address family the client has; at
-    the scenario's pace (what the host achieved is reported beside each recovery time)."""
+    """The prober of ``client``: every web service by name; a UDP echo stream to the
+    workload server ``target`` on each address family both have, so that a change
+    that must end the client's IPv4 flows is told from one that loses its IPv6
+    datagrams; the long flow on the first of them (IPv4 where there is one); at the
+    scenario's pace (what the host achieved is reported beside each recovery time)."""
     families = [f for f in (Family.IPV4, Family.IPV6) if f in city.subscriber(client).families
                 and city.plan.primary(target, f) is not None]
     if not families:
         raise TestbedError(f"{client} shares no address family with the workload server {target}")
-    address = str(city.plan.primary(target, families[0]))
+    addresses = [str(city.plan.primary(target, f)) for f in families]
     return {"client": client, "interval_s": pace.interval_s, "timeout_s": pace.timeout_s,
             "services": [{"name": s.fqdn, "port": 80, "marker": page_marker(s.fqdn)} for s in city.web_services()],
-            "udp": {"address": address, "port": 7, "interval_s": pace.udp_interval_s, "timeout_s": 1.0},
-            "stream": {"host": address, "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}}
+            "udp": [{"address": address, "port": 7, "interval_s": pace.udp_interval_s, "timeout_s": 1.0}
+                    for address in addresses],
+            "stream": {"host": addresses[0], "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}}
 
 
 def expected_by_name(city: CityModel) -> dict[tuple[str, str], bool]:
@@ -311,7 +317,7 @@ def _phase_rows(records: list[PhaseRecord], rows: list[dict]) -> list[dict]:
             **{k: round(v, 3) for k, v in record.times.items()},
             "cells_broken_during": len({c for row in mine for c in row["broken_cells"]}) if index else None,
             **{key: sum(row[key] for row in mine) if index else None
-               for key in ("packets_sent", "packets_lost", "flows_reset", "fallbacks")},
+               for key in (*PACKET_COLUMNS, "flows_reset", "fallbacks")},
             "cells": len(record.cells) + len(record.transition),
             "unexpected": sum(1 for c in record.cells + record.transition if not c["as_expected"]),
             "regressions": len(previous - working) if index else None,

@@ -2,15 +2,20 @@
 
 Every subscriber's prober (``simulator.measurements.workload``) writes timestamped
 samples while the plan runs: a connection by name to each service at an interval
-(``kind: connect``), a sequence-numbered UDP datagram every tenth of a second
-(``kind: udp``) and the events of a long-lived TCP flow (``kind: flow``). For a change
+(``kind: connect``), a sequence-numbered UDP datagram every tenth of a second on
+each address family it shares with the echo (``kind: udp``, a stream per family) and
+the events of a long-lived TCP flow (``kind: flow``). For a change
 that starts at ``started``, is ready at ``ready`` and is followed by the next change
 (or the end of its phase) at ``end``, this module counts, over ``[started, end)``:
 
 - cells **broken during** the change: working in the last sample before it, failing in
   at least one sample inside the window;
 - **regressions** (working before, not at the end of the window) and cells **gained**;
-- **packets lost**: UDP sequence numbers sent in the window and never echoed;
+- **packets lost**: UDP sequence numbers sent in the window and never echoed, counted
+  in each (client, family) stream, in all and per family: a change that moves a
+  host's IPv4 source must end its IPv4 flows, but should not cost its IPv6 stream a
+  datagram. Samples that name no family (written before streams had one) count in
+  the totals only;
 - long-lived **flows reset** (and stalled), and the time until a new flow works;
 - Happy Eyeballs **fallbacks** (connections that went over the other family);
 - the **recovery time**: from the change's start until every cell is as the plan
@@ -39,8 +44,12 @@ class Disruption:
     broken_during: tuple[Cell, ...]
     regressions: tuple[Cell, ...]
     gained: tuple[Cell, ...]
-    packets_sent: int
+    packets_sent: int                # over every stream, of any family or none named
     packets_lost: int
+    packets_sent_ipv4: int
+    packets_lost_ipv4: int
+    packets_sent_ipv6: int
+    packets_lost_ipv6: int
     flows_reset: int
     flows_stalled: int
     new_flow_s: float | None         # the longest wait, after a reset, until a new flow opened
@@ -54,6 +63,8 @@ class Disruption:
                 "ready_s": None if self.ready is None else round(self.ready - self.started, 3),
                 "cells_broken_during": len(self.broken_during), "regressions": len(self.regressions),
                 "gained": len(self.gained), "packets_sent": self.packets_sent, "packets_lost": self.packets_lost,
+                "packets_sent_ipv4": self.packets_sent_ipv4, "packets_lost_ipv4": self.packets_lost_ipv4,
+                "packets_sent_ipv6": self.packets_sent_ipv6, "packets_lost_ipv6": self.packets_lost_ipv6,
                 "flows_reset": self.flows_reset, "flows_stalled": self.flows_stalled,
                 "new_flow_s": None if self.new_flow_s is None else round(self.new_flow_s, 3),
                 "fallbacks": self.fallbacks,
@@ -69,6 +80,22 @@ def _connects(samples: Iterable[dict]) -> dict[Cell, list[dict]]:
     for values in series.values():
         values.sort(key=lambda s: s["t"])
     return series
+
+
+def _datagrams(samples: Iterable[dict], start: float, end: float) -> dict[str | None, tuple[int, int]]:
+    """Per family (None: samples that name none), the datagrams sent in ``[start, end)``
+    and those never echoed. Each (client, family) stream numbers its datagrams from 0,
+    so they are counted by sequence number within their stream: a dual-stack host's
+    IPv4 datagram 3 and IPv6 datagram 3 are two datagrams."""
+    streams: dict[tuple[str, str | None], dict[int, bool]] = {}
+    for sample in samples:
+        if sample.get("kind") == "udp" and start <= sample["t"] < end:
+            streams.setdefault((sample["client"], sample.get("family")), {})[sample["seq"]] = bool(sample["ok"])
+    counts: dict[str | None, tuple[int, int]] = {}
+    for (_, family), echoed in streams.items():
+        sent, lost = counts.get(family, (0, 0))
+        counts[family] = (sent + len(echoed), lost + sum(1 for ok in echoed.values() if not ok))
+    return counts
 
 
 def _resolution(series: dict[Cell, list[dict]], start: float, end: float) -> float | None:
@@ -116,7 +143,8 @@ def disruption(samples: list[dict], started: float, ready: float | None, end: fl
             regressions.append(cell)
         if now and not was:
             gained.append(cell)
-    udp = [s for s in samples if s.get("kind") == "udp" and started <= s["t"] < end]
+    datagrams = _datagrams(samples, started, end)
+    ipv4, ipv6 = datagrams.get("ipv4", (0, 0)), datagrams.get("ipv6", (0, 0))
     flows = sorted((s for s in samples if s.get("kind") == "flow"), key=lambda s: s["t"])
     resets = [s for s in flows if s["event"] == "reset" and started <= s["t"] < end]
     waits = []
@@ -128,7 +156,9 @@ def disruption(samples: list[dict], started: float, ready: float | None, end: fl
     longest = max(waits) if waits else None
     return Disruption(
         started=started, ready=ready, end=end, broken_during=tuple(broken), regressions=tuple(regressions),
-        gained=tuple(gained), packets_sent=len(udp), packets_lost=sum(1 for s in udp if not s["ok"]),
+        gained=tuple(gained), packets_sent=sum(sent for sent, _ in datagrams.values()),
+        packets_lost=sum(lost for _, lost in datagrams.values()), packets_sent_ipv4=ipv4[0],
+        packets_lost_ipv4=ipv4[1], packets_sent_ipv6=ipv6[0], packets_lost_ipv6=ipv6[1],
         flows_reset=len(resets),
         flows_stalled=sum(1 for s in flows if s["event"] == "stall" and started <= s["t"] < end),
         new_flow_s=None if longest is None or math.isinf(longest) else longest,

@@ -11,10 +11,13 @@ One process per host, one asyncio loop, for three kinds of traffic at once:
   Happy Eyeballs with AI_ADDRCONFIG), and ``GET /`` must return the page holding the
   service's marker. Attempts start on a fixed schedule and run side by side, so an
   attempt that hangs until its timeout does not delay the next one.
-- *udp*: a datagram every ``udp.interval_s`` to a UDP echo
+- *udp*: for each echo target, a datagram every ``interval_s`` to a UDP echo
   (simulator.network.daemons.workload_server) carrying (run token, sequence number,
-  send time); a datagram whose echo has not come back within ``udp.timeout_s`` is
-  lost. Losses are counted by sequence number, exactly.
+  send time); a datagram whose echo has not come back within ``timeout_s`` is lost.
+  Each target is a stream of its own (its socket, token and sequence numbers), at
+  most one per address family: when a change must end a host's IPv4 flows, losses
+  on its IPv4 stream are expected and any on its IPv6 stream are not. Losses are
+  counted by sequence number, exactly.
 - *flow*: one long-lived TCP connection to the stream server, which sends 1 KiB
   every 0.1 s. A flow that ends is replaced by a new one as soon as one connects.
 
@@ -24,12 +27,15 @@ The config (argv[1], one JSON object; unknown keys are errors)::
      "services": [{"name": "www.city.test", "port": 80, "marker": "v6lab-service:www.city.test"}],
      "interval_s": 1.0,        # between connect attempts to one service
      "timeout_s": 5.0,         # one connect attempt: lookup, connect and page
-     "udp": {"address": "2001:db8::7", "port": 7, "interval_s": 0.1, "timeout_s": 1.0} | null,
+     "udp": [{"address": "192.0.2.7", "port": 7, "interval_s": 0.1, "timeout_s": 1.0},
+             {"address": "2001:db8::7", "port": 7, "interval_s": 0.1, "timeout_s": 1.0}],
      "stream": {"host": "stream.city.test", "port": 5001, "stall_s": 2.0, "give_up_s": 10.0} | null,
      "duration_s": 600.0 | null}  # null: until SIGTERM or SIGINT
 
-``udp.address`` is an address literal; ``stream.host`` and service names are looked
-up like the services. Only ``client`` is required; a service needs ``name``.
+``udp`` is a list of echo targets (empty or missing: none), each with an address
+literal of a family no other target has; ``stream.host`` and service names are looked
+up like the services. Only ``client`` is required; a service needs ``name``, a udp
+target ``address``.
 
 Output: one JSON object per line on stdout, flushed as it is written. Every line has
 ``t``, a wall-clock time (time.time(), seconds), ``client`` and ``kind``:
@@ -41,9 +47,10 @@ Output: one JSON object per line on stdout, flushed as it is written. Every line
         that of the first address getaddrinfo answered (false for a literal). ms:
         from start to the page read, null unless ok. error: "" when ok, else
         "DNS for NAME: ...", "TCP: ..." or "HTTP: ...".
-    {"t": T, "client": C, "kind": "udp", "seq": N, "ok": bool, "rtt_ms": float|null}
+    {"t": T, "client": C, "kind": "udp", "family": "ipv4"|"ipv6", "seq": N, "ok": bool, "rtt_ms": float|null}
         One datagram, written when its echo comes or its timeout passes; t is when it
-        was sent. seq counts from 0 with no gap; rtt_ms is null when lost.
+        was sent. family: of the target's address, which names the stream. seq counts
+        from 0 with no gap in each stream; rtt_ms is null when lost.
     {"t": T, "client": C, "kind": "flow", "event": EVENT, "flow": K, "bytes": B}
         K counts flows from 0; B is flow K's bytes so far. EVENT is
         "open"      flow K connected (B = 0); after a reset, t - the reset's t is
@@ -55,14 +62,16 @@ Output: one JSON object per line on stdout, flushed as it is written. Every line
         "closed"    the server closed it, or no byte came for give_up_s (after a
                     "stall"), or the run ended (just before the summary).
     {"t": T, "client": C, "kind": "summary", "interval_s": {NAME: float|null}, "udp_sent": N, "udp_lost": N,
-     "flows": N}
+     "udp": {"ipv4": {"sent": N, "lost": N}, "ipv6": {"sent": N, "lost": N}}, "flows": N}
         The last line, at SIGTERM, SIGINT or duration_s. interval_s: per service,
         the median time between the starts of its attempts, as achieved (null
         under two attempts): a recovery time is never finer than its sampling, and a
         loaded host may not keep the asked interval. udp_sent and udp_lost equal
-        the udp lines and those with ok false: datagrams still in flight at the end
-        are waited for, up to udp.timeout_s. Connect attempts still running at the
-        end are dropped without a line. flows: the "open" lines.
+        the udp lines and those with ok false, over every stream; udp, the same per
+        family, for the families that had a target ({} for none). Datagrams still in
+        flight at the end are waited for, up to their target's timeout_s. Connect
+        attempts still running at the end are dropped without a line. flows: the
+        "open" lines.
 """
 
 from __future__ import annotations
@@ -93,6 +102,11 @@ def _is_literal(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def family_of(address: str) -> str:
+    """"ipv4" or "ipv6": the family of the address literal ``address``, as samples name it."""
+    return f"ipv{ipaddress.ip_address(address).version}"
 
 
 # --- configuration ---------------------------------------------------------------------------------
@@ -127,7 +141,7 @@ class Config:
     services: tuple[Service, ...] = ()
     interval_s: float = 1.0
     timeout_s: float = 5.0
-    udp: UdpTarget | None = None
+    udp: tuple[UdpTarget, ...] = ()
     stream: StreamTarget | None = None
     duration_s: float | None = None
 
@@ -152,6 +166,29 @@ def _make(cls: type, raw: Any, path: str, problems: list[str]) -> Any:
     return None if found else cls(**raw)
 
 
+def _udp_targets(raw: Any, problems: list[str]) -> tuple[UdpTarget, ...]:
+    """The echo targets from ``config.udp`` (None: none), after adding their problems
+    to ``problems``: each item's at its index, and a family given twice."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(f"config.udp: expected a list of echo targets, got {raw!r} (one target is a list of one: "
+                        '[{"address": ...}])')
+        return ()
+    targets = tuple(_make(UdpTarget, item, f"config.udp[{index}]", problems) for index, item in enumerate(raw))
+    first: dict[str, int] = {}
+    for index, target in enumerate(targets):
+        if target is None:
+            continue
+        family = family_of(target.address)
+        if family in first:
+            problems.append(f"config.udp[{index}].address: {target.address!r} is a second {family} target "
+                            f"(config.udp[{first[family]}] is one); give at most one per address family, "
+                            "since samples tell streams apart by family")
+        first.setdefault(family, index)
+    return targets
+
+
 def parse_config(raw: Any) -> Config:
     """The prober's config from its JSON object; raises ConfigError with every problem."""
     problems: list[str] = []
@@ -161,9 +198,9 @@ def parse_config(raw: Any) -> Config:
         services = top.pop("services", None) or []
         parts["services"] = tuple(_make(Service, item, f"config.services[{index}]", problems)
                                   for index, item in enumerate(services))
-        for key, cls in (("udp", UdpTarget), ("stream", StreamTarget)):
-            if top.get(key) is not None:
-                parts[key] = _make(cls, top.pop(key), f"config.{key}", problems)
+        parts["udp"] = _udp_targets(top.pop("udp", None), problems)
+        if top.get("stream") is not None:
+            parts["stream"] = _make(StreamTarget, top.pop("stream"), "config.stream", problems)
     config = _make(Config, top, "config", problems)
     if problems:
         raise ConfigError(problems)
@@ -189,6 +226,7 @@ class Connect:
 class Datagram:
     KIND: ClassVar[str] = "udp"
     t: float
+    family: str
     seq: int
     ok: bool
     rtt_ms: float | None
@@ -210,6 +248,7 @@ class Summary:
     interval_s: dict[str, float | None]
     udp_sent: int
     udp_lost: int
+    udp: dict[str, dict[str, int]]      # family -> {"sent": N, "lost": N}
     flows: int
 
 
@@ -318,6 +357,10 @@ class _Echoes(asyncio.DatagramProtocol):
 
 @dataclass
 class _Udp:
+    """One echo target's stream: its own token and sequence numbers, so that each
+    family's losses are counted apart (its socket is opened when the run starts)."""
+
+    target: UdpTarget
     token: bytes = field(default_factory=lambda: os.urandom(16))
     next_seq: int = 0
     lost: int = 0
@@ -325,13 +368,23 @@ class _Udp:
     pending: dict[int, tuple[float, float, asyncio.TimerHandle]] = field(default_factory=dict)
     settled: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @property
+    def family(self) -> str:
+        return family_of(self.target.address)
+
+    async def drained(self) -> None:
+        """Until every datagram sent so far is echoed or has timed out."""
+        self.settled.clear()
+        if self.pending:
+            await self.settled.wait()
+
 
 class Prober:
     def __init__(self, config: Config, lines: Lines):
         self.config, self.lines = config, lines
         self.starts: dict[str, list[float]] = {service.name: [] for service in config.services}
         self.attempts: set[asyncio.Task] = set()
-        self.udp = _Udp()
+        self.udp = [_Udp(target) for target in config.udp]
         self.flows = 0
 
     async def run(self, signals: bool = False) -> Summary:
@@ -344,13 +397,10 @@ class Prober:
                 loop.add_signal_handler(number, stop.set)
         if self.config.duration_s is not None:
             loop.call_later(self.config.duration_s, stop.set)
-        transport = None
-        if self.config.udp:
-            family = socket.AF_INET6 if ":" in self.config.udp.address else socket.AF_INET
-            transport, _ = await loop.create_datagram_endpoint(lambda: _Echoes(self._echoed), family=family)
+        transports = [await self._udp_socket(udp) for udp in self.udp]
         tasks = [asyncio.create_task(self._service(service)) for service in self.config.services]
-        if transport is not None and self.config.udp:
-            tasks.append(asyncio.create_task(self._udp_send(transport, self.config.udp)))
+        tasks += [asyncio.create_task(self._udp_send(transport, udp))
+                  for transport, udp in zip(transports, self.udp, strict=True)]
         if self.config.stream:
             tasks.append(asyncio.create_task(self._flows(self.config.stream)))
         try:
@@ -363,13 +413,12 @@ class Prober:
                 for number in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(number)
         # Every datagram sent gets its line: the last ones are echoed or time out.
-        self.udp.settled.clear()
-        if self.udp.pending:
-            await self.udp.settled.wait()
-        if transport is not None:
+        await asyncio.gather(*(udp.drained() for udp in self.udp))
+        for transport in transports:
             transport.close()
         summary = Summary(time.time(), {name: self._interval(starts) for name, starts in self.starts.items()},
-                          self.udp.next_seq, self.udp.lost, self.flows)
+                          sum(udp.next_seq for udp in self.udp), sum(udp.lost for udp in self.udp),
+                          {udp.family: {"sent": udp.next_seq, "lost": udp.lost} for udp in self.udp}, self.flows)
         self.lines.write(summary)
         return summary
 
@@ -448,38 +497,46 @@ class Prober:
 
     # udp
 
-    async def _udp_send(self, transport: asyncio.DatagramTransport, target: UdpTarget) -> None:
-        loop, udp = asyncio.get_running_loop(), self.udp
+    async def _udp_socket(self, udp: _Udp) -> asyncio.DatagramTransport:
+        """A socket of ``udp``'s family whose echoes go to ``udp``."""
+        family = socket.AF_INET6 if udp.family == "ipv6" else socket.AF_INET
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _Echoes(lambda data: self._echoed(udp, data)), family=family)
+        return transport
+
+    async def _udp_send(self, transport: asyncio.DatagramTransport, udp: _Udp) -> None:
+        loop, target = asyncio.get_running_loop(), udp.target
         address = (target.address, target.port)
 
         def send() -> None:
             seq, t, sent = udp.next_seq, time.time(), loop.time()
-            udp.pending[seq] = (t, sent, loop.call_at(sent + target.timeout_s, self._expired, seq))
+            udp.pending[seq] = (t, sent, loop.call_at(sent + target.timeout_s, self._expired, udp, seq))
             udp.next_seq += 1
             transport.sendto(DATAGRAM.pack(udp.token, seq, t), address)
 
         await self._every(target.interval_s, send)
 
-    def _echoed(self, data: bytes) -> None:
+    def _echoed(self, udp: _Udp, data: bytes) -> None:
         if len(data) != DATAGRAM.size:
             return
         token, seq, _ = DATAGRAM.unpack(data)
-        if token != self.udp.token or seq not in self.udp.pending:
+        if token != udp.token or seq not in udp.pending:
             return   # another run's, a duplicate, or one already counted lost
-        t, sent, timer = self.udp.pending.pop(seq)
+        t, sent, timer = udp.pending.pop(seq)
         timer.cancel()
-        self.lines.write(Datagram(t, seq, True, _ms(sent)))
-        self._settle()
+        self.lines.write(Datagram(t, udp.family, seq, True, _ms(sent)))
+        self._settle(udp)
 
-    def _expired(self, seq: int) -> None:
-        t, _, _ = self.udp.pending.pop(seq)
-        self.udp.lost += 1
-        self.lines.write(Datagram(t, seq, False, None))
-        self._settle()
+    def _expired(self, udp: _Udp, seq: int) -> None:
+        t, _, _ = udp.pending.pop(seq)
+        udp.lost += 1
+        self.lines.write(Datagram(t, udp.family, seq, False, None))
+        self._settle(udp)
 
-    def _settle(self) -> None:
-        if not self.udp.pending:
-            self.udp.settled.set()
+    @staticmethod
+    def _settle(udp: _Udp) -> None:
+        if not udp.pending:
+            udp.settled.set()
 
     # flow
 

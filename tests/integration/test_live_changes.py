@@ -142,7 +142,7 @@ def test_the_workload_measures_the_disruption_of_a_phase_change(city):
               for name, items in segments.items()}
     config = {"client": "d1h1", "interval_s": 0.2, "timeout_s": 1.0,
               "services": [{"name": web6, "port": 80, "marker": "v6lab-service:www.city.test"}],
-              "udp": {"address": web6, "port": 7, "interval_s": 0.1, "timeout_s": 1.0},
+              "udp": [{"address": web6, "port": 7, "interval_s": 0.1, "timeout_s": 1.0}],
               "stream": {"host": web6, "port": 5001, "stall_s": 1.0, "give_up_s": 10.0}}
     prober = backend.popen("d1h1", workload.command(config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
@@ -168,7 +168,7 @@ def test_the_workload_measures_the_disruption_of_a_phase_change(city):
     # echo timeout before it was: their echoes came back into the refusal).
     lost = [d["t"] for d in samples if d["kind"] == "udp" and not d["ok"]]
     assert found.packets_lost == len(lost) > 0
-    wait = config["udp"]["timeout_s"]
+    wait = config["udp"][0]["timeout_s"]
     assert all(started - wait <= t <= readmitting + wait for t in lost), lost
     # The cell failed until IPv6 was admitted again: it cannot have recovered sooner than
     # that, less one attempt's timeout (an attempt started just before may succeed).

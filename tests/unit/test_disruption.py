@@ -19,9 +19,11 @@ def connects(client, service, ok_at, start=0.0, stop=10.0, fell_back_at=()):
     return samples
 
 
-def udp(client, lost=()):
-    # Datagram n leaves at n / 10 s, for n = 0..99.
-    return [{"t": n / 10, "client": client, "kind": "udp", "seq": n, "ok": n not in lost, "rtt_ms": 1.0}
+def udp(client, lost=(), family=None):
+    """Datagram n leaves at n / 10 s, for n = 0..99; without ``family``, lines as
+    written before each family was a stream of its own (no "family" key)."""
+    named = {} if family is None else {"family": family}
+    return [{"t": n / 10, "client": client, "kind": "udp", **named, "seq": n, "ok": n not in lost, "rtt_ms": 1.0}
             for n in range(100)]
 
 
@@ -46,8 +48,11 @@ def test_a_change_with_a_known_gap(samples):
     assert found.broken_during == (("c1", "www"), ("c3", "shop"))
     assert found.regressions == (("c3", "shop"),)
     assert found.gained == (("c4", "www"),)
-    # Datagrams 50..99 left inside the window; 52, 53 and 54 were never echoed.
+    # Datagrams 50..99 left inside the window; 52, 53 and 54 were never echoed. The
+    # samples name no family: they count in the totals only.
     assert (found.packets_sent, found.packets_lost) == (50, 3)
+    assert (found.packets_sent_ipv4, found.packets_lost_ipv4, found.packets_sent_ipv6, found.packets_lost_ipv6) == (
+        0, 0, 0, 0)
     assert (found.flows_reset, found.flows_stalled) == (1, 1)
     assert found.new_flow_s == pytest.approx(0.8)
     assert found.fallbacks == 1
@@ -57,6 +62,8 @@ def test_a_change_with_a_known_gap(samples):
     assert found.recovery_s == pytest.approx(2.0)
     row = found.row()
     assert row["ready_s"] == 0.3 and row["cells_broken_during"] == 2 and row["recovery_s"] == 2.0
+    assert (row["packets_sent"], row["packets_lost"], row["packets_sent_ipv4"], row["packets_lost_ipv4"],
+            row["packets_sent_ipv6"], row["packets_lost_ipv6"]) == (50, 3, 0, 0, 0, 0)
 
 
 def test_recovery_is_the_gap_when_the_rest_is_as_expected(samples):
@@ -78,3 +85,28 @@ def test_a_change_that_breaks_nothing():
     assert (found.broken_during, found.regressions, found.gained) == ((), (), ())
     assert (found.packets_sent, found.packets_lost, found.flows_reset, found.fallbacks) == (50, 0, 0, 0)
     assert found.recovery_s == 0.0 and found.new_flow_s is None
+
+
+def test_a_dual_stack_client_loses_only_its_ipv4_stream():
+    # Its IPv4 source moves: the IPv4 stream loses datagrams 3, 4 and 5; the IPv6
+    # stream, numbered from 0 too, loses none.
+    samples = udp("c5", lost={3, 4, 5}, family="ipv4") + udp("c5", family="ipv6")
+    found = disruption(samples, 0.0, 0.1, 10.0, {})
+    assert (found.packets_sent_ipv4, found.packets_lost_ipv4) == (100, 3)
+    assert (found.packets_sent_ipv6, found.packets_lost_ipv6) == (100, 0)
+    assert (found.packets_sent, found.packets_lost) == (200, 3)
+
+
+def test_datagrams_are_counted_per_client_and_family_in_the_window():
+    samples = (udp("c5", lost={20, 52, 53, 54}, family="ipv4")    # 20 is lost before the change
+               + udp("c5", lost={52}, family="ipv6")              # the same number, another datagram
+               + udp("c6", lost={60, 70}, family="ipv6")          # another client's IPv6 stream
+               + udp("c7", lost={99}))                            # an old file: no family named
+    found = disruption(samples, 5.0, 5.3, 10.0, {})
+    # 50..99 of each of the four streams left inside the window.
+    assert (found.packets_sent_ipv4, found.packets_lost_ipv4) == (50, 3)
+    assert (found.packets_sent_ipv6, found.packets_lost_ipv6) == (100, 3)
+    assert (found.packets_sent, found.packets_lost) == (200, 7)
+    row = found.row()
+    assert [row[key] for key in ("packets_sent_ipv4", "packets_lost_ipv4", "packets_sent_ipv6",
+                                 "packets_lost_ipv6")] == [50, 3, 100, 3]

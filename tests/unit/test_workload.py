@@ -5,8 +5,9 @@ The workload server runs on a loop of its own in a thread, bound to "::" with
 IPV6_V6ONLY off as in a node; the web page is http.server on 127.0.0.1. Services are
 named by address literal, so that no DNS is involved, except where a stand-in for
 getaddrinfo answers (as in test_probe_fetch). Disruptions are made exactly by the
-servers: an echo that drops the datagrams numbered 3 and 4, a stream that resets
-its first connection after five chunks, one that goes silent.
+servers: an echo that drops the datagrams numbered 3 and 4, one that drops 3, 4 and 5
+of the stream that comes over IPv4 only, a stream that resets its first connection
+after five chunks, one that goes silent.
 
 No assertion is about how long anything took, only about what happened and in which
 order, and that the summary's counts are those of the lines.
@@ -125,11 +126,17 @@ def flow_events(lines, flow):
 
 
 def check_counts(lines):
-    """The summary is the last line, and its counts are those of the lines before it."""
+    """The summary is the last line, and its counts are those of the lines before it:
+    each family's stream numbered from 0 without a gap, its datagrams and losses."""
     summary = lines[-1]
     assert summary["kind"] == "summary" and "summary" not in [line["kind"] for line in lines[:-1]]
     udp = of(lines, "udp")
-    assert sorted(line["seq"] for line in udp) == list(range(len(udp)))
+    per_family = {}
+    for family in sorted({line["family"] for line in udp}):
+        stream = [line for line in udp if line["family"] == family]
+        assert sorted(line["seq"] for line in stream) == list(range(len(stream)))
+        per_family[family] = {"sent": len(stream), "lost": len([line for line in stream if not line["ok"]])}
+    assert summary["udp"] == per_family
     assert summary["udp_sent"] == len(udp)
     assert summary["udp_lost"] == len([line for line in udp if not line["ok"]])
     assert summary["flows"] == len([line for line in of(lines, "flow") if line["event"] == "open"])
@@ -148,7 +155,7 @@ def prober(cfg):
 def test_a_quiet_run_every_sample_ok_and_counted(servers, web):
     serving = servers()
     cfg = config(duration_s=2.0, services=[{"name": "127.0.0.1", "port": web, "marker": MARKER}],
-                 udp={"address": "127.0.0.1", "port": serving.udp_port},
+                 udp=[{"address": "127.0.0.1", "port": serving.udp_port}, {"address": "::1", "port": serving.udp_port}],
                  stream={"host": "::1", "port": serving.stream_port})
     process = prober(cfg)
     out, err = process.communicate(timeout=20)
@@ -164,10 +171,13 @@ def test_a_quiet_run_every_sample_ok_and_counted(servers, web):
     assert set(connects[0]) == {"t", "client", "kind", "service", "ok", "family", "fell_back", "ms", "error"}
 
     udp = of(lines, "udp")
-    assert len(udp) >= 10
-    assert [line["seq"] for line in udp] == list(range(len(udp)))   # echoed in order on the loopback
+    # One stream per family, each echoed in order on the loopback; the dual-stack echo answers both.
+    for family in ("ipv4", "ipv6"):
+        stream = [line["seq"] for line in udp if line["family"] == family]
+        assert len(stream) >= 10 and stream == list(range(len(stream)))
+    assert {line["family"] for line in udp} == {"ipv4", "ipv6"}
     assert all(line["ok"] and isinstance(line["rtt_ms"], float) for line in udp)
-    assert set(udp[0]) == {"t", "client", "kind", "seq", "ok", "rtt_ms"}
+    assert set(udp[0]) == {"t", "client", "kind", "family", "seq", "ok", "rtt_ms"}
 
     events = flow_events(lines, 0)
     assert events[0] == "open" and events[-1] == "closed"
@@ -179,20 +189,22 @@ def test_a_quiet_run_every_sample_ok_and_counted(servers, web):
     summary = check_counts(lines)
     assert (summary["udp_lost"], summary["flows"]) == (0, 1)
     assert list(summary["interval_s"]) == ["127.0.0.1"] and summary["interval_s"]["127.0.0.1"] > 0
-    assert set(summary) == {"t", "client", "kind", "interval_s", "udp_sent", "udp_lost", "flows"}
+    assert set(summary) == {"t", "client", "kind", "interval_s", "udp_sent", "udp_lost", "udp", "flows"}
+    assert [summary["udp"][family]["lost"] for family in ("ipv4", "ipv6")] == [0, 0]
 
 
 def test_sigterm_ends_with_the_summary_and_status_0(servers):
     serving = servers()
-    process = prober(config(udp={"address": "::1", "port": serving.udp_port, "interval_s": 0.05}))
+    process = prober(config(udp=[{"address": "::1", "port": serving.udp_port, "interval_s": 0.05}]))
     first = json.loads(process.stdout.readline())
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=10)
     assert (process.returncode, err) == (0, "")
     lines = [first] + [json.loads(line) for line in out.splitlines()]
-    assert (first["kind"], first["seq"], first["ok"]) == ("udp", 0, True)
+    assert (first["kind"], first["family"], first["seq"], first["ok"]) == ("udp", "ipv6", 0, True)
     summary = check_counts(lines)
     assert (summary["udp_lost"], summary["flows"], summary["interval_s"]) == (0, 0, {})
+    assert list(summary["udp"]) == ["ipv6"]
 
 
 # --- disruptions, made exactly ---------------------------------------------------------------------
@@ -206,14 +218,42 @@ class DropThreeAndFour(Echo):
 
 def test_exactly_the_dropped_datagrams_are_lost(servers):
     serving = servers(echo=DropThreeAndFour)
-    lines = run(config(duration_s=1.0, udp={"address": "::1", "port": serving.udp_port, "interval_s": 0.05,
-                                            "timeout_s": 0.3}))
+    lines = run(config(duration_s=1.0, udp=[{"address": "::1", "port": serving.udp_port, "interval_s": 0.05,
+                                             "timeout_s": 0.3}]))
     udp = of(lines, "udp")
     assert len(udp) >= 10
     assert [line["seq"] for line in udp if not line["ok"]] == [3, 4]
     assert [line["rtt_ms"] for line in udp if not line["ok"]] == [None, None]
     summary = check_counts(lines)
     assert summary["udp_lost"] == 2
+    assert summary["udp"]["ipv6"]["lost"] == 2
+
+
+class DropIpv4ThreeToFive(Echo):
+    """Drops datagrams 3, 4 and 5 that came over IPv4 (v4-mapped on the dual-stack
+    socket), as a change that must end a host's IPv4 flows would; IPv6's all come back."""
+
+    def datagram_received(self, data, addr):
+        _, seq, _ = workload.DATAGRAM.unpack(data)
+        if not (addr[0].startswith("::ffff:") and seq in (3, 4, 5)):
+            super().datagram_received(data, addr)
+
+
+def test_each_family_is_a_stream_of_its_own(servers):
+    serving = servers(echo=DropIpv4ThreeToFive)
+    lines = run(config(duration_s=1.0, udp=[
+        {"address": "127.0.0.1", "port": serving.udp_port, "interval_s": 0.05, "timeout_s": 0.3},
+        {"address": "::1", "port": serving.udp_port, "interval_s": 0.05, "timeout_s": 0.3}]))
+    udp = of(lines, "udp")
+    ipv4 = [line for line in udp if line["family"] == "ipv4"]
+    ipv6 = [line for line in udp if line["family"] == "ipv6"]
+    assert len(ipv4) >= 10 and len(ipv6) >= 10 and len(ipv4) + len(ipv6) == len(udp)
+    # Both streams number from 0: the IPv6 stream's 3, 4 and 5 are other datagrams, and echoed.
+    assert [line["seq"] for line in ipv4 if not line["ok"]] == [3, 4, 5]
+    assert [line["seq"] for line in ipv6 if not line["ok"]] == []
+    summary = check_counts(lines)
+    assert summary["udp"] == {"ipv4": {"sent": len(ipv4), "lost": 3}, "ipv6": {"sent": len(ipv6), "lost": 0}}
+    assert (summary["udp_sent"], summary["udp_lost"]) == (len(ipv4) + len(ipv6), 3)
 
 
 def reset(writer):
@@ -348,31 +388,46 @@ def test_timeouts_name_the_step_reached(monkeypatch):
 
 def test_config_defaults():
     parsed = workload.parse_config({"client": "h1", "services": [{"name": NAME}],
-                                    "udp": {"address": "2001:db8::7"}, "stream": {"host": "s.city.test"}})
+                                    "udp": [{"address": "2001:db8::7"}, {"address": "192.0.2.7", "port": 9}],
+                                    "stream": {"host": "s.city.test"}})
     assert parsed == workload.Config(
         client="h1", services=(workload.Service(NAME, 80, ""),), interval_s=1.0, timeout_s=5.0,
-        udp=workload.UdpTarget("2001:db8::7", 7, 0.1, 1.0),
+        udp=(workload.UdpTarget("2001:db8::7", 7, 0.1, 1.0), workload.UdpTarget("192.0.2.7", 9, 0.1, 1.0)),
         stream=workload.StreamTarget("s.city.test", 5001, 2.0, 10.0), duration_s=None)
+    # No echo: the list empty, null or missing.
+    assert {workload.parse_config({"client": "h1", **udp}).udp for udp in ({"udp": []}, {"udp": None}, {})} == {()}
 
 
 def test_config_problems_all_at_once():
     with pytest.raises(ConfigError) as raised:
         workload.parse_config({"intervals_s": 1, "services": [{"port": 80}],
-                               "udp": {"address": "echo.city.test", "interval_s": 0}})
+                               "udp": [{"address": "192.0.2.7"}, {"address": "echo.city.test", "interval_s": 0},
+                                       {"port": 7}, {"address": "192.0.2.8"}]})
     assert raised.value.problems == [
         "config.services[0].name: missing",
-        "config.udp.interval_s: 0 is not a positive number of seconds",
-        "config.udp.address: 'echo.city.test' is not an address literal (the echo is reached by address, "
+        "config.udp[1].interval_s: 0 is not a positive number of seconds",
+        "config.udp[1].address: 'echo.city.test' is not an address literal (the echo is reached by address, "
         "like 2001:db8::7 or 192.0.2.7)",
+        "config.udp[2].address: missing",
+        "config.udp[3].address: '192.0.2.8' is a second ipv4 target (config.udp[0] is one); give at most one per "
+        "address family, since samples tell streams apart by family",
         "config.intervals_s: unknown key (known: client, services, interval_s, timeout_s, udp, stream, duration_s)",
         "config.client: missing",
     ]
 
 
+def test_config_udp_is_a_list():
+    with pytest.raises(ConfigError) as raised:
+        workload.parse_config({"client": "h1", "udp": {"address": "::1"}})
+    assert raised.value.problems == [
+        "config.udp: expected a list of echo targets, got {'address': '::1'} (one target is a list of one: "
+        '[{"address": ...}])']
+
+
 def test_main_refuses_a_bad_config(capsys):
-    assert workload.main(['{"client": "h1", "udp": {"address": "::1", "port": 7, "every": 1}}']) == 2
+    assert workload.main(['{"client": "h1", "udp": [{"address": "::1", "port": 7, "every": 1}]}']) == 2
     assert capsys.readouterr().err == (
-        "workload: config.udp.every: unknown key (known: address, port, interval_s, timeout_s)\n")
+        "workload: config.udp[0].every: unknown key (known: address, port, interval_s, timeout_s)\n")
     assert workload.main([]) == 2
 
 

@@ -1,0 +1,80 @@
+"""simulator.rehearse without a network: the workload each subscriber runs, and the
+per-phase sums of its changes' disruption figures.
+
+The city is the transition city (topologies/cities/transition.yaml, seed 11; see
+tests/unit/test_matrix.py): d1f1h1 is IPv4-only, d1f2h1 dual-stack, d1u1 IPv6-only;
+the workload server is the city DNS i1v1 (11.64.0.66, 2001:db8:400:3::2); the school
+i1v3 is IPv4-only.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from simulator import rehearse
+from simulator.measurements import workload
+from simulator.model.city_model import CityModel
+from simulator.model.scenario import Workload
+from simulator.rehearse import DISRUPTION_COLUMNS, PHASE_COLUMNS, PhaseRecord, workload_config
+from topologies.city import city_graph, load_city
+from topologies.errors import TestbedError
+
+TRANSITION_CITY = Path(__file__).resolve().parents[2] / "topologies" / "cities" / "transition.yaml"
+DNS4, DNS6 = "11.64.0.66", "2001:db8:400:3::2"
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return city_graph(load_city(TRANSITION_CITY))
+
+
+@pytest.fixture(scope="module")
+def city(graph, plan, routes):
+    return CityModel(graph, plan, routes, "city.test")
+
+
+@pytest.mark.parametrize(("client", "echoes", "stream"), [
+    ("d1f2h1", [DNS4, DNS6], DNS4),     # dual-stack: a stream per family, the long flow over IPv4
+    ("d1f1h1", [DNS4], DNS4),
+    ("d1u1", [DNS6], DNS6),
+])
+def test_a_udp_echo_per_family_client_and_server_share(city, client, echoes, stream):
+    config = workload_config(city, client, "i1v1", Workload(udp_interval_s=0.05))
+    assert config["udp"] == [{"address": address, "port": 7, "interval_s": 0.05, "timeout_s": 1.0}
+                             for address in echoes]
+    assert config["stream"] == {"host": stream, "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}
+    # What the rehearsal hands the prober is what the prober accepts.
+    assert [target.address for target in workload.parse_config(config).udp] == echoes
+
+
+def test_a_client_sharing_no_family_with_the_server_is_refused(city):
+    with pytest.raises(TestbedError, match="d1u1 shares no address family with the workload server i1v3"):
+        workload_config(city, "d1u1", "i1v3", Workload())
+
+
+FAMILY_PACKETS = ["packets_sent_ipv4", "packets_lost_ipv4", "packets_sent_ipv6", "packets_lost_ipv6"]
+
+
+@pytest.mark.parametrize("columns", [DISRUPTION_COLUMNS, PHASE_COLUMNS])
+def test_per_family_datagrams_follow_the_totals(columns):
+    at = columns.index("packets_lost")
+    assert columns[at - 1:at + 5] == ["packets_sent", "packets_lost", *FAMILY_PACKETS]
+
+
+def change(phase, broken, sent4, lost4, sent6, lost6):
+    """A disruption.csv row with only what a phase sums."""
+    return {"phase": phase, "broken_cells": broken, "packets_sent": sent4 + sent6, "packets_lost": lost4 + lost6,
+            "packets_sent_ipv4": sent4, "packets_lost_ipv4": lost4, "packets_sent_ipv6": sent6,
+            "packets_lost_ipv6": lost6, "flows_reset": 1, "fallbacks": 0}
+
+
+def test_a_phase_sums_its_changes_datagrams_per_family():
+    cells = [{"id": "h1|www|name", "ok": True, "as_expected": True}]
+    records = [PhaseRecord("before", "", "", {"started": 1.0}, cells),
+               PhaseRecord("ds-lite", "a; b", "cut-over", {"started": 2.0, "ready": 3.0, "done": 3.5}, cells)]
+    rows = [change("ds-lite", ["h1|www|name"], sent4=50, lost4=3, sent6=50, lost6=0),
+            change("ds-lite", ["h1|www|name"], sent4=40, lost4=6, sent6=60, lost6=1)]
+    before, phase = rehearse._phase_rows(records, rows)
+    assert [before[key] for key in ("packets_sent", "packets_lost", *FAMILY_PACKETS)] == [None] * 6
+    assert [phase[key] for key in ("packets_sent", "packets_lost", *FAMILY_PACKETS)] == [200, 10, 90, 9, 110, 1]
+    assert (phase["cells_broken_during"], phase["flows_reset"], phase["regressions"]) == (1, 2, 0)
