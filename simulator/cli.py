@@ -131,15 +131,22 @@ def _check(args) -> int:
         scenario = Scenario(name=spec.name, topology=Topology("city", MappingProxyType({"spec": str(path)})),
                             measurements=Measurements(iperf=None), source=str(path))
         head = f"{path}: city {spec.name!r} is valid"
-    prepared = prepare(scenario)
-    with tempfile.TemporaryDirectory(prefix="v6lab-topo-check-") as folder:
-        checked = dry_run(prepared.daemons(), Path(folder))
     plan_lines = []
-    if scenario.plan is not None:
-        from simulator.measurements.prediction import predict
-        phases = predict(scenario)
-        plan_lines = [f"plan: {len(phases) - 1} phases, valid for this city; 'v6lab plan check {path}' predicts "
-                      "what each one breaks and gains (a run does not apply plans yet)"]
+    with tempfile.TemporaryDirectory(prefix="v6lab-topo-check-") as folder:
+        if scenario.plan is None:
+            prepared = prepare(scenario)
+            checked = dry_run(prepared.daemons(), Path(folder))
+        else:
+            # A rehearsal runs every state's daemons: each configuration it will start is checked.
+            from simulator.measurements.prediction import predict
+            from simulator.network.preparation import dry_run_states, prepare_rehearsal
+            rehearsal = prepare_rehearsal(scenario)
+            prepared = rehearsal.states[0]
+            checked = dry_run_states(rehearsal.states, Path(folder))
+            phases = predict(scenario)
+            plan_lines = [f"plan: {len(phases) - 1} phases ({len(rehearsal.steps)} changes), valid for this city, "
+                          f"every state's daemons checked; 'v6lab run {path}' rehearses it, 'v6lab plan check "
+                          f"{path}' predicts what each change breaks and gains"]
     print("\n".join([f"{head}: {_graph_census(prepared.graph)}", *(_city_lines(spec) if spec else []),
                      *_prepared_lines(prepared, checked), *plan_lines]))
     return 0

@@ -72,6 +72,9 @@ def check_city_can_run(graph: nx.Graph, plan: AddressPlan, capabilities: HostCap
     if any(s.advertiser for s in plan.segments.values()) and not capabilities.has("radvd"):
         raise HostError("radvd is not installed, and this city's access LANs get IPv6 by SLAAC from "
                         "router advertisements; run 'sudo scripts/setup.sh'")
+    if any(node_spec(graph, n).fronts for n in graph) and not capabilities.has("nginx"):
+        raise HostError("nginx is not installed, and this city has an IPv6 front (a reverse proxy) for an "
+                        "IPv4-only service; run 'sudo scripts/setup.sh'")
 
 
 def emulation(scenario: Scenario, graph: nx.Graph, plan: AddressPlan, routes, capabilities: HostCapabilities,

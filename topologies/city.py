@@ -132,6 +132,9 @@ class Service:
     kind: ServiceKind = ServiceKind.HTTP
     families: frozenset[Family] = DUAL_STACK
     popularity: float = 0.0
+    # "proxy": an IPv4-only service reached over IPv6 through an HTTP reverse proxy at
+    # its IDC's edge (the IDC's front, <idc>p), its server untouched.
+    front: str | None = None
 
 
 @dataclass(frozen=True)
@@ -427,9 +430,35 @@ def _parse_services(raw, idc_ids, problems) -> tuple[Service, ...]:
         if mode not in FAMILY_MODES:
             problems.add(f"{path}.families", f"unknown families {mode!r}{suggest(mode, FAMILY_MODES, 'values')}")
             mode = "dual-stack"
+        front = typed(item, "front", str, None, path, problems)
+        if front is not None:
+            problem = front_problem(name, at, ServiceKind(kind), FAMILY_MODES[mode], front, at in idc_ids)
+            if problem:
+                problems.add(f"{path}.front", problem)
+                front = None
         services.append(Service(name, at, ServiceKind(kind), FAMILY_MODES[mode],
-                                typed(item, "popularity", float, 0.0, path, problems, fraction)))
+                                typed(item, "popularity", float, 0.0, path, problems, fraction), front))
     return tuple(services)
+
+
+FRONTS = ("proxy",)
+
+
+def front_problem(name: str, at: str, kind: ServiceKind, families: frozenset[Family], front: str,
+                  in_idc: bool) -> str | None:
+    """Why service ``name`` cannot have this IPv6 front, or None."""
+    if front not in FRONTS:
+        return (f"unknown front {front!r} (known: proxy, an HTTP reverse proxy at the IDC's edge; SIIT-DC, RFC "
+                "7755, goes the other way: it gives an IPv6-only server IPv4 reach, and is not built)")
+    if not in_idc:
+        return f"{name} is {at}, not in an IDC of the city: a front stands at an IDC's edge"
+    if kind is not ServiceKind.HTTP:
+        return f"{name} is a {kind.value} service: an HTTP reverse proxy fronts web services only"
+    if families != IPV4_ONLY:
+        mode = next(k for k, v in FAMILY_MODES.items() if v == families)
+        return f"{name} is not IPv4-only ({mode}): a front gives IPv6 reach to a server that has none"
+    return None
+
 
 
 def load_city(path: str | Path) -> CitySpec:
@@ -588,6 +617,11 @@ def _idc(node, link, idc: Idc, placement):
     for s in range(1, idc.spines + 1):
         node(f"{i}s{s}", Role.SPINE, district=i)
         link(idc.core, f"{i}s{s}")
+    fronted = tuple(s.name for hosted in placement.values() for s in hosted if s.front and s.at == i)
+    if fronted:
+        # The front, at the IDC's edge: on its first spine, before any leaf.
+        node(f"{i}p", Role.SERVER, district=i, fronts=tuple(sorted(fronted)))
+        link(f"{i}s1", f"{i}p")
     server = 0
     for leaf in range(1, idc.leaves + 1):
         node(f"{i}l{leaf}", Role.LEAF, district=i)

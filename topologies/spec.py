@@ -136,6 +136,9 @@ class NodeSpec:
     # Access routers (BNG, mobile gateway): their subscribers' IPv4 is shared space
     # (RFC 6598) translated to a public pool here, carrier-grade NAT (RFC 6888).
     cgn: bool = False
+    # An IDC's front (a reverse proxy at its edge): the names of the IPv4-only services
+    # whose IPv6 address (AAAA) it holds and whose requests it relays over IPv4.
+    fronts: tuple[str, ...] = ()
 
     @property
     def kind(self) -> Kind:

@@ -49,13 +49,13 @@ def build_cells(city: CityModel, http: bool = True, dns: bool = True) -> list[Ce
             for family in Family:
                 address = service.addresses.get(family)
                 target = str(address) if address is not None else ""
-                cells.append(Cell(subscriber.node, service.fqdn, service.server, family, "ping", target))
+                server = service.node_for(family)
+                cells.append(Cell(subscriber.node, service.fqdn, server, family, "ping", target))
                 method = METHODS[service.kind]
                 if method == "http" and http:
-                    cells.append(Cell(subscriber.node, service.fqdn, service.server, family, method, service.fqdn,
-                                      resolver))
+                    cells.append(Cell(subscriber.node, service.fqdn, server, family, method, service.fqdn, resolver))
                 elif method == "dns" and dns:
-                    cells.append(Cell(subscriber.node, service.fqdn, service.server, family, method, target))
+                    cells.append(Cell(subscriber.node, service.fqdn, server, family, method, target))
     return cells
 
 
@@ -81,9 +81,12 @@ def expected(city: CityModel, cell: Cell) -> tuple[bool, str]:
     ok, why = city.reachable(cell.client, resolver_node, resolver_family)
     if not ok:
         return False, f"resolver unreachable: {why}"
-    published = city.service(cell.service).families
-    if cell.family in published:
+    service = city.service(cell.service)
+    if cell.family in service.families:
+        if service.node_for(cell.family) != service.server:
+            return _through_front(city, cell, service.server)
         return city.reachable(cell.client, cell.server, cell.family)
+    published = service.families
     nat64 = city.translators.get(Role.NAT64)
     if cell.family is Family.IPV6 and nat64 is not None and resolver_node == nat64 and Family.IPV4 in published:
         ok, why = city.reachable(cell.client, nat64, Family.IPV6)
@@ -94,6 +97,19 @@ def expected(city: CityModel, cell: Cell) -> tuple[bool, str]:
             return False, f"DNS64 synthesizes a AAAA, but from the NAT64 {onward}"
         return True, f"a AAAA synthesized by the DNS64 (RFC 6147), {why}, NAT64 to IPv4: {onward}"
     return False, f"{cell.service} publishes no {'AAAA' if cell.family is Family.IPV6 else 'A'} record"
+
+
+def _through_front(city: CityModel, cell: Cell, server: str) -> tuple[bool, str]:
+    """An IPv4-only service's AAAA is its front's: the client's HTTP goes over IPv6 to
+    the reverse proxy, which asks the server over IPv4 (and tells it the client's
+    address in Forwarded, RFC 7239)."""
+    ok, why = city.reachable(cell.client, cell.server, cell.family)
+    if not ok:
+        return False, f"to the reverse proxy: {why}"
+    ok, onward = reachable(city.plan, city.routes, cell.server, server, Family.IPV4)
+    if not ok:
+        return False, f"the reverse proxy {cell.server} cannot reach the server: {onward}"
+    return True, f"{why}, reverse proxy to IPv4: {onward}"
 
 
 def probe_checks(cells: list[Cell], ping_count: int) -> dict[str, list[dict]]:

@@ -56,10 +56,16 @@ class Service:
     kind: ServiceKind
     families: frozenset[Family]       # what it publishes (A, AAAA)
     addresses: Mapping[Family, ipaddress.IPv4Address | ipaddress.IPv6Address]
+    front: str | None = None          # the reverse proxy holding its AAAA (an IPv4-only server's)
 
     @property
     def family_set(self) -> str:
         return family_set_name(self.families)
+
+    def node_for(self, family: Family) -> str:
+        """The node a client's packets of ``family`` go to: its front for IPv6, if it
+        has one, else its server."""
+        return self.front if self.front is not None and family is Family.IPV6 else self.server
 
 
 class CityModel:
@@ -94,13 +100,18 @@ class CityModel:
 
     @cached_property
     def services(self) -> tuple[Service, ...]:
+        """Every service; one with a front publishes the front's IPv6 address beside
+        its server's IPv4."""
+        fronts = {name: node for node in self.graph for name in node_spec(self.graph, node).fronts}
         found = []
         for node in sorted(self.graph):
             for spec in node_spec(self.graph, node).services:
-                addresses = {f: self.plan.primary(node, f) for f in Family if f in spec.families
-                             and self.plan.primary(node, f) is not None}
-                found.append(Service(spec.name, f"{spec.name}.{self.zone}", node, spec.kind, spec.families,
-                                     MappingProxyType(addresses)))
+                front = fronts.get(spec.name)
+                families = spec.families | {Family.IPV6} if front else spec.families
+                addresses = {f: self.plan.primary(front if front and f is Family.IPV6 else node, f) for f in Family
+                             if f in families}
+                found.append(Service(spec.name, f"{spec.name}.{self.zone}", node, spec.kind, frozenset(families),
+                                     MappingProxyType({f: a for f, a in addresses.items() if a is not None}), front))
         return tuple(found)
 
     def service(self, fqdn: str) -> Service:

@@ -19,6 +19,7 @@ its key path (``plan[1].changes[0].mode``), before anything starts.
           - {change: deploy, translator: nat64, core: c2}
           - {change: set-mode, district: d2, access: mobile, mode: 464xlat, strategy: cut-over}
           - {change: service, service: school, families: dual-stack}
+          - {change: front, service: gov, via: proxy}
           - {change: retire, translator: aftr}
           - {change: ipv4-off, district: d1, access: fixed}
 """
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from topologies.city import CitySpec, District
+from topologies.city import FRONTS, CitySpec, District, front_problem
 from topologies.errors import ConfigError
 from topologies.spec import FAMILY_SETS, AccessMode, Family, Role
 from topologies.validation import Problems, check_keys, positive, suggest, typed
@@ -38,11 +39,12 @@ CHANGE_KEYS = {
     "deploy": ("translator", "core"),
     "retire": ("translator",),
     "service": ("service", "families"),
+    "front": ("service", "via"),
     "ipv4-off": ("district", "access"),
 }
 REQUIRED = {"enable-ipv6": ("district", "access"), "set-mode": ("district", "access", "mode"),
             "deploy": ("translator",), "retire": ("translator",), "service": ("service", "families"),
-            "ipv4-off": ("district", "access")}
+            "front": ("service", "via"), "ipv4-off": ("district", "access")}
 STRATEGIES = ("make-before-break", "cut-over")
 ACCESS_CLASSES = ("fixed", "mobile")
 TRANSLATORS = {"nat64": Role.NAT64, "aftr": Role.AFTR}
@@ -66,6 +68,7 @@ class Change:
     core: str | None = None                # None: the city's first core router
     service: str | None = None
     families: frozenset[Family] | None = None
+    via: str | None = None                 # a front's kind: "proxy"
 
     def describe(self) -> str:
         if self.kind == "enable-ipv6":
@@ -79,6 +82,8 @@ class Change:
             return f"retire {self.translator}"
         if self.kind == "service":
             return f"{self.service} to {family_set_name(self.families)}"
+        if self.kind == "front":
+            return f"{self.service} fronted by a {'reverse proxy' if self.via == 'proxy' else self.via}"
         return f"IPv4 off on {self.district} {self.access}"
 
 
@@ -164,7 +169,8 @@ def _parse_change(raw, path: str, problems: Problems) -> Change | None:
         cgn=typed(data, "cgn", bool, None, path, problems), translator=translator,
         core=typed(data, "core", str, None, path, problems),
         service=typed(data, "service", str, None, path, problems),
-        families=FAMILY_SETS.get(families_name) if families_name else None)
+        families=FAMILY_SETS.get(families_name) if families_name else None,
+        via=typed(data, "via", str, None, path, problems))
 
 
 # --- the city, phase after phase ----------------------------------------------------------------
@@ -285,20 +291,36 @@ def _apply(spec: CitySpec, change: Change, problems: Problems) -> CitySpec:
             problems.add(change.where, f"{key} is not deployed at this point: nothing to retire")
             return spec
         return replace(spec, transition=replace(spec.transition, **{key: None}))
-    # A service's families.
+    # A service's families, or its front.
     service = next((s for s in spec.services if s.name == change.service), None)
     if service is None:
         names = [s.name for s in spec.services]
         problems.add(f"{change.where}.service",
                      f"no service {change.service!r}{suggest(str(change.service), names, 'services')}")
         return spec
+    if service.front is not None:
+        problems.add(f"{change.where}.service", f"{service.name} already has an IPv6 front ({service.front}); "
+                     "changing a fronted service again is not built")
+        return spec
+    if change.kind == "front":
+        if change.via is None:
+            return spec
+        problem = front_problem(service.name, service.at, service.kind, service.families, change.via,
+                                any(idc.id == service.at for idc in spec.idcs))
+        if problem:
+            problems.add(f"{change.where}.via" if change.via not in FRONTS else change.where, problem)
+            return spec
+        return _with_service(spec, replace(service, front=change.via))
     if change.families is None:
         return spec
     if change.families == service.families:
         problems.add(f"{change.where}.families", f"{service.name} is already {family_set_name(service.families)}")
         return spec
-    services = tuple(replace(s, families=change.families) if s.name == service.name else s for s in spec.services)
-    return replace(spec, services=services)
+    return _with_service(spec, replace(service, families=change.families))
+
+
+def _with_service(spec: CitySpec, service) -> CitySpec:
+    return replace(spec, services=tuple(service if s.name == service.name else s for s in spec.services))
 
 
 def _check_translators(spec: CitySpec, change: Change, problems: Problems, reported: set) -> None:

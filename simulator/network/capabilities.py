@@ -373,6 +373,7 @@ _BINARIES = (
     _Binary("kea-dhcp6", ("kea-dhcp6", "-v"), "kea-dhcp6-server", "DHCPv6 prefix delegation to CPEs (server)"),
     _Binary("dhclient", ("dhclient", "--version"), "isc-dhcp-client", "DHCPv6 prefix delegation to CPEs (client)"),
     _Binary("nft", ("nft", "--version"), "nftables", "every NAT and filter rule (nftables)"),
+    _Binary("nginx", ("nginx", "-v"), "nginx-light", "IPv6 fronts (reverse proxies) for IPv4-only services"),
 )
 
 

@@ -37,6 +37,7 @@ from simulator.network.daemons.dhcpv6 import (
     delegations,
 )
 from simulator.network.daemons.radvd import RouterAdvertisements, advertisers
+from simulator.network.daemons.web import ReverseProxy
 from simulator.network.mechanisms import deployment
 from topologies.spec import Family, Role, ServiceKind
 
@@ -88,6 +89,12 @@ def service_daemons(city: CityModel) -> list[Daemon]:
             daemons.append(DnsServer(service.server, city.zone, listen, records))
         elif service.kind is ServiceKind.HTTP:
             daemons.append(WebServer(service.server, service.fqdn))
+    fronts: dict[str, dict[str, str]] = {}
+    for service in city.services:
+        if service.front is not None:
+            fronts.setdefault(service.front, {})[service.fqdn] = str(service.addresses[Family.IPV4])
+    for front, upstreams in sorted(fronts.items()):
+        daemons.append(ReverseProxy(front, str(plan.primary(front, Family.IPV6)), upstreams))
     nat64 = city.translators.get(Role.NAT64)
     if nat64 is not None:
         # The DNS64 serves the same zone, and synthesizes AAAA records from A records.
@@ -152,6 +159,28 @@ class DryRun:
 
     ran: dict[str, int]
     skipped: dict[str, str]
+
+
+def dry_run_states(states: tuple[Prepared, ...], folder: Path, as_root: bool | None = None) -> DryRun:
+    """``dry_run`` for every daemon configuration any state runs, each once (a daemon
+    the same in two states is checked in the first), each state's in a folder of its own."""
+    seen: set[tuple] = set()
+    ran: Counter[str] = Counter()
+    skipped: dict[str, str] = {}
+    for index, state in enumerate(states):
+        own = folder / f"state-{index}"
+        fresh = []
+        for daemon in state.daemons():
+            key = (type(daemon).__name__, daemon.node, tuple(sorted(daemon.render(own / daemon.node / daemon.NAME)
+                                                                    .items())))
+            if key not in seen:
+                seen.add(key)
+                fresh.append(daemon)
+        found = dry_run(fresh, own, as_root)
+        ran.update(found.ran)
+        for label, why in found.skipped.items():
+            skipped.setdefault(label, why)
+    return DryRun(dict(ran), skipped)
 
 
 def dry_run(daemons: list[Daemon], folder: Path, as_root: bool | None = None) -> DryRun:

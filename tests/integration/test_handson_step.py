@@ -5,7 +5,8 @@ time, with programs a subscriber would run looking at the city in between (throu
 The smooth plan of the migration city (scenarios/migration-smooth.yaml): d1f1h1 (a LAN
 host of d1's fixed access) has no IPv6 until phase 2 gives its access dual-stack and
 gov an AAAA; d2u1 (a d2 UE) reaches the IPv4-only shop over native IPv4 until phase 3
-puts a CLAT on it (464XLAT), then through the CLAT and the NAT64.
+puts a CLAT on it (464XLAT), then through the CLAT and the NAT64. school, IPv4-only,
+gets an IPv6 front in phase 2: a reverse proxy that tells its server who asked.
 """
 
 import subprocess
@@ -28,6 +29,12 @@ def v6lab(*args, timeout=300, **kwargs):
 
 def run_in(node, *command):
     return v6lab("exec", node, "--", *command, timeout=60)
+
+
+def school_server():
+    from simulator.model.rehearsal import rehearsal
+    from simulator.model.scenario import load_scenario
+    return rehearsal(load_scenario(SCENARIO)).models[0].city.service("school.city.test").server
 
 
 def global_ipv6(node):
@@ -74,6 +81,16 @@ def test_each_step_changes_the_city_live(stepping):
     assert global_ipv6("d1f1h1") != ""
     gov = run_in("d1f1h1", "curl", "-sS", "-6", "-m", "5", "http://gov.city.test/")
     assert gov.returncode == 0 and page_marker("gov.city.test") in gov.stdout, gov.stderr
+    # school's server stays IPv4-only: over IPv6 the request goes to its front (a
+    # reverse proxy at the IDC's edge), which asks the server over IPv4 and tells it
+    # who asked (RFC 7239).
+    mine = global_ipv6("d1f1h1").split()[3].split("/")[0]
+    seen = run_in("d1f1h1", "curl", "-sS", "-6", "-m", "5", "http://school.city.test/whoami")
+    assert seen.returncode == 0, seen.stderr
+    lines = dict(line.split(": ", 1) for line in seen.stdout.splitlines())
+    assert lines["forwarded"] == f'for="[{mine}]"' and lines["x-forwarded-for"] == mine, seen.stdout
+    assert ":" not in lines["client"], seen.stdout      # the front's IPv4 address
+    assert "inet6" not in run_in(school_server(), "ip", "-6", "-o", "addr", "show", "scope", "global").stdout
     third = v6lab("step")
     assert third.returncode == 0, third.stderr
     assert "the plan is done" in third.stdout

@@ -48,7 +48,7 @@ def test_graph_document_is_json():
     assert document["nodes"][0] == {
         "name": "a1", "role": "access-switch", "families": ["ipv4", "ipv6"],
         "district": "d1", "subscriber_class": None, "services": [], "represents": 0, "mode": None,
-        "cgn": False}
+        "cgn": False, "fronts": []}
     web = next(n for n in document["nodes"] if n["name"] == "web")
     assert web["services"] == [{"name": "www", "kind": "http", "families": ["ipv4", "ipv6"]}]
     # Links sorted by their sorted end names; d2's access links are IPv4-only.

@@ -145,7 +145,7 @@ def test_export_json(capsys, tmp_path):
     assert document == graph_document(city_graph(load_city(DEFAULT_CITY)))
     x2 = next(n for n in document["nodes"] if n["name"] == "x2")
     assert x2 == {"name": "x2", "role": "server", "families": ["ipv4"], "district": "outside",
-                  "subscriber_class": None, "represents": 0, "mode": None, "cgn": False,
+                  "subscriber_class": None, "represents": 0, "mode": None, "cgn": False, "fronts": [],
                   "services": [{"name": "shop", "kind": "http", "families": ["ipv4"]}]}
 
 

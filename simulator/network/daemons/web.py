@@ -68,6 +68,8 @@ class ReverseProxy(Daemon):
     BINARIES = ("nginx",)
     LISTENS = (("tcp", 80),)
     RELOAD = "hup"      # nginx rereads its configuration on SIGHUP, its connections run on
+    # nginx -t binds the listening address: only the node has it.
+    CHECK_IN_NODE = True
 
     def __init__(self, node: str, listen: str, upstreams: dict[str, str], port: int = 80):
         super().__init__(node)
