@@ -79,7 +79,7 @@ def scenario(folder: Path, strategy: str) -> Path:
     path.write_text(yaml.safe_dump({
         "name": f"bench-rehearsal-{strategy}", "seed": 5,
         "topology": {"generator": "city", "params": {"spec": "city.yaml"}},
-        "measurements": {"ping_count": 1, "iperf": False, "workload": PACE},
+        "measurements": {"ping_count": 2, "iperf": False, "workload": PACE},
         "plan": [{"phase": "prepare", "hold_s": 3, "changes": [{"change": "deploy", "translator": "aftr",
                                                                   "core": "c3"}]},
                  {"phase": "measured", "changes": [{**change, "strategy": strategy} for change in MEASURED]}],

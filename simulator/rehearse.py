@@ -61,7 +61,7 @@ DISRUPTION_COLUMNS = ["phase", "change", "strategy", "started", "ready", "ready_
                       "new_flow_s", "fallbacks", "recovery_s", "resolution_s", "predicted_broken",
                       "predicted_transient", "predicted_gained"]
 # Per phase: its changes' figures summed (cells broken: the union), the matrices after it.
-PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "cells_broken_during",
+PHASE_COLUMNS = ["phase", "changes", "strategy", "started", "ready", "done", "measured", "cells_broken_during",
                  *PACKET_COLUMNS, "flows_reset", "fallbacks", "cells", "unexpected", "regressions", "gained"]
 PREDICTION_COLUMNS = ["phase", "cell", "predicted", "measured", "agrees"]
 
@@ -210,7 +210,8 @@ def run_rehearsal(scenario: Scenario, *, results_root: Path | None = None, progr
                     session.city = states[at].city
                     time.sleep(phase.hold_s)
                     record.times = {"started": record.steps[0].times["started"],
-                                    "ready": record.steps[-1].times["ready"], "done": record.steps[-1].times["done"]}
+                                    "ready": record.steps[-1].times["ready"], "done": record.steps[-1].times["done"],
+                                    "measured": time.time()}
                     with progress.step(f"measuring the city after phase {index}"):
                         record.cells, record.transition = _measure(session, states[at])
                     records.append(record)
@@ -260,7 +261,7 @@ def _write(folder: RunFolder, scenario: Scenario, records: list[PhaseRecord], pr
         measured = {c["id"]: bool(c.get("ok")) for c in record.cells + record.transition if c.get("ok") is not None}
         compared += [{"phase": record.name, "cell": cell, "predicted": want, "measured": measured.get(cell),
                       "agrees": measured.get(cell) == want} for cell, want in sorted(guess.expected.items())]
-    rows = _change_rows(samples, records, predicted, states, end)
+    rows = _change_rows(samples, records, predicted, states)
     result.cells = [c for c in cells if c["phase"] == records[-1].name]
     result.transition = [c for c in transition if c["phase"] == records[-1].name]
     folder.write_csv("connectivity.csv", cells, ["phase", *CONNECTIVITY_COLUMNS])
@@ -278,10 +279,12 @@ def _write(folder: RunFolder, scenario: Scenario, records: list[PhaseRecord], pr
     folder.write_figure("timeline.png", rehearsal.timeline(samples, windows, kinds, f"{scenario.name}: rehearsal"))
 
 
-def _change_rows(samples: list[dict], records: list[PhaseRecord], predicted, states, end: float) -> list[dict]:
+def _change_rows(samples: list[dict], records: list[PhaseRecord], predicted, states) -> list[dict]:
     """One disruption row per change, judged on its window: from its start to the next
-    change's; before them the baseline's, the workload alone over the last half of
-    BASELINE_S before the first change."""
+    change's, the last of a phase until the matrices are measured (the matrices' own
+    probes load the host: what the workload meets then is not the change's doing);
+    before them the baseline's, the workload alone over the last half of BASELINE_S
+    before the first change."""
     steps = [(record, step) for record in records[1:] for step in record.steps]
     guesses = [change for phase in predicted[1:] for change in phase.changes]
     first = steps[0][1].times["started"]
@@ -290,7 +293,8 @@ def _change_rows(samples: list[dict], records: list[PhaseRecord], predicted, sta
              "predicted_broken": 0, "predicted_transient": 0, "predicted_gained": 0, "broken_cells":
              sorted(f"{client}|{fqdn}|name" for client, fqdn in alone.broken_during), "predicted_transient_cells": []}]
     for k, ((record, step), guess) in enumerate(zip(steps, guesses, strict=True)):
-        window_end = steps[k + 1][1].times["started"] if k + 1 < len(steps) else end
+        last = k + 1 == len(steps) or steps[k + 1][0] is not record
+        window_end = record.times["measured"] if last else steps[k + 1][1].times["started"]
         found = disruption.disruption(samples, step.times["started"], step.times["ready"], window_end,
                                       expected_by_name(states[step.state].city))
         rows.append({"phase": record.name, "change": step.change.describe(), "strategy": step.change.strategy,

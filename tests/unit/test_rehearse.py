@@ -78,3 +78,42 @@ def test_a_phase_sums_its_changes_datagrams_per_family():
     assert [before[key] for key in ("packets_sent", "packets_lost", *FAMILY_PACKETS)] == [None] * 6
     assert [phase[key] for key in ("packets_sent", "packets_lost", *FAMILY_PACKETS)] == [200, 10, 90, 9, 110, 1]
     assert (phase["cells_broken_during"], phase["flows_reset"], phase["regressions"]) == (1, 2, 0)
+
+
+def test_each_change_is_judged_on_its_own_window_and_not_on_the_matrices_load():
+    """Two phases of the naive plan's first changes: a change's window runs to the next
+    change's start; a phase's last change's, to when its matrices are measured. A
+    datagram lost while the matrices run (their probes load the host) is no change's;
+    the baseline row is the workload alone, the last 5 s before the first change."""
+    from simulator.measurements.prediction import predict
+    from simulator.model.migration import phase_ends
+    from simulator.model.scenario import REPO_ROOT, load_scenario
+    from simulator.network.preparation import prepare_rehearsal
+    from simulator.rehearse import ChangeRecord
+    scenario = load_scenario(REPO_ROOT / "scenarios" / "migration-naive.yaml")
+    found = prepare_rehearsal(scenario, "vabc")
+    predicted = predict(scenario)
+    changes = [step.change for step in found.steps]
+    first = PhaseRecord("ipv6-only mobile now", "", "", {"started": 100.0, "ready": 121.0, "done": 121.0,
+                                                         "measured": 130.0},
+                        steps=[ChangeRecord(changes[0], 1, {"started": 100.0, "ready": 101.0, "done": 101.0}),
+                               ChangeRecord(changes[1], 2, {"started": 110.0, "ready": 111.0, "done": 111.0}),
+                               ChangeRecord(changes[2], 3, {"started": 120.0, "ready": 121.0, "done": 121.0})])
+    second = PhaseRecord("fixed access", "", "", {"measured": 170.0}, steps=[
+        ChangeRecord(change, state, {"started": 140.0 + 10 * i, "ready": 141.0 + 10 * i, "done": 141.0 + 10 * i})
+        for i, (change, state) in enumerate(zip(changes[3:6], (4, 5, 6), strict=True))])
+    third = PhaseRecord("services last", "", "", {"measured": 200.0}, steps=[
+        ChangeRecord(changes[6], 7, {"started": 180.0, "ready": 181.0, "done": 181.0}),
+        ChangeRecord(changes[7], 8, {"started": 190.0, "ready": 191.0, "done": 191.0})])
+    records = [PhaseRecord("before", "", ""), first, second, third]
+
+    def udp(t, seq, ok):
+        return {"kind": "udp", "t": t, "client": "d1u1", "family": "ipv4", "seq": seq, "ok": ok, "rtt_ms": None}
+
+    samples = [udp(96.0, 1, True), udp(111.0, 2, False), udp(112.0, 3, False),   # d1 mobile's cut-over
+               udp(125.0, 4, True), udp(131.0, 5, False), udp(135.0, 6, False)]  # the matrices run: no change's
+    rows = rehearse._change_rows(samples, records, predicted, found.states)
+    assert [(row["change"], row["packets_sent"], row["packets_lost"]) for row in rows[:5]] == [
+        ("none (the workload alone)", 1, 0), ("deploy nat64 at c2", 0, 0), ("d1 mobile to 464xlat", 2, 2),
+        ("d2 mobile to 464xlat without CGN", 1, 0), ("deploy aftr at c3", 0, 0)]
+    assert [state for state in phase_ends(found.steps)] == [0, 3, 6, 8]
