@@ -45,7 +45,7 @@ from simulator.reporting.results import RunFolder, command_line, default_results
 from simulator.runner import CONNECTIVITY_COLUMNS, TRANSITION_COLUMNS, check_city_can_run, leftover_warnings, new_run_id
 from simulator.session import SERVICES, WARM_UP, Session
 from topologies.errors import HostError, TestbedError
-from topologies.spec import Family
+from topologies.spec import AccessMode, Family
 
 # The workload runs this long before the first change: each cell's state before it, and
 # in the second half the baseline row (the workload alone, no change: the noise floor
@@ -87,6 +87,19 @@ def workload_config(city: CityModel, client: str, target: str, pace: Workload) -
             "udp": [{"address": address, "port": 7, "interval_s": pace.udp_interval_s, "timeout_s": 1.0}
                     for address in addresses],
             "stream": {"host": addresses[0], "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}}
+
+
+def carried(city: CityModel) -> dict[str, frozenset[str]]:
+    """Per client, the families its network carries to an address literal of either
+    family: IPv6 where it has IPv6; IPv4 where it has IPv4, or a CLAT (464XLAT) or a B4
+    (DS-Lite) carrying it. An IPv6-only host without a CLAT has no IPv4."""
+    found = {}
+    for subscriber in city.subscribers:
+        families = {f.value for f in subscriber.families}
+        if subscriber.mode in (AccessMode.XLAT464, AccessMode.DS_LITE):
+            families.add(Family.IPV4.value)
+        found[subscriber.node] = frozenset(families)
+    return found
 
 
 def expected_by_name(city: CityModel) -> dict[tuple[str, str], bool]:
@@ -296,7 +309,7 @@ def _change_rows(samples: list[dict], records: list[PhaseRecord], predicted, sta
         last = k + 1 == len(steps) or steps[k + 1][0] is not record
         window_end = record.times["measured"] if last else steps[k + 1][1].times["started"]
         found = disruption.disruption(samples, step.times["started"], step.times["ready"], window_end,
-                                      expected_by_name(states[step.state].city))
+                                      expected_by_name(states[step.state].city), carried(states[step.state - 1].city))
         rows.append({"phase": record.name, "change": step.change.describe(), "strategy": step.change.strategy,
                      **found.row(), "done_s": round(step.times["done"] - step.times["started"], 3),
                      "predicted_broken": len(guess.broken), "predicted_transient": len(guess.transient),

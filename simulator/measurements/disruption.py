@@ -82,13 +82,20 @@ def _connects(samples: Iterable[dict]) -> dict[Cell, list[dict]]:
     return series
 
 
-def _datagrams(samples: Iterable[dict], start: float, end: float) -> dict[str | None, tuple[int, int]]:
+def _datagrams(samples: Iterable[dict], start: float, end: float,
+               carried: Mapping[str, frozenset[str]] | None = None) -> dict[str | None, tuple[int, int]]:
     """Per family (None: samples that name none), the datagrams sent in ``[start, end)``
     and those never echoed. Each (client, family) stream numbers its datagrams from 0,
     so they are counted by sequence number within their stream: a dual-stack host's
-    IPv4 datagram 3 and IPv6 datagram 3 are two datagrams."""
+    IPv4 datagram 3 and IPv6 datagram 3 are two datagrams. ``carried``: per client,
+    the families its network carries to the echo server as the window opens; a stream
+    of another family ended with an earlier change (IPv4 switched off) and is not
+    counted again (a client not named: every stream counts)."""
     streams: dict[tuple[str, str | None], dict[int, bool]] = {}
     for sample in samples:
+        family = sample.get("family")
+        if carried is not None and family is not None and family not in carried.get(sample["client"], {family}):
+            continue
         if sample.get("kind") == "udp" and start <= sample["t"] < end:
             streams.setdefault((sample["client"], sample.get("family")), {})[sample["seq"]] = bool(sample["ok"])
     counts: dict[str | None, tuple[int, int]] = {}
@@ -126,9 +133,12 @@ def _recovery(series: dict[Cell, list[dict]], expected: Mapping[Cell, bool], sta
 
 
 def disruption(samples: list[dict], started: float, ready: float | None, end: float,
-               expected_after: Mapping[Cell, bool]) -> Disruption:
+               expected_after: Mapping[Cell, bool], carried: Mapping[str, frozenset[str]] | None = None
+               ) -> Disruption:
     """The figures of one change whose window is ``[started, end)``; ``expected_after``
-    is what the plan predicts for each (client, service) by name once it is done."""
+    is what the plan predicts for each (client, service) by name once it is done;
+    ``carried``: the families each client's echo streams can use before the change
+    (``_datagrams``)."""
     series = _connects(samples)
     broken, regressions, gained = [], [], []
     for cell, values in sorted(series.items()):
@@ -143,7 +153,7 @@ def disruption(samples: list[dict], started: float, ready: float | None, end: fl
             regressions.append(cell)
         if now and not was:
             gained.append(cell)
-    datagrams = _datagrams(samples, started, end)
+    datagrams = _datagrams(samples, started, end, carried)
     ipv4, ipv6 = datagrams.get("ipv4", (0, 0)), datagrams.get("ipv6", (0, 0))
     flows = sorted((s for s in samples if s.get("kind") == "flow"), key=lambda s: s["t"])
     resets = [s for s in flows if s["event"] == "reset" and started <= s["t"] < end]

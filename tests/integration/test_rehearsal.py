@@ -33,6 +33,11 @@ def naive(capabilities, tmp_path_factory):
     return rehearse("migration-naive", capabilities, tmp_path_factory)
 
 
+@pytest.fixture(scope="module")
+def endgame(capabilities, tmp_path_factory):
+    return rehearse("migration-endgame", capabilities, tmp_path_factory)
+
+
 def by_phase(run):
     return {row["phase"]: row for row in run.phases}
 
@@ -90,7 +95,26 @@ def test_the_naive_plan_breaks_what_was_predicted_and_recovers(naive):
     assert all(row["regressions"] in (0, None) for row in naive.phases)
 
 
-@pytest.mark.parametrize("run", ["smooth", "naive"])
+def test_the_endgame_takes_ipv4_away_as_planned(endgame):
+    """IPv4 switched off on d1 fixed, gov's A record withdrawn, the unused AFTR retired:
+    every cell of both matrices is as the RFCs expect in each state, and what breaks is
+    what plan check lists as planned regressions (52: d1 fixed's IPv4 cells, gov's
+    IPv4 cells)."""
+    assert [c["id"] for c in endgame.unexpected] == []
+    phases = by_phase(endgame)
+    assert [row["unexpected"] for row in phases.values()] == [0, 0, 0]
+    assert (phases["dual-stack"]["regressions"], phases["IPv4 goes"]["regressions"]) == (0, 52)
+    changes = {row["change"]: row for row in endgame.changes}
+    # By name, d1 fixed's hosts keep every service (DNS64 and NAT64 for IPv4-only ones);
+    # gov by name is lost to the six IPv4-only subscribers, and to them only.
+    off, gov = changes["IPv4 off on d1 fixed"], changes["gov to ipv6-only"]
+    assert off["regressions"] == 0 and set(off["broken_cells"]) <= set(off["predicted_transient_cells"]), off
+    assert gov["regressions"] == 6, gov
+    retire = changes["retire aftr"]
+    assert (retire["cells_broken_during"], retire["regressions"], retire["packets_lost"]) == (0, 0, 0), retire
+
+
+@pytest.mark.parametrize("run", ["smooth", "naive", "endgame"])
 def test_nothing_left(run, request):
     result = request.getfixturevalue(run)
     prefix = result.run_id.rsplit("-", 1)[1]

@@ -207,3 +207,14 @@ def test_radvd_withdraws_a_resolver_it_no_longer_announces():
     assert "    RDNSS 2001:db8:64::53 {\n        AdvRDNSSLifetime 30;\n    };\n" in conf
     assert "    RDNSS 2001:db8::53 {\n        AdvRDNSSLifetime 0;\n    };\n" in conf
     assert before.succeeding(before).withdrawn == {}
+
+
+def test_a_delegation_client_differs_when_its_resolver_does(tmp_path):
+    """A live change that moves a CPE's resolver (dual-stack to IPv6-only: the DNS64)
+    changes the client's files, so the change restarts it and it asks again."""
+    from simulator.network.daemons.dhcpv6 import PrefixDelegationClient
+    before = PrefixDelegationClient("d1f1", "eth0", "2001:db8:300:3::2").render(tmp_path)
+    after = PrefixDelegationClient("d1f1", "eth0", "2001:db8:0:4::2").render(tmp_path)
+    assert before != after
+    assert after["dhclient-script"].splitlines()[:2] == ["#!/bin/sh", "# the server announces 2001:db8:0:4::2"]
+    assert PrefixDelegationClient("d1f1", "eth0", "2001:db8:0:4::2").render(tmp_path) == after

@@ -110,3 +110,16 @@ def test_datagrams_are_counted_per_client_and_family_in_the_window():
     row = found.row()
     assert [row[key] for key in ("packets_sent_ipv4", "packets_lost_ipv4", "packets_sent_ipv6",
                                  "packets_lost_ipv6")] == [50, 3, 100, 3]
+
+
+def test_a_stream_an_earlier_change_ended_is_not_counted_again():
+    """IPv4 switched off on c5's access in an earlier change: its IPv4 stream fails for
+    good (every datagram from 0 on), which that change's window counted. A later window
+    told that c5 carries only IPv6 counts its IPv6 stream alone; c6, not named, counts in full."""
+    samples = (udp("c5", lost=set(range(100)), family="ipv4") + udp("c5", family="ipv6")
+               + udp("c6", lost={7}, family="ipv4"))
+    found = disruption(samples, 0.0, 0.1, 10.0, {}, {"c5": frozenset({"ipv6"})})
+    assert (found.packets_sent_ipv4, found.packets_lost_ipv4) == (100, 1)
+    assert (found.packets_sent_ipv6, found.packets_lost_ipv6) == (100, 0)
+    unfiltered = disruption(samples, 0.0, 0.1, 10.0, {})
+    assert (unfiltered.packets_sent_ipv4, unfiltered.packets_lost_ipv4) == (200, 101)

@@ -117,3 +117,17 @@ def test_each_change_is_judged_on_its_own_window_and_not_on_the_matrices_load():
         ("none (the workload alone)", 1, 0), ("deploy nat64 at c2", 0, 0), ("d1 mobile to 464xlat", 2, 2),
         ("d2 mobile to 464xlat without CGN", 1, 0), ("deploy aftr at c3", 0, 0)]
     assert [state for state in phase_ends(found.steps)] == [0, 3, 6, 8]
+
+
+def test_what_each_client_carries_to_the_echo_server():
+    """The endgame's states: d1 fixed's LAN hosts carry IPv4 until IPv4 is switched off
+    (then IPv6 only, no CLAT); a 464XLAT UE carries IPv4 through its CLAT; an IPv4-only host IPv4 only."""
+    from simulator.model.scenario import REPO_ROOT, load_scenario
+    from simulator.network.preparation import prepare_rehearsal
+    found = prepare_rehearsal(load_scenario(REPO_ROOT / "scenarios" / "migration-endgame.yaml"), "vabc")
+    before_off, after_off = (rehearse.carried(found.states[i].city) for i in (4, 5))
+    assert (before_off["d1f1h1"], after_off["d1f1h1"]) == ({"ipv4", "ipv6"}, {"ipv6"})
+    assert after_off["d2u1"] == {"ipv4"}
+    smooth = prepare_rehearsal(load_scenario(REPO_ROOT / "scenarios" / "migration-smooth.yaml"), "vabc")
+    assert rehearse.carried(smooth.states[-1].city)["d1u1"] == {"ipv4", "ipv6"}     # 464XLAT: its CLAT
+    assert rehearse.carried(smooth.states[-1].city)["d2f1h1"] == {"ipv4", "ipv6"}   # DS-Lite: its B4

@@ -88,9 +88,14 @@ class PrefixDelegationClient(Daemon):
     DEPENDS = ("kea-dhcp6",)
     BINARIES = ("dhclient",)
 
-    def __init__(self, node: str, interface: str):
+    def __init__(self, node: str, interface: str, announced: str | None = None):
+        """``announced``: the resolver its server gives it. A live change that changes
+        it restarts the client (its configuration differs), which asks again at once:
+        a real CPE would learn it at its next renewal, or sooner if the server sent a
+        Reconfigure (RFC 8415 section 18.2.11), which Kea does not."""
         super().__init__(node)
         self.interface = interface
+        self.announced = announced
 
     def lease_file(self, folder: Path) -> Path:
         return folder / "dhclient6.leases"
@@ -99,7 +104,9 @@ class PrefixDelegationClient(Daemon):
         # The node's own resolv.conf, the file the backend bind-mounts over its
         # /etc/resolv.conf: written by path, never through /etc/resolv.conf, which
         # outside a node of v6lab's (a plain script's, say) is the machine's own.
-        return {"dhclient-script": CLIENT_SCRIPT.replace("@RESOLV_CONF@", str(folder.parent / "resolv.conf"))}
+        script = CLIENT_SCRIPT.replace("@RESOLV_CONF@", str(folder.parent / "resolv.conf"))
+        return {"dhclient-script": script.replace(
+            "@ANNOUNCED@", f"# the server announces {self.announced or 'no resolver'}")}
 
     def write_config(self, folder: Path) -> Path:
         super().write_config(folder)
@@ -118,6 +125,7 @@ class PrefixDelegationClient(Daemon):
 # and nothing else. Search domains come with their trailing dot, which resolv.conf
 # does not need.
 CLIENT_SCRIPT = """#!/bin/sh
+@ANNOUNCED@
 case "$reason" in
 BOUND6|RENEW6|REBIND6|REBOOT6)
     [ -n "$new_dhcp6_name_servers" ] || exit 0
@@ -150,8 +158,9 @@ def delegations(graph, plan, interface_name: Callable[[str, str], str], search: 
         peer = next(i.peer for i in plan.interfaces_of(server) if i.segment == segment.name)
         interface = interface_name(server, peer)
         entry = servers.setdefault(server, {}).setdefault(interface, (interface, str(segment.ipv6), []))
-        entry[2].append((wan.mac, str(prefix), delegation_resolver(graph, plan, cpe)))
-        clients.append((PrefixDelegationClient(cpe, interface_name(cpe, wan.peer)), str(prefix)))
+        resolver = delegation_resolver(graph, plan, cpe)
+        entry[2].append((wan.mac, str(prefix), resolver))
+        clients.append((PrefixDelegationClient(cpe, interface_name(cpe, wan.peer), resolver), str(prefix)))
     return ([PrefixDelegationServer(server, list(links.values()), search)
              for server, links in sorted(servers.items())],
             clients)
