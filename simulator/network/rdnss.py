@@ -113,29 +113,39 @@ def parse_option(option: bytes, ifindex: int = 0, router: str | None = None) -> 
     return NdOption(kind, lifetime, values, ifindex, router)
 
 
-def parse_messages(data: bytes) -> list[NdOption]:
-    """The DNS options in a buffer of rtnetlink messages (RTM_NEWNDUSEROPT only)."""
-    found = []
+def _messages(data: bytes):
+    """(type, body) of each rtnetlink message in a buffer, the header taken off."""
     offset = 0
     while offset + NLMSG_HEADER.size <= len(data):
         length, kind, _, _, _ = NLMSG_HEADER.unpack_from(data, offset)
         if length < NLMSG_HEADER.size:
-            break
-        message = data[offset + NLMSG_HEADER.size:offset + length]
+            return
+        yield kind, data[offset + NLMSG_HEADER.size:offset + length]
         offset += _align(length)
+
+
+def _attributes(data: bytes):
+    """(type, payload) of each routing attribute (rtattr) in a buffer."""
+    while len(data) >= RTATTR_HEADER.size:
+        length, kind = RTATTR_HEADER.unpack_from(data)
+        if length < RTATTR_HEADER.size:
+            return
+        yield kind, data[RTATTR_HEADER.size:length]
+        data = data[_align(length):]
+
+
+def parse_messages(data: bytes) -> list[NdOption]:
+    """The DNS options in a buffer of rtnetlink messages (RTM_NEWNDUSEROPT only)."""
+    found = []
+    for kind, message in _messages(data):
         if kind != RTM_NEWNDUSEROPT or len(message) < NDUSEROPT_HEADER.size:
             continue
         _, _, opts_len, ifindex, _, _, _, _ = NDUSEROPT_HEADER.unpack_from(message)
         options = message[NDUSEROPT_HEADER.size:NDUSEROPT_HEADER.size + opts_len]
         router = None
-        attributes = message[NDUSEROPT_HEADER.size + _align(opts_len):]
-        while len(attributes) >= RTATTR_HEADER.size:
-            attr_len, attr_type = RTATTR_HEADER.unpack_from(attributes)
-            if attr_len < RTATTR_HEADER.size:
-                break
-            if attr_type == NDUSEROPT_SRCADDR and attr_len == RTATTR_HEADER.size + 16:
-                router = str(ipaddress.IPv6Address(attributes[4:20]))
-            attributes = attributes[_align(attr_len):]
+        for attr_type, payload in _attributes(message[NDUSEROPT_HEADER.size + _align(opts_len):]):
+            if attr_type == NDUSEROPT_SRCADDR and len(payload) == 16:
+                router = str(ipaddress.IPv6Address(payload))
         position = 0
         while position + 2 <= len(options):
             units = options[position + 1]
@@ -163,29 +173,18 @@ def parse_address_messages(data: bytes) -> list[AddressEvent]:
     messages, a dump's or an event's. The flags are IFA_FLAGS' when it is there (32
     bits), else the header's 8."""
     found = []
-    offset = 0
-    while offset + NLMSG_HEADER.size <= len(data):
-        length, kind, _, _, _ = NLMSG_HEADER.unpack_from(data, offset)
-        if length < NLMSG_HEADER.size:
-            break
-        message = data[offset + NLMSG_HEADER.size:offset + length]
-        offset += _align(length)
+    for kind, message in _messages(data):
         if kind not in (RTM_NEWADDR, RTM_DELADDR) or len(message) < IFADDRMSG.size:
             continue
         family, _, flags, scope, ifindex = IFADDRMSG.unpack_from(message)
         if family != socket.AF_INET6:
             continue
         address = None
-        attributes = message[IFADDRMSG.size:]
-        while len(attributes) >= RTATTR_HEADER.size:
-            attr_len, attr_type = RTATTR_HEADER.unpack_from(attributes)
-            if attr_len < RTATTR_HEADER.size:
-                break
-            if attr_type == IFA_ADDRESS and attr_len == RTATTR_HEADER.size + 16:
-                address = str(ipaddress.IPv6Address(attributes[4:20]))
-            elif attr_type == IFA_FLAGS and attr_len == RTATTR_HEADER.size + 4:
-                flags = struct.unpack_from("=I", attributes, 4)[0]
-            attributes = attributes[_align(attr_len):]
+        for attr_type, payload in _attributes(message[IFADDRMSG.size:]):
+            if attr_type == IFA_ADDRESS and len(payload) == 16:
+                address = str(ipaddress.IPv6Address(payload))
+            elif attr_type == IFA_FLAGS and len(payload) == 4:
+                flags = struct.unpack("=I", payload)[0]
         if address is None:
             continue
         usable = scope == RT_SCOPE_UNIVERSE and not flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)
