@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator import cli
 from simulator.rehearse import DISRUPTION_COLUMNS, PHASE_COLUMNS, PREDICTION_COLUMNS
 from simulator.reporting import html
 from simulator.reporting.html import change, clock, write_report
@@ -495,4 +496,28 @@ def test_change_is_the_exact_difference(value, previous, expected):
 ])
 def test_clock_keeps_the_files_fraction(epoch, shown):
     assert clock(epoch) == shown
+
+
+def test_v6lab_report(capsys, rehearsal):
+    assert cli.main(["report", str(rehearsal)]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{rehearsal / 'report.html'}\n"
+    assert err == ""
+    assert (rehearsal / "report.html").is_file()
+
+
+def test_v6lab_report_on_a_folder_that_is_not_a_run(capsys, tmp_path):
+    assert cli.main(["report", str(tmp_path)]) == ResultsError.exit_status == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"error: {tmp_path}: not a run's folder (it has no manifest.json); give the folder a run wrote, "
+                   "results/<scenario>/<run-id>\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_v6lab_report_on_a_failed_run(capsys, tmp_path):
+    folder = rehearsal_folder(tmp_path, status="failed", error="KeyboardInterrupt: ")
+    assert cli.main(["report", str(folder)]) == 1
+    assert "failed (KeyboardInterrupt: )" in capsys.readouterr().err
+    assert not (folder / "report.html").exists()
 
