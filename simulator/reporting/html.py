@@ -126,7 +126,10 @@ def read_manifest(run_dir: Path) -> tuple[str, dict]:
 
 def _runs_below(folder: Path) -> str:
     """'; runs in it: ...' for a scenario's folder, so that the message names what to give."""
-    runs = sorted(p.name for p in folder.iterdir() if (p / MANIFEST).is_file())
+    try:
+        runs = sorted(p.name for p in folder.iterdir() if (p / MANIFEST).is_file())
+    except OSError:
+        return ""    # the message stands without the list
     if not runs:
         return ""
     shown = ", ".join(runs[-3:])
