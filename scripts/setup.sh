@@ -63,7 +63,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! "$venv/bin/python"
     # its warnings about them are noise here.)
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$here[test]" 2>&1 \
         | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$venv/bin/python" -c 'import simulator, os_ken, networkx, yaml, dns' \
+    "$venv/bin/python" -c 'import simulator, os_ken, networkx, yaml, dns, jinja2' \
         || die "the Python environment is incomplete after pip install; see the messages above"
     echo "$want" > "$stamp"
 fi

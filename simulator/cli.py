@@ -1,6 +1,6 @@
-"""The command line: ``v6lab doctor | run | up | exec | cli | down | topo
-check|draw|export | clean``. The only place that prints errors and picks exit
-statuses."""
+"""The command line: ``v6lab doctor | run | up | step | exec | cli | down | topo
+check|draw|export | plan check | report | clean``. The only place that prints errors
+and picks exit statuses."""
 
 from __future__ import annotations
 
@@ -266,6 +266,13 @@ def _plan(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    """Rebuild a run's report.html from its folder; the path alone on stdout, for scripts."""
+    from simulator.reporting.html import write_report
+    print(write_report(args.run_dir))
+    return 0
+
+
 def _kpi_line(phase) -> str:
     """KPIs 1, 7 and 13 of a phase, city-wide where a city figure exists."""
     from simulator.reporting.kpis import Estimate, predicted
@@ -378,6 +385,11 @@ def parser() -> argparse.ArgumentParser:
     plan_check.add_argument("scenario", help="a scenario file with a 'plan:'")
     plan_check.add_argument("--cells", type=int, default=5, help="cell ids listed per finding (default 5)")
     plan_check.set_defaults(func=_plan)
+
+    report = sub.add_parser("report", help="rebuild a run's report.html, one self-contained page, from its "
+                            "folder's files; prints its path")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run's folder, results/<scenario>/<run-id>")
+    report.set_defaults(func=_report)
 
     clean = sub.add_parser("clean", help="remove what crashed runs left (only v6lab's own, by run tag)")
     clean.add_argument("--run", metavar="PREFIX", help="only this run's resources (e.g. vk3q)")

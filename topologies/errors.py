@@ -41,3 +41,8 @@ class BackendError(TestbedError):
 
 class DaemonError(TestbedError):
     """A daemon inside a node failed its configuration check or did not start."""
+
+
+class ResultsError(TestbedError):
+    """A results folder cannot be reported on: it is not a run's, its run did not
+    finish, or one of its files cannot be read or written."""
