@@ -40,9 +40,11 @@ def _run(args) -> int:
         print(summary(result))
         print("\nchanges, one at a time (what each did to the workload; disruption.csv, timeline.png):")
         print(disruption_table(result.changes))
-        return 0 if not result.unexpected else 4
-    result = run_scenario(scenario, results_root=args.results, progress=Progress(quiet=args.quiet))
-    print(summary(result))
+    else:
+        result = run_scenario(scenario, results_root=args.results, progress=Progress(quiet=args.quiet))
+        print(summary(result))
+    if result.report is not None:
+        print(f"\nreport: {result.report}")
     return 0 if not result.unexpected else 4
 
 

@@ -40,7 +40,7 @@ from simulator.network.daemons import page_marker
 from simulator.network.daemons.workload_server import WorkloadServer
 from simulator.network.preparation import Prepared, prepare_rehearsal
 from simulator.progress import Progress
-from simulator.reporting import kpis, plots, rehearsal
+from simulator.reporting import html, kpis, plots, rehearsal
 from simulator.reporting.results import RunFolder, command_line, default_results_root, topology_hash, versions
 from simulator.runner import CONNECTIVITY_COLUMNS, TRANSITION_COLUMNS, check_city_can_run, leftover_warnings, new_run_id
 from simulator.session import SERVICES, WARM_UP, Session
@@ -243,9 +243,9 @@ def run_rehearsal(scenario: Scenario, *, results_root: Path | None = None, progr
                         traceback=traceback.format_exc(), finished=datetime.now(UTC).isoformat())
         folder.write_json("manifest.json", manifest)
         raise
-    manifest.update(status="ok", finished=datetime.now(UTC).isoformat(), files=folder.files + ["manifest.json"],
-                    unexpected_cells=len(result.unexpected))
-    folder.write_json("manifest.json", manifest)
+    manifest.update(status="ok", finished=datetime.now(UTC).isoformat(), unexpected_cells=len(result.unexpected))
+    result.report = html.finish(folder, manifest, prepared.layout, f"{scenario.name}: every state ({run_id})",
+                                progress)
     return result
 
 

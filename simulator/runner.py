@@ -20,7 +20,7 @@ from simulator.network.backends import backend_class
 from simulator.network.capabilities import HostCapabilities, probe_host
 from simulator.network.preparation import NodeDaemons, prepare
 from simulator.progress import Progress
-from simulator.reporting import kpis, plots
+from simulator.reporting import html, kpis, plots
 from simulator.reporting.results import (
     RunFolder,
     command_line,
@@ -216,6 +216,6 @@ def run_scenario(scenario: Scenario, *, results_root: Path | None = None, backen
         raise
 
     manifest.update(status="ok", finished=datetime.now(UTC).isoformat(), timings=result.timings,
-                    unexpected_cells=len(result.unexpected), files=folder.files + ["manifest.json"])
-    folder.write_json("manifest.json", manifest)
+                    unexpected_cells=len(result.unexpected))
+    result.report = html.finish(folder, manifest, graph, f"{scenario.name} ({run_id})", progress)
     return result

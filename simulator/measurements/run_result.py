@@ -27,6 +27,7 @@ class RunResult:
     phases: list[dict] = field(default_factory=list)
     # ... and what each of their changes did, one at a time.
     changes: list[dict] = field(default_factory=list)
+    report: Path | None = None       # report.html, once written
 
     @property
     def unexpected(self) -> list[dict]:

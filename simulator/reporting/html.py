@@ -402,3 +402,18 @@ def _write_whole(target: Path, text: str) -> Path:
                                "writable (a run as root writes it as root: 'sudo v6lab report')") from None
         raise
     return target
+
+
+def finish(folder, manifest: dict, graph, title: str, progress) -> Path | None:
+    """The end of a run that went well: the city drawing (``city.png``), the manifest
+    marked ok with every file the run wrote, then ``report.html`` from them. A report
+    that cannot be built is said, not raised: the run's results are all there."""
+    from simulator.reporting.drawing import topology_figure
+    folder.write_figure("city.png", topology_figure(graph, title))
+    manifest.update(files=[*folder.files, REPORT])
+    folder.write_json("manifest.json", manifest)
+    try:
+        return write_report(folder.path)
+    except ResultsError as error:
+        progress.warn(f"report.html was not written: {error}; 'v6lab report {folder.path}' tries again")
+        return None

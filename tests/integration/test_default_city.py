@@ -75,3 +75,16 @@ def test_all_pairs_reachability(city_run):
         "ipv4": {"pairs": 5476, "ok": 2774, "expected": 2774, "as_expected": 5476},
         "ipv6": {"pairs": 4514, "ok": 3660, "expected": 3660, "as_expected": 4514},
     }
+
+
+def test_the_run_ends_with_its_report(city_run):
+    """The run folder's manifest names every file once, the city drawing and the report
+    among them; report.html embeds the drawing and the matrix."""
+    import json
+    manifest = json.loads((city_run.path / "manifest.json").read_text())
+    assert manifest["status"] == "ok"
+    assert len(manifest["files"]) == len(set(manifest["files"]))
+    assert {"city.png", "report.html", "connectivity.png", "kpis.csv"} <= set(manifest["files"])
+    assert city_run.report == city_run.path / "report.html"
+    page = city_run.report.read_text()
+    assert page.count("data:image/png;base64,") >= 3 and "http://" not in page.replace("http://www.w3.org", "")

@@ -47,6 +47,7 @@ def test_the_smooth_plan_keeps_everyone_connected(smooth):
     assert list(phases) == ["before", "translators first", "dual-stack", "ipv6-only access"]
     assert len(smooth.cells) + len(smooth.transition) == CELLS
     assert [c["id"] for c in smooth.unexpected] == []
+    assert smooth.report == smooth.path / "report.html" and "timeline.png" in smooth.report.read_text()
     for name, row in phases.items():
         assert row["unexpected"] == 0, row
         if name != "before":
