@@ -24,7 +24,7 @@ if [ -x /usr/bin/python3 ]; then check_python; fi
 packages=(mininet openvswitch-switch iperf3 tayga unbound radvd ndisc6 tcpdump
           nftables bridge-utils socat dnsutils iproute2 iputils-ping ethtool procps
           psmisc make python3-venv python3-pip util-linux iptables fping kea-dhcp6-server isc-dhcp-client
-          nginx-light)
+          nginx-light chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
