@@ -137,12 +137,16 @@ def timeline(samples: Sequence[dict], phases: Sequence[Mapping], kinds: Mapping[
     return fig
 
 
-DISRUPTION_COLUMNS = ["phase", "ready s", "broken", "regress", "gained", "lost/sent", "resets", "fallbacks",
-                      "recovery s", "change"]
+DISRUPTION_COLUMNS = ["phase", "ready s", "broken", "regress", "gained", "lost/sent", "v4/v6 lost", "resets",
+                      "fallbacks", "recovery s", "change"]
 
 
 def _count(value) -> str:
     return "-" if value is None else str(value)
+
+
+def _pair(first, second) -> str:
+    return "-" if first is None and second is None else f"{_count(first)}/{_count(second)}"
 
 
 def _recovery(row: Mapping) -> str:
@@ -158,7 +162,9 @@ def _recovery(row: Mapping) -> str:
 def disruption_table(rows: Sequence[Mapping]) -> str:
     """Each change's disruption figures (simulator.measurements.disruption's rows, with
     "phase" and "change") as a fixed-width table for the terminal. A missing or None
-    value prints "-"; lost/sent prints "-" for each missing side, "-" if both are."""
+    value prints "-"; lost/sent prints "-" for each missing side, "-" if both are; so
+    does "v4/v6 lost", the datagrams lost per family (an IPv4 stream a change must end,
+    beside IPv6 ones that should lose nothing)."""
     lines = []
     for row in rows:
         lost, sent = row.get("packets_lost"), row.get("packets_sent")
@@ -167,6 +173,7 @@ def disruption_table(rows: Sequence[Mapping]) -> str:
                       _count(row.get("cells_broken_during")), _count(row.get("regressions")),
                       _count(row.get("gained")),
                       "-" if lost is None and sent is None else f"{_count(lost)}/{_count(sent)}",
+                      _pair(row.get("packets_lost_ipv4"), row.get("packets_lost_ipv6")),
                       _count(row.get("flows_reset")), _count(row.get("fallbacks")), _recovery(row),
                       row.get("change") or ""])
     return _table(DISRUPTION_COLUMNS, lines)

@@ -167,7 +167,8 @@ ROWS: list[dict] = [
      "packets_lost": 0, "packets_sent": 80, "flows_reset": 0, "fallbacks": 0, "recovery_s": 0.0,
      "resolution_s": 1.0},
     {"phase": "IPv6 off", "change": "district d1: ipv4-only", "ready_s": 0.42, "cells_broken_during": 3,
-     "regressions": 1, "gained": None, "packets_lost": 7, "packets_sent": 30, "flows_reset": 1, "fallbacks": 4,
+     "regressions": 1, "gained": None, "packets_lost": 7, "packets_sent": 30, "packets_lost_ipv4": 7,
+     "packets_lost_ipv6": 0, "flows_reset": 1, "fallbacks": 4,
      "recovery_s": 2.8, "resolution_s": 0.25},
     {"phase": "stuck", "change": "district d2: ipv6-only", "ready_s": 1.31, "cells_broken_during": 2,
      "regressions": 2, "gained": 0, "packets_lost": None, "packets_sent": None, "flows_reset": None,
@@ -178,11 +179,12 @@ ROWS: list[dict] = [
 def test_disruption_table():
     lines = disruption_table(ROWS).splitlines()
     cells = [re.split(r"\s{2,}", line) for line in lines]
-    assert cells[0] == ["phase", "ready s", "broken", "regress", "gained", "lost/sent", "resets", "fallbacks",
-                        "recovery s", "change"]
-    assert cells[2] == ["before", "-", "0", "0", "0", "0/80", "0", "0", "0.0 (step 1)"]
-    assert cells[3] == ["IPv6 off", "0.4", "3", "1", "-", "7/30", "1", "4", "2.8 (step 0.25)", "district d1: ipv4-only"]
-    assert cells[4] == ["stuck", "1.3", "2", "2", "0", "-", "-", "0", "not recovered", "district d2: ipv6-only"]
+    assert cells[0] == ["phase", "ready s", "broken", "regress", "gained", "lost/sent", "v4/v6 lost", "resets",
+                        "fallbacks", "recovery s", "change"]
+    assert cells[2] == ["before", "-", "0", "0", "0", "0/80", "-", "0", "0", "0.0 (step 1)"]
+    assert cells[3] == ["IPv6 off", "0.4", "3", "1", "-", "7/30", "7/0", "1", "4", "2.8 (step 0.25)",
+                        "district d1: ipv4-only"]
+    assert cells[4] == ["stuck", "1.3", "2", "2", "0", "-", "-", "-", "0", "not recovered", "district d2: ipv6-only"]
     # Fixed width: every column starts where its header does.
     starts = [lines[0].index(name) for name in ("ready s", "recovery s", "change")]
     assert lines[3][starts[0]:].startswith("0.4") and lines[3][starts[1]:].startswith("2.8 (step 0.25)")
