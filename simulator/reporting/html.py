@@ -100,7 +100,20 @@ def write_report(run_dir: Path) -> Path:
     return _write_whole(run_dir / REPORT, page)
 
 
-def read_manifest(run_dir: Path) -> tuple[str, dict]:
+@dataclass(frozen=True)
+class Purpose:
+    """What a finished run's folder is read for, in the words of a refusal."""
+
+    none: str                      # "there is no report of it"
+    verb: str                      # "a city of 'v6lab up', which measures nothing to <verb>"
+    then: str                      # "run its scenario with 'v6lab run ...' <then>"
+    only: str                      # "only a run that finished <only>"
+
+
+REPORTING = Purpose("there is no report of it", "report", "for a report", "has a report")
+
+
+def read_manifest(run_dir: Path, purpose: Purpose = REPORTING) -> tuple[str, dict]:
     """The manifest of a finished run, as its text and as parsed; a ResultsError that says
     what to do for a folder that is not a run's or a run that did not finish."""
     if not run_dir.is_dir():
@@ -118,7 +131,7 @@ def read_manifest(run_dir: Path) -> tuple[str, dict]:
     if not isinstance(manifest, dict):
         raise ResultsError(f"{path}: holds {type(manifest).__name__}, not a run's manifest (a JSON object); "
                            "run the scenario again")
-    refusal = _refusal(run_dir, manifest)
+    refusal = _refusal(run_dir, manifest, purpose)
     if refusal:
         raise ResultsError(refusal)
     return text, manifest
@@ -136,8 +149,9 @@ def _runs_below(folder: Path) -> str:
     return f"; runs in it: {shown}" + (f" (and {len(runs) - 3} older)" if len(runs) > 3 else "")
 
 
-def _refusal(run_dir: Path, manifest: Mapping) -> str | None:
-    """Why a run's folder cannot be reported, and what to do; None for a run that finished."""
+def _refusal(run_dir: Path, manifest: Mapping, purpose: Purpose) -> str | None:
+    """Why a run's folder cannot be used for ``purpose``, and what to do; None for a run
+    that finished."""
     status = manifest.get("status")
     if status == "ok":
         return None
@@ -145,26 +159,26 @@ def _refusal(run_dir: Path, manifest: Mapping) -> str | None:
     again = f"'v6lab run {manifest['scenario_file']}'" if manifest.get("scenario_file") else "'v6lab run SCENARIO'"
     if status == "failed":
         return (f"{run_dir}: run {run} failed ({manifest.get('error') or 'no error recorded'}), so its results are "
-                f"incomplete and there is no report of it; fix what failed and run it again with {again}")
+                f"incomplete and {purpose.none}; fix what failed and run it again with {again}")
     if status == "interrupted":
-        return (f"{run_dir}: run {run} was interrupted before it finished, so its results are incomplete and there "
-                f"is no report of it; run it again with {again}")
+        return (f"{run_dir}: run {run} was interrupted before it finished, so its results are incomplete and "
+                f"{purpose.none}; run it again with {again}")
     if status == "running":
         return (f"{run_dir}: run {run} has not finished (its manifest says 'running'): wait for it to end; if it "
                 "died, 'sudo v6lab clean' marks it interrupted")
     if status in ("up", "down"):
-        return (f"{run_dir}: a city of 'v6lab up', which measures nothing to report; run its scenario with {again} "
-                "for a report")
-    return (f"{run_dir}: {MANIFEST} says status {status!r}, not 'ok': only a run that finished has a report; run it "
-            f"again with {again}")
+        return (f"{run_dir}: a city of 'v6lab up', which measures nothing to {purpose.verb}; run its scenario with "
+                f"{again} {purpose.then}")
+    return (f"{run_dir}: {MANIFEST} says status {status!r}, not 'ok': only a run that finished {purpose.only}; run "
+            f"it again with {again}")
 
 
 def render(run_dir: Path, manifest: dict, manifest_text: str) -> str:
     """The page, from the run's files."""
-    return _environment().get_template(TEMPLATE).render(_context(run_dir, manifest, manifest_text))
+    return environment().get_template(TEMPLATE).render(_context(run_dir, manifest, manifest_text))
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("simulator.reporting", "templates"), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -190,12 +204,12 @@ def clock(epoch) -> str:
 
 def _context(run_dir: Path, manifest: dict, manifest_text: str) -> dict:
     """What the template shows, each part None (or empty) when the folder lacks its data."""
-    kpi_rows = _read_csv(run_dir / "kpis.csv")
-    phases = _read_csv(run_dir / "phases.csv")
-    transition = _read_csv(run_dir / "transition-matrix.csv")
-    prediction = _read_csv(run_dir / "prediction.csv")
-    comparison = _read_csv(run_dir / "comparison-summary.csv")
-    names = _phase_names(manifest, phases)
+    kpi_rows = read_csv(run_dir / "kpis.csv")
+    phases = read_csv(run_dir / "phases.csv")
+    transition = read_csv(run_dir / "transition-matrix.csv")
+    prediction = read_csv(run_dir / "prediction.csv")
+    comparison = read_csv(run_dir / "comparison-summary.csv")
+    names = phase_names(manifest, phases)
     return {
         "manifest": manifest,
         "manifest_text": manifest_text,
@@ -204,7 +218,7 @@ def _context(run_dir: Path, manifest: dict, manifest_text: str) -> dict:
         "city": _figure(run_dir, "city.png", "the city"),
         "kpi_tables": _kpi_tables(kpi_rows or []),
         "phases": phases or [],
-        "disruption": _read_csv(run_dir / "disruption.csv") or [],
+        "disruption": read_csv(run_dir / "disruption.csv") or [],
         "timeline": _figure(run_dir, "timeline.png", "the rehearsal over time"),
         "heatmaps": _heatmaps(run_dir, names),
         "families": _figure(run_dir, "families.png", "throughput and bytes per family"),
@@ -234,7 +248,7 @@ def _checks(manifest: Mapping) -> list[dict]:
             for name, entry in sorted(checks.items()) if isinstance(entry, dict)]
 
 
-def _read_csv(path: Path) -> list[dict[str, str]] | None:
+def read_csv(path: Path) -> list[dict[str, str]] | None:
     """A CSV's rows, each field as written ('' when empty), or None when the folder has
     no such file."""
     if not path.is_file():
@@ -263,7 +277,7 @@ def _figure(run_dir: Path, name: str, caption: str) -> Figure | None:
     return Figure(name, caption, "data:image/png;base64," + base64.b64encode(data).decode("ascii"))
 
 
-def _phase_names(manifest: Mapping, phases: list[dict] | None) -> list[str]:
+def phase_names(manifest: Mapping, phases: list[dict] | None) -> list[str]:
     """The rehearsal's phases in order, "before" first: the manifest's list, else phases.csv's."""
     listed = manifest.get("phases")
     if isinstance(listed, list) and all(isinstance(name, str) for name in listed):
@@ -292,7 +306,7 @@ def _other_figures(run_dir: Path) -> list[str]:
                   if p.is_file() and p.name not in PLACED and not HEATMAP.fullmatch(p.name))
 
 
-def _in_order(values: Iterable[str]) -> list[str]:
+def in_order(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
@@ -301,7 +315,7 @@ def _kpi_tables(rows: list[dict[str, str]]) -> list[KpiTable]:
     the same KPI and class in the phase before."""
     tables: list[KpiTable] = []
     before: dict[tuple, str | None] = {}
-    for phase in _in_order(row.get("phase") or "" for row in rows):
+    for phase in in_order(row.get("phase") or "" for row in rows):
         mine = [row for row in rows if (row.get("phase") or "") == phase]
         tables.append(KpiTable(phase, [{**row, "change": change(row.get("value"), before.get(_kpi_key(row)))}
                                        for row in mine]))
@@ -330,7 +344,7 @@ def _tallies(rows: list[dict[str, str]], column: str, measured: str) -> list[Tal
     """Per phase, in the file's order: rows, how many say True and False in ``column``,
     and how many measured True or nothing in ``measured``."""
     tallies = []
-    for phase in _in_order(row.get("phase") or "" for row in rows):
+    for phase in in_order(row.get("phase") or "" for row in rows):
         mine = [row for row in rows if (row.get("phase") or "") == phase]
         tallies.append(Tally(phase or None, len(mine), sum(row.get(column) == "True" for row in mine),
                              sum(row.get(column) == "False" for row in mine),
@@ -380,28 +394,41 @@ def _unexpected(run_dir: Path) -> list[Listing]:
     """For each matrix file of the folder, its cells that differ from what was expected."""
     found = []
     for name, cell in MATRICES:
-        rows = _read_csv(run_dir / name)
+        rows = read_csv(run_dir / name)
         if rows is not None:
             found.append(_listing(name, rows, "as_expected", cell))
     return found
 
 
 def _write_whole(target: Path, text: str) -> Path:
-    """Write ``text`` to ``target`` through a temporary file beside it, renamed at the end:
-    a reader never sees half a file, and a failure leaves none."""
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except BaseException as error:
-        # Ctrl-C included: no temporary file is left behind.
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise ResultsError(f"cannot write {target}: {error.strerror or error}; check that the folder is "
-                               "writable (a run as root writes it as root: 'sudo v6lab report')") from None
-        raise
+    """Write ``text`` to ``target`` whole: see write_together."""
+    write_together({target: text.encode("utf-8")},
+                   "check that the folder is writable (a run as root writes it as root: 'sudo v6lab report')")
     return target
+
+
+def write_together(files: Mapping[Path, bytes], hint: str) -> None:
+    """Write each file through a temporary file beside it, then rename them all, in
+    order, at the end: a reader never sees half a file, and a failure while writing
+    (Ctrl-C included) leaves no temporary file and every file that was there as it was.
+    ``hint`` says what to do when the system refuses a write."""
+    temporaries: dict[Path, Path] = {}
+    current: Path | None = None
+    try:
+        for target, data in files.items():
+            current = target
+            temporaries[target] = temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+            with open(temporary, "xb") as out:
+                out.write(data)
+        for target, temporary in temporaries.items():
+            current = target
+            os.replace(temporary, target)
+    except BaseException as error:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ResultsError(f"cannot write {current}: {error.strerror or error}; {hint}") from None
+        raise
 
 
 def finish(folder, manifest: dict, graph, title: str, progress) -> Path | None:

@@ -521,3 +521,25 @@ def test_v6lab_report_on_a_failed_run(capsys, tmp_path):
     assert "failed (KeyboardInterrupt: )" in capsys.readouterr().err
     assert not (folder / "report.html").exists()
 
+
+
+def test_files_written_together_or_not_at_all(tmp_path, monkeypatch):
+    first, second = tmp_path / "a.csv", tmp_path / "b.png"
+    first.write_bytes(b"old")
+    html.write_together({first: b"new", second: b"\x89PNG"}, "check the folder")
+    assert (first.read_bytes(), second.read_bytes()) == (b"new", b"\x89PNG")
+    opened = []
+
+    def full_disk(path, mode):
+        opened.append(Path(path).name)
+        if len(opened) == 2:
+            raise OSError(28, "No space left on device")
+        return open(path, mode)
+    monkeypatch.setattr(html, "open", full_disk, raising=False)
+    with pytest.raises(ResultsError) as caught:
+        html.write_together({first: b"newer", second: b"\x89PNG2"}, "check the folder")
+    assert str(caught.value) == f"cannot write {second}: No space left on device; check the folder"
+    # Neither was replaced, and no temporary file is left.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.png"]
+    assert (first.read_bytes(), second.read_bytes()) == (b"new", b"\x89PNG")
+    assert opened[0].startswith(".a.csv.") and opened[1].startswith(".b.png.")
