@@ -51,7 +51,6 @@ from topologies.spec import AccessMode, Family
 # in the second half the baseline row (the workload alone, no change: the noise floor
 # every change's figures are read against), a window as long as a change's settle_s.
 BASELINE_S = 10.0
-BASELINE = "none (the workload alone)"
 
 # The UDP echo's datagrams, in all and per address family (disruption.Disruption's).
 PACKET_COLUMNS = ["packets_sent", "packets_lost", "packets_sent_ipv4", "packets_lost_ipv4", "packets_sent_ipv6",
@@ -302,7 +301,7 @@ def _change_rows(samples: list[dict], records: list[PhaseRecord], predicted, sta
     guesses = [change for phase in predicted[1:] for change in phase.changes]
     first = steps[0][1].times["started"]
     alone = disruption.disruption(samples, first - BASELINE_S / 2, None, first, expected_by_name(states[0].city))
-    rows = [{"phase": records[0].name, "change": BASELINE, "strategy": "", **alone.row(), "done_s": None,
+    rows = [{"phase": records[0].name, "change": disruption.BASELINE, "strategy": "", **alone.row(), "done_s": None,
              "predicted_broken": 0, "predicted_transient": 0, "predicted_gained": 0, "broken_cells":
              sorted(f"{client}|{fqdn}|name" for client, fqdn in alone.broken_during), "predicted_transient_cells": []}]
     for k, ((record, step), guess) in enumerate(zip(steps, guesses, strict=True)):

@@ -34,6 +34,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 Cell = tuple[str, str]      # (client, service fqdn)
+# The change of disruption.csv's first row, the workload alone before the first change:
+# the noise floor every change is read against, not a change.
+BASELINE = "none (the workload alone)"
 
 
 @dataclass(frozen=True)
