@@ -3,6 +3,9 @@ they never run a network, so they are tested on small fixed data."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from topologies.spec import FAMILY_SETS, AccessMode
 
@@ -156,4 +160,143 @@ def mechanism_comparison(summary: list[dict], title: str = "Mechanisms against n
     fig.tight_layout()
     if note:
         fig.text(0.01, -0.02, note, fontsize=8, ha="left", va="top", wrap=True)
+    return fig
+
+
+# Runs compared side by side (simulator.reporting.compare): each run its colour, marker
+# and line style, so that two runs whose values coincide stay told apart.
+RUN_STYLES = [("#377eb8", "o", "-"), ("#e41a1c", "s", "--"), ("#4daf4a", "^", "-."), ("#984ea3", "D", ":"),
+              ("#ff7f00", "v", "-")]
+# How far apart, in phases, the points of two runs at one phase are drawn.
+RUN_OFFSET = 0.06
+
+# A KPI value with its 95 % interval (low, high); None where the run does not give it.
+Point = tuple[float | None, float | None, float | None]
+
+
+def _run_style(index: int) -> tuple[str, str, str]:
+    return RUN_STYLES[index % len(RUN_STYLES)]
+
+
+def _nothing(title: str, text: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.set_title(title)
+    return fig
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _error_bars(points: Sequence[Point]) -> list[list[float]]:
+    """Distances from each value down to its low and up to its high (0 without an interval)."""
+    below = [0.0 if v is None or lo is None else v - lo for v, lo, _ in points]
+    above = [0.0 if v is None or hi is None else hi - v for v, _, hi in points]
+    return [below, above]
+
+
+def kpi_trajectories(panels: Mapping[str, Mapping[str, Sequence[Point]]], phases: Sequence[str], unit: str = "%",
+                     title: str = "KPIs phase by phase") -> plt.Figure:
+    """One panel per KPI (``panels``: its title -> run -> a point per phase, by phase
+    index), x the phase index labelled ``phases``, one line per run with its 95 %
+    interval as error bars. A missing value leaves a gap; the runs' points at a phase
+    are drawn a little apart, so that equal values do not hide one another."""
+    if not panels:
+        return _nothing(title, "no KPI with a value in these runs")
+    columns = min(2, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 3.4 * rows + 0.6), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax, (name, runs) in zip(flat, panels.items(), strict=False):
+        for index, (run, points) in enumerate(runs.items()):
+            color, marker, line = _run_style(index)
+            offset = (index - (len(runs) - 1) / 2) * RUN_OFFSET
+            ax.errorbar([k + offset for k in range(len(points))], [_nan(v) for v, _, _ in points],
+                        yerr=_error_bars(points), color=color, marker=marker, linestyle=line, capsize=3,
+                        label=run)
+        ax.set_xticks(range(len(phases)), phases, fontsize=8, rotation=20, ha="right")
+        ax.set_xlim(-0.5, len(phases) - 0.5)
+        if unit == "%":
+            ax.set_ylim(-3, 103)
+        ax.set_ylabel(unit)
+        ax.set_title(name, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in flat[len(panels):]:
+        ax.axis("off")
+    flat[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def final_kpis(groups: Sequence[str], runs: Mapping[str, Sequence[Point]], unit: str = "%",
+               title: str = "KPIs at the end of each plan") -> plt.Figure:
+    """Grouped bars: one group per KPI and class (``groups``), in it one bar per run
+    (``runs``: run -> a point per group) with its 95 % interval; "n/a" where a run does
+    not give the value."""
+    if not groups or not runs:
+        return _nothing(title, "no KPI in these runs")
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.1 * len(groups) * max(1, len(runs)) / 2 + 3), 4.8))
+    width = 0.8 / len(runs)
+    for index, (run, points) in enumerate(runs.items()):
+        color, _, _ = _run_style(index)
+        xs = [k - 0.4 + width * (index + 0.5) for k in range(len(groups))]
+        ax.bar(xs, [0.0 if v is None else v for v, _, _ in points], width=width, color=color, label=run)
+        # Error bars only where there is an interval (a census, access coverage, has none).
+        spans = [(x, point) for x, point in zip(xs, points, strict=True) if None not in point]
+        if spans:
+            ax.errorbar([x for x, _ in spans], [_nan(v) for _, (v, _, _) in spans],
+                        yerr=_error_bars([point for _, point in spans]), fmt="none", ecolor="#222222",
+                        elinewidth=0.8, capsize=2)
+        for x, (value, _, _) in zip(xs, points, strict=True):
+            ax.annotate("n/a" if value is None else f"{value:g}", (x, 0 if value is None else value), ha="center",
+                        va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+    ax.set_xticks(range(len(groups)), groups, fontsize=8, rotation=30, ha="right")
+    if unit == "%":
+        ax.set_ylim(0, 110)
+    ax.set_ylabel(unit)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+CHANGE_COLORS = [matplotlib.colormaps["tab20"](k) for k in range(20)]
+
+
+def disruption_by_run(runs: Mapping[str, Sequence[tuple[str, int | None, int | None]]],
+                      title: str = "Disruption per change") -> plt.Figure:
+    """Two panels, datagrams lost and cells broken during each change: a group of bars
+    per run (``runs``: run -> (change, datagrams lost, cells broken) per change, in
+    order), a bar per change, coloured by the change's name so that a change two plans
+    share has one colour; each bar with its count ("n/a" where the file gives none)."""
+    if not any(runs.values()):
+        return _nothing(title, "no changes in these runs (no disruption.csv, or only its baseline)")
+    changes = list(dict.fromkeys(change for rows in runs.values() for change, _, _ in rows))
+    colors = {change: CHANGE_COLORS[k % len(CHANGE_COLORS)] for k, change in enumerate(changes)}
+    width = 0.8 / max(len(rows) for rows in runs.values())
+    fig, panels = plt.subplots(2, 1, figsize=(max(7.0, 2.2 * len(runs) + 4), 7.5), sharex=True)
+    lost = [[(change, count) for change, count, _ in rows] for rows in runs.values()]
+    broken = [[(change, count) for change, _, count in rows] for rows in runs.values()]
+    for ax, label, counts in ((panels[0], "datagrams lost", lost),
+                              (panels[1], "cells broken during the change", broken)):
+        highest = max((count or 0 for rows in counts for _, count in rows), default=0)
+        for group, rows in enumerate(counts):
+            for k, (change, count) in enumerate(rows):
+                x = group - width * len(rows) / 2 + width * (k + 0.5)
+                ax.bar(x, count or 0, width=width, color=colors[change], edgecolor="#555555", linewidth=0.5)
+                ax.annotate("n/a" if count is None else str(count), (x, count or 0), ha="center", va="bottom",
+                            fontsize=7, xytext=(0, 2), textcoords="offset points")
+        ax.set_ylabel(label)
+        # Counts: whole ticks, from 0, with room for the labels (an axis of zeros too).
+        ax.set_ylim(0, max(1, highest) * 1.2)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(axis="y", alpha=0.3)
+    panels[1].set_xticks(range(len(runs)), list(runs), fontsize=9)
+    panels[0].legend(handles=[Patch(facecolor=colors[c], edgecolor="#555555", label=c) for c in changes],
+                     loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7, title="change", title_fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig

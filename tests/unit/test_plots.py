@@ -6,8 +6,12 @@ from matplotlib.figure import Figure
 
 from simulator.reporting.plots import (
     OUTCOME_COLORS,
+    RUN_OFFSET,
     connectivity_heatmap,
+    disruption_by_run,
     family_comparison,
+    final_kpis,
+    kpi_trajectories,
     matrix_layout,
 )
 
@@ -114,3 +118,79 @@ def test_figures_save_as_png(tmp_path):
 
 def test_outcome_colors():
     assert OUTCOME_COLORS == ["#d9d9d9", "#4daf4a", "#e41a1c"]
+
+
+# Two runs of one city: KPI 1 over three phases, KPI 13 only at the end.
+TRAJECTORIES = {
+    "1 IPv6 address assignment rate": {"mbb": [(10.0, 4.0, 25.0), (10.0, 4.0, 25.0), (40.0, 25.0, 55.0)],
+                                       "cut": [(10.0, 4.0, 25.0), (12.5, 5.0, 28.0), (45.0, 30.0, 60.0)]},
+    "13 IPv6-only readiness": {"mbb": [(None, None, None), (None, None, None), (87.5, 75.75, 100.0)],
+                               "cut": [(None, None, None), (None, None, None), (100.0, None, None)]},
+}
+
+
+def test_kpi_trajectories_one_panel_per_kpi_one_line_per_run():
+    fig = kpi_trajectories(TRAJECTORIES, ["0 before", "1 prepare", "2 measured"], title="Two plans")
+    assert fig._suptitle.get_text() == "Two plans"
+    first, second = fig.axes
+    assert [first.get_title(), second.get_title()] == ["1 IPv6 address assignment rate", "13 IPv6-only readiness"]
+    assert [t.get_text() for t in first.get_xticklabels()] == ["0 before", "1 prepare", "2 measured"]
+    # Each run's line (an errorbar's data line; its caps are lines too).
+    mbb, cut = [container.lines[0] for container in first.containers]
+    # The two runs drawn a little apart, either side of each phase.
+    assert list(mbb.get_xdata()) == pytest.approx([-RUN_OFFSET / 2, 1 - RUN_OFFSET / 2, 2 - RUN_OFFSET / 2])
+    assert list(cut.get_xdata()) == pytest.approx([RUN_OFFSET / 2, 1 + RUN_OFFSET / 2, 2 + RUN_OFFSET / 2])
+    assert list(mbb.get_ydata()) == [10.0, 10.0, 40.0]
+    assert list(cut.get_ydata()) == [10.0, 12.5, 45.0]
+    # A phase without a value is a gap (NaN), not a zero.
+    readiness = second.containers[0].lines[0].get_ydata()
+    assert [str(y) for y in readiness] == ["nan", "nan", "87.5"]
+    assert [t.get_text() for t in first.get_legend().get_texts()] == ["mbb", "cut"]
+    assert first.get_ylim() == (-3, 103)
+
+
+def test_kpi_trajectories_of_five_kpis_leave_the_sixth_panel_empty():
+    panels = {f"{k} KPI": {"run": [(float(k), None, None)]} for k in (1, 2, 4, 7, 13)}
+    fig = kpi_trajectories(panels, ["0 -"])
+    assert len(fig.axes) == 6
+    assert [ax.axison for ax in fig.axes] == [True, True, True, True, True, False]
+
+
+def test_final_kpis_a_bar_per_run_in_each_group():
+    fig = final_kpis(["1 assignment\n(all)", "13 readiness\n(all)"],
+                     {"mbb": [(40.0, 25.0, 55.0), (None, None, None)],
+                      "cut": [(45.0, 30.0, 60.0), (100.0, None, None)]})
+    (ax,) = fig.axes
+    assert [p.get_height() for p in ax.patches] == [40.0, 0.0, 45.0, 100.0]
+    assert [p.get_x() + p.get_width() / 2 for p in ax.patches] == pytest.approx([-0.2, 0.8, 0.2, 1.2])
+    assert [t.get_text() for t in ax.texts] == ["40", "n/a", "45", "100"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mbb", "cut"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1 assignment\n(all)", "13 readiness\n(all)"]
+
+
+def test_disruption_by_run_groups_the_changes_of_each_run():
+    fig = disruption_by_run({"mbb": [("deploy nat64", 0, 0), ("ds-lite", 6, 0)],
+                             "cut": [("deploy nat64", 0, 0), ("ds-lite", 11, 8), ("retire aftr", None, 2)]})
+    lost, broken = fig.axes
+    assert [p.get_height() for p in lost.patches] == [0, 6, 0, 11, 0]
+    assert [t.get_text() for t in lost.texts] == ["0", "6", "0", "11", "n/a"]
+    assert [p.get_height() for p in broken.patches] == [0, 0, 0, 8, 2]
+    # One colour per change, the same in both runs.
+    assert lost.patches[0].get_facecolor() == lost.patches[2].get_facecolor()
+    assert lost.patches[1].get_facecolor() == lost.patches[3].get_facecolor()
+    assert [t.get_text() for t in lost.get_legend().get_texts()] == ["deploy nat64", "ds-lite", "retire aftr"]
+    assert [t.get_text() for t in broken.get_xticklabels()] == ["mbb", "cut"]
+    assert [lost.get_ylabel(), broken.get_ylabel()] == ["datagrams lost", "cells broken during the change"]
+    # From 0, with room above the tallest bar for its count.
+    assert lost.get_ylim() == pytest.approx((0, 13.2))
+
+
+@pytest.mark.parametrize(("figure", "text"), [
+    (lambda: kpi_trajectories({}, []), "no KPI with a value in these runs"),
+    (lambda: final_kpis([], {}), "no KPI in these runs"),
+    (lambda: disruption_by_run({"a": [], "b": []}), "no changes in these runs (no disruption.csv, or only its "
+                                                    "baseline)"),
+])
+def test_comparison_figures_without_data_say_so(figure, text):
+    (ax,) = figure().axes
+    assert [t.get_text() for t in ax.texts] == [text]
