@@ -1,5 +1,5 @@
 """The command line: ``v6lab doctor | run | up | step | exec | cli | down | topo
-check|draw|export | plan check | report | clean``. The only place that prints errors
+check|draw|export | plan check | report | compare | clean``. The only place that prints errors
 and picks exit statuses."""
 
 from __future__ import annotations
@@ -275,6 +275,13 @@ def _report(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    """Runs side by side in a folder; the page's path alone on stdout, for scripts."""
+    from simulator.reporting.compare import compare
+    print(compare(args.run_dirs, args.output, allow_different_cities=args.allow_different_cities))
+    return 0
+
+
 def _kpi_line(phase) -> str:
     """KPIs 1, 7 and 13 of a phase, city-wide where a city figure exists."""
     from simulator.reporting.kpis import Estimate, predicted
@@ -392,6 +399,16 @@ def parser() -> argparse.ArgumentParser:
                             "folder's files; prints its path")
     report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="the run's folder, results/<scenario>/<run-id>")
     report.set_defaults(func=_report)
+
+    side = sub.add_parser("compare", help="compare finished runs of one city (plans) side by side: compare.csv, "
+                          "figures and compare.html, one self-contained page, written to OUT_DIR; prints its path")
+    side.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR",
+                      help="two or more runs' folders, results/<scenario>/<run-id>")
+    side.add_argument("-o", "--output", type=Path, required=True, metavar="OUT_DIR",
+                      help="the folder to write into (created if missing)")
+    side.add_argument("--allow-different-cities", action="store_true",
+                      help="compare runs whose manifests' topology_hash differ or is missing (the page says so)")
+    side.set_defaults(func=_compare)
 
     clean = sub.add_parser("clean", help="remove what crashed runs left (only v6lab's own, by run tag)")
     clean.add_argument("--run", metavar="PREFIX", help="only this run's resources (e.g. vk3q)")

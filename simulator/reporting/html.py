@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
 import jinja2
 
@@ -41,6 +42,7 @@ HEATMAP = re.compile(r"connectivity-(\d+)\.png")
 PLACED = frozenset({"city.png", "timeline.png", "connectivity.png", "families.png", "transition-matrix.png",
                     "comparison.png"})
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -306,7 +308,8 @@ def _other_figures(run_dir: Path) -> list[str]:
                   if p.is_file() and p.name not in PLACED and not HEATMAP.fullmatch(p.name))
 
 
-def in_order(values: Iterable[str]) -> list[str]:
+def in_order(values: Iterable[T]) -> list[T]:
+    """Each value once, where it first comes."""
     return list(dict.fromkeys(values))
 
 
