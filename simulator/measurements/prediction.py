@@ -71,9 +71,10 @@ def expected_cells(city: CityModel, http: bool = True, dns: bool = True) -> dict
 
 
 def removes(change: Change) -> bool:
-    """Whether the change takes something away (a mode's configuration, a translator,
-    a service's family, IPv4): only then can a cut-over break what works before and after."""
-    return change.kind in ("set-mode", "retire", "ipv4-off") or (
+    """Whether the change takes something away (a mode's configuration, a translator or
+    where it stood, a service's family, IPv4): only then can a cut-over break what
+    works before and after."""
+    return change.kind in ("set-mode", "move", "retire", "ipv4-off") or (
         change.kind == "service" and change.families is not None and len(change.families) == 1)
 
 

@@ -20,6 +20,7 @@ its key path (``plan[1].changes[0].mode``), before anything starts.
           - {change: set-mode, district: d2, access: mobile, mode: 464xlat, strategy: cut-over}
           - {change: service, service: school, families: dual-stack}
           - {change: front, service: gov, via: proxy}
+          - {change: move, translator: nat64, core: c3}
           - {change: retire, translator: aftr}
           - {change: ipv4-off, district: d1, access: fixed}
 """
@@ -37,14 +38,15 @@ CHANGE_KEYS = {
     "enable-ipv6": ("district", "access"),
     "set-mode": ("district", "access", "mode", "cgn"),
     "deploy": ("translator", "core"),
+    "move": ("translator", "core"),
     "retire": ("translator",),
     "service": ("service", "families"),
     "front": ("service", "via"),
     "ipv4-off": ("district", "access"),
 }
 REQUIRED = {"enable-ipv6": ("district", "access"), "set-mode": ("district", "access", "mode"),
-            "deploy": ("translator",), "retire": ("translator",), "service": ("service", "families"),
-            "front": ("service", "via"), "ipv4-off": ("district", "access")}
+            "deploy": ("translator",), "move": ("translator", "core"), "retire": ("translator",),
+            "service": ("service", "families"), "front": ("service", "via"), "ipv4-off": ("district", "access")}
 STRATEGIES = ("make-before-break", "cut-over")
 ACCESS_CLASSES = ("fixed", "mobile")
 TRANSLATORS = {"nat64": Role.NAT64, "aftr": Role.AFTR}
@@ -80,6 +82,8 @@ class Change:
             return f"deploy {self.translator}" + (f" at {self.core}" if self.core else "")
         if self.kind == "retire":
             return f"retire {self.translator}"
+        if self.kind == "move":
+            return f"move {self.translator} to {self.core}"
         if self.kind == "service":
             return f"{self.service} to {family_set_name(self.families)}"
         if self.kind == "front":
@@ -271,20 +275,30 @@ def _apply(spec: CitySpec, change: Change, problems: Problems) -> CitySpec:
                          f"{' with CGN' if cgn else ''}: nothing changes")
             return spec
         return _with_access(spec, district, change.access, replace(access, mode=mode, cgn=cgn))
-    if change.kind in ("deploy", "retire"):
+    if change.kind in ("deploy", "move", "retire"):
         key = change.translator
         if key is None:
             return spec
         placed = getattr(spec.transition, key)
-        if change.kind == "deploy":
+        if change.kind in ("deploy", "move"):
             cores = [f"c{i}" for i in range(1, spec.metro.core_routers + 1)]
             core = change.core or cores[0]
             if core not in cores:
                 problems.add(f"{change.where}.core", f"no core router {core!r}{suggest(core, cores, 'cores')}")
                 return spec
+            if change.kind == "move":
+                if placed is None:
+                    problems.add(change.where, f"{key} is not deployed at this point: nothing to move; deploy it "
+                                 f"({{change: deploy, translator: {key}, core: {core}}})")
+                    return spec
+                if placed == core:
+                    problems.add(f"{change.where}.core", f"{key} is already at {core}: nothing moves")
+                    return spec
+                return replace(spec, transition=replace(spec.transition, **{key: core}))
             if placed is not None:
                 problems.add(change.where, f"{key} is already deployed (at {placed}); deploying it twice "
-                             "is not a migration step")
+                             f"is not a migration step (to put it at another core: {{change: move, translator: {key}, "
+                             f"core: {core}}})")
                 return spec
             return replace(spec, transition=replace(spec.transition, **{key: core}))
         if placed is None:

@@ -5,8 +5,9 @@ then after each change (``migration.steps``: a rehearsal applies changes one at 
 The rehearsal builds one network and changes it live, so:
 
 - the network is the **layout**: every node and link of every state (a translator
-  deployed in phase 2 is there from the start, unconfigured until then), each link
-  and node with every family it carries in any state;
+  deployed in phase 2 is there from the start, unconfigured until then; one that
+  moves is linked to both cores, one link unused in each state), each link and node
+  with every family it carries in any state;
 - each state's graph keeps its port numbers pinned to the layout's
   (``address_plan.layout_ports``), so an interface's name never moves;
 - each state's address plan reserves room for every state
@@ -75,7 +76,6 @@ def rehearsal(scenario: Scenario) -> Rehearsal:
     found = tuple(steps(spec, scenario.plan, scenario.source))
     names = ("before", *(phase.name for phase in scenario.plan.phases))
     specs = [spec, *(step.city for step in found)]
-    _check_translators_stay(specs, scenario)
     graphs = [city_graph(state) for state in specs]
     layout = layout_graph(graphs)
     pinned = layout_ports(layout)
@@ -93,14 +93,3 @@ def rehearsal(scenario: Scenario) -> Rehearsal:
             raise ConfigError(f"{scenario.source}: plan: the city {when}: {error}") from None
         models.append(model(scenario, graph, plan))
     return Rehearsal(layout, names, found, tuple(models))
-
-
-def _check_translators_stay(specs, scenario: Scenario) -> None:
-    """A translator keeps one core router for the whole plan: the layout links it
-    there. Moving one (retire, then deploy elsewhere) would need a second node."""
-    for key in ("nat64", "aftr"):
-        cores = {getattr(spec.transition, key) for spec in specs} - {None}
-        if len(cores) > 1:
-            raise ConfigError(f"{scenario.source}: plan: {key} is deployed at {' and '.join(sorted(cores))} in "
-                              "different phases; a rehearsal keeps each translator at one core router (moving one "
-                              "live is not built yet): deploy it where it ends up")

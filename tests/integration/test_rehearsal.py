@@ -97,7 +97,8 @@ def test_the_naive_plan_breaks_what_was_predicted_and_recovers(naive):
 
 
 def test_the_endgame_takes_ipv4_away_as_planned(endgame):
-    """IPv4 switched off on d1 fixed, gov's A record withdrawn, the unused AFTR retired:
+    """IPv4 switched off on d1 fixed, the NAT64 moved to another core under its hosts,
+    gov's A record withdrawn, the unused AFTR retired:
     every cell of both matrices is as the RFCs expect in each state, and what breaks is
     what plan check lists as planned regressions (52: d1 fixed's IPv4 cells, gov's
     IPv4 cells)."""
@@ -111,6 +112,10 @@ def test_the_endgame_takes_ipv4_away_as_planned(endgame):
     off, gov = changes["IPv4 off on d1 fixed"], changes["gov to ipv6-only"]
     assert off["regressions"] == 0 and set(off["broken_cells"]) <= set(off["predicted_transient_cells"]), off
     assert gov["regressions"] == 6, gov
+    # The NAT64 and its DNS64 move under d1 fixed's IPv6-only hosts: the DNS64's address
+    # moves with it (hosts learn the new one by RA), nothing is lost for good.
+    move = changes["move nat64 to c1"]
+    assert move["regressions"] == 0 and move["recovery_s"] is not None, move
     retire = changes["retire aftr"]
     assert (retire["cells_broken_during"], retire["regressions"], retire["packets_lost"]) == (0, 0, 0), retire
 

@@ -218,3 +218,13 @@ def test_a_delegation_client_differs_when_its_resolver_does(tmp_path):
     assert before != after
     assert after["dhclient-script"].splitlines()[:2] == ["#!/bin/sh", "# the server announces 2001:db8:0:4::2"]
     assert PrefixDelegationClient("d1f1", "eth0", "2001:db8:0:4::2").render(tmp_path) == after
+
+
+def test_unbound_reloads_unless_it_must_listen_anew():
+    """Unbound keeps its sockets across SIGHUP: a zone change reloads, a moved
+    address restarts (DaemonRunner.replace asks ``reloads``)."""
+    running = DnsServer("n64", "city.test", ["2001:db8:0:5::2"], RECORDS, dns64_prefix="64:ff9b::/96")
+    new_zone = DnsServer("n64", "city.test", ["2001:db8:0:5::2"], {"www": ["10.64.2.9"]}, dns64_prefix="64:ff9b::/96")
+    moved = DnsServer("n64", "city.test", ["2001:db8:0:3::2"], RECORDS, dns64_prefix="64:ff9b::/96")
+    assert (new_zone.reloads(running), moved.reloads(running)) == (True, False)
+    assert WebServer("x1", "www.city.test").reloads(WebServer("x1", "www.city.test")) is False   # restarts

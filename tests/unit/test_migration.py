@@ -98,7 +98,7 @@ def test_impossible_transitions_are_refused_with_their_key_paths():
         "plan.yaml: plan[0].changes[4].core: no core router 'c9' (known cores: c1, c2, c3)",
         "plan.yaml: plan[0].changes[5].families: gov is already ipv4-only",
         "plan.yaml: plan[1].changes[1]: nat64 is already deployed (at c1); deploying it twice is not a "
-        "migration step",
+        "migration step (to put it at another core: {change: move, translator: nat64, core: c1})",
         # Retiring the NAT64 in the phase that made d1 fixed IPv6-only: the hazard of order.
         "plan.yaml: plan[1].changes[3]: after this change (retire nat64), d1 fixed is ipv6-only with no NAT64 "
         "(with its DNS64): that would cut every IPv4-only service; retire nat64 only once no access needs it",
@@ -244,3 +244,25 @@ def test_each_phase_says_what_it_buys():
     # Its 464XLAT UEs reach every service by name and literal: 4 UEs x 8 cells.
     assert first[(13, "all")] == 1.0
     assert predicted(phases[0].city)[-1].value is None        # no IPv6-only host before the plan
+
+
+def test_a_translator_moves_to_another_core():
+    before, after = _states([
+        {"phase": "one", "changes": [{"change": "deploy", "translator": "nat64", "core": "c2"}]},
+        {"phase": "two", "changes": [{"change": "move", "translator": "nat64", "core": "c3"}]},
+    ])[1:]
+    assert (before.transition.nat64, after.transition.nat64) == ("c2", "c3")
+    with pytest.raises(ConfigError) as error:
+        _states([{"phase": "one", "changes": [
+            {"change": "move", "translator": "aftr", "core": "c2"},
+            {"change": "deploy", "translator": "nat64", "core": "c2"},
+            {"change": "move", "translator": "nat64", "core": "c2"},
+            {"change": "move", "translator": "nat64", "core": "c7"}]}])
+    assert error.value.problems == [
+        "plan.yaml: plan[0].changes[0]: aftr is not deployed at this point: nothing to move; deploy it "
+        "({change: deploy, translator: aftr, core: c2})",
+        "plan.yaml: plan[0].changes[2].core: nat64 is already at c2: nothing moves",
+        "plan.yaml: plan[0].changes[3].core: no core router 'c7' (known cores: c1, c2, c3)"]
+    with pytest.raises(ConfigError) as error:
+        scenario([{"phase": "one", "changes": [{"change": "move", "translator": "nat64"}]}])
+    assert error.value.problems == ["plan.yaml: plan[0].changes[0].core: missing: a move change names its core"]

@@ -151,7 +151,7 @@ class DaemonRunner:
         if old not in self.started:
             raise DaemonError(f"{old}: was not started in this network")
         process = self.process_of(old)
-        if new.RELOAD == "hup" and type(new) is type(old) and process is not None and process.poll() is None:
+        if type(new) is type(old) and new.reloads(old) and process is not None and process.poll() is None:
             folder = new.write_config(self.folder(new))
             self.check([new], [folder])
             self.started[self.started.index(old)] = new

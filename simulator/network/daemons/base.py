@@ -93,6 +93,11 @@ class Daemon:
         process, if any, has ended), or None when there is nothing to undo."""
         return None
 
+    def reloads(self, running: Daemon) -> bool:
+        """Whether this configuration can be taken by ``running`` on SIGHUP (RELOAD
+        "hup"), or needs a restart: by default whenever the daemon rereads its files."""
+        return self.RELOAD == "hup"
+
     def succeeding(self, running: Daemon) -> Daemon:
         """What this daemon is when it takes over from ``running`` (the same daemon on
         the same node, configured otherwise) while the network runs: by default

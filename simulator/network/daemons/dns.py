@@ -47,6 +47,13 @@ class DnsServer(Daemon):
         if dns64_prefix:
             self.NAME = "dns64"
 
+    def reloads(self, running: Daemon) -> bool:
+        """Unbound rereads its zones on SIGHUP but keeps the sockets it opened: an
+        address it must listen on anew (its node's moved, a DNS64 whose translator
+        went to another core) needs a restart. Found live: after such a move the
+        reloaded DNS64 still listened on the old address, and refused every query."""
+        return isinstance(running, DnsServer) and running.listen == self.listen
+
     def render(self, folder: Path) -> dict[str, str]:
         zone_file = f"{self.zone}.zone"
         interfaces = "".join(f"    interface: {address}\n" for address in self.listen)
