@@ -15,6 +15,8 @@ make-before-break). Phase 2 is what is measured, every change with the run's str
 - d2 fixed to DS-Lite                             IPv4 flows move into a softwire (must end);
                                                   IPv6 flows run on
 - d3 mobile to 464XLAT                            IPv4 flows move behind a CLAT (must end)
+- move the NAT64 (and its DNS64) to c1            d3's IPv4 flows, through CLAT and NAT64,
+                                                  run on; its DNS64's address moves
 
 The baseline, measured in the same run: the workload alone on the same network with no
 change, over a window as long as a change's (the noise floor of every figure). Goals
@@ -51,6 +53,7 @@ MEASURED: list[dict] = [
     {"change": "service", "service": "gov", "families": "dual-stack"},
     {"change": "set-mode", "district": "d2", "access": "fixed", "mode": "ds-lite", "cgn": False},
     {"change": "set-mode", "district": "d3", "access": "mobile", "mode": "464xlat"},
+    {"change": "move", "translator": "nat64", "core": "c1"},
 ]
 MUST_END = {"d2 fixed to ds-lite without CGN": "IPv4", "d3 mobile to 464xlat": "IPv4"}
 
