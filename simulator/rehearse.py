@@ -31,7 +31,7 @@ from typing import Any
 
 from simulator.measurements import connectivity, disruption, matrix, prediction, workload
 from simulator.measurements.run_result import RunResult
-from simulator.model.city_model import CityModel
+from simulator.model.city_model import CityModel, Subscriber
 from simulator.model.migration import Change, Phase, phase_ends
 from simulator.model.scenario import Scenario, Workload
 from simulator.network.backends import backend_class
@@ -76,7 +76,7 @@ def workload_config(city: CityModel, client: str, target: str, pace: Workload) -
     that must end the client's IPv4 flows is told from one that loses its IPv6
     datagrams; the long flow on the first of them (IPv4 where there is one); at the
     scenario's pace (what the host achieved is reported beside each recovery time)."""
-    families = [f for f in (Family.IPV4, Family.IPV6) if f in city.subscriber(client).families
+    families = [f for f in (Family.IPV4, Family.IPV6) if f.value in carries(city.subscriber(client))
                 and city.plan.primary(target, f) is not None]
     if not families:
         raise TestbedError(f"{client} shares no address family with the workload server {target}")
@@ -88,17 +88,19 @@ def workload_config(city: CityModel, client: str, target: str, pace: Workload) -
             "stream": {"host": addresses[0], "port": 5001, "stall_s": 2.0, "give_up_s": 10.0}}
 
 
+def carries(subscriber: Subscriber) -> frozenset[str]:
+    """The families a subscriber's network carries to an address literal: IPv6 where
+    it has IPv6; IPv4 where it has IPv4, or a CLAT (464XLAT) or a B4 (DS-Lite) carrying
+    it. An IPv6-only host without a CLAT has no IPv4."""
+    families = {f.value for f in subscriber.families}
+    if subscriber.mode in (AccessMode.XLAT464, AccessMode.DS_LITE):
+        families.add(Family.IPV4.value)
+    return frozenset(families)
+
+
 def carried(city: CityModel) -> dict[str, frozenset[str]]:
-    """Per client, the families its network carries to an address literal of either
-    family: IPv6 where it has IPv6; IPv4 where it has IPv4, or a CLAT (464XLAT) or a B4
-    (DS-Lite) carrying it. An IPv6-only host without a CLAT has no IPv4."""
-    found = {}
-    for subscriber in city.subscribers:
-        families = {f.value for f in subscriber.families}
-        if subscriber.mode in (AccessMode.XLAT464, AccessMode.DS_LITE):
-            families.add(Family.IPV4.value)
-        found[subscriber.node] = frozenset(families)
-    return found
+    """``carries`` for every client of the city."""
+    return {subscriber.node: carries(subscriber) for subscriber in city.subscribers}
 
 
 def expected_by_name(city: CityModel) -> dict[tuple[str, str], bool]:

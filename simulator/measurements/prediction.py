@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from simulator.measurements import connectivity, matrix
 from simulator.model.address_plan import plan_city_addresses
 from simulator.model.city_model import CityModel
-from simulator.model.migration import TRANSLATORS, Change, steps
+from simulator.model.migration import TRANSLATORS, Change, refused_state, walk
 from simulator.model.routing import compute_routes
 from simulator.model.scenario import Scenario
-from topologies.city import CitySpec, city_graph, load_city
-from topologies.errors import ConfigError, TopologyError
+from topologies.city import CitySpec, city_graph
+from topologies.errors import TopologyError
 from topologies.spec import validate
 
 
@@ -126,27 +126,20 @@ def _phase(name: str, before: tuple[CityModel, Cells], after: tuple[CityModel, C
 def predict(scenario: Scenario) -> list[PhasePrediction]:
     """The city before the plan, then each phase, its changes predicted one at a time
     (as a rehearsal applies them); ConfigError for a plan the city refuses."""
-    if scenario.plan is None:
-        raise ConfigError(f"{scenario.source}: plan: the scenario has no plan to check")
-    if scenario.topology.generator != "city" or "spec" not in scenario.topology.params:
-        raise ConfigError(f"{scenario.source}: plan: a migration plan changes a city spec; use "
-                          "'topology: {generator: city, params: {spec: ...}}'")
-    spec = load_city(scenario.topology.params["spec"])
-    found = steps(spec, scenario.plan, scenario.source)
+    spec, plan, found = walk(scenario)
     http, dns = scenario.measurements.http, scenario.measurements.dns
     models = []
     for step, state in zip([None, *found], [spec, *(s.city for s in found)], strict=True):
         try:
             city = city_model(state, scenario.zone)
         except TopologyError as error:
-            when = "as it starts" if step is None else f"after {step.change.where} ({step.change.describe()})"
-            raise ConfigError(f"{scenario.source}: plan: the city {when}: {error}") from None
+            raise refused_state(scenario.source, step, error) from None
         models.append((city, expected_cells(city, http, dns)))
     result = [PhasePrediction("before", {c: value[0] for c, value in models[0][1].items()}, city=models[0][0])]
     start, changes = models[0], []
     for index, step in enumerate(found, start=1):
         changes.append(_change(step.change, models[index - 1], models[index]))
         if step.last:
-            result.append(_phase(scenario.plan.phases[step.phase].name, start, models[index], changes))
+            result.append(_phase(plan.phases[step.phase].name, start, models[index], changes))
             start, changes = models[index], []
     return result

@@ -7,8 +7,9 @@ the order the plan lists them (as a rehearsal applies them live), and checks eac
 against the state before it: the district and its access class exist, the translator
 a mode needs is deployed by then, a translator is not deployed twice nor retired while
 a mode still needs it, IPv4 is not switched off before anything gives IPv6.
-``states`` is the city before the plan and after each phase. Every problem of every phase is reported at once, each at
-its key path (``plan[1].changes[0].mode``), before anything starts.
+``phase_ends`` says which of those cities each phase leaves. Every problem of every
+phase is reported at once, each at its key path (``plan[1].changes[0].mode``),
+before anything starts.
 
     plan:
       - phase: ipv6 for d1
@@ -28,11 +29,15 @@ its key path (``plan[1].changes[0].mode``), before anything starts.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from topologies.city import FRONTS, CitySpec, District, front_problem
+from topologies.city import FRONTS, CitySpec, District, front_problem, load_city
 from topologies.errors import ConfigError
 from topologies.spec import FAMILY_SETS, AccessMode, Family, Role
 from topologies.validation import Problems, check_keys, positive, suggest, typed
+
+if TYPE_CHECKING:        # the scenario module parses plans with this one
+    from simulator.model.scenario import Scenario
 
 CHANGE_KEYS = {
     "enable-ipv6": ("district", "access"),
@@ -206,15 +211,30 @@ def steps(spec: CitySpec, plan: MigrationPlan, source: str) -> list[Step]:
     return found
 
 
+def walk(scenario: Scenario) -> tuple[CitySpec, MigrationPlan, list[Step]]:
+    """The city spec a scenario's plan starts from, the plan, and the city after each change;
+    ConfigError for a scenario without a plan or not on a city spec, or a plan the
+    city refuses (``steps``)."""
+    if scenario.plan is None:
+        raise ConfigError(f"{scenario.source}: plan: the scenario has no plan")
+    if scenario.topology.generator != "city" or "spec" not in scenario.topology.params:
+        raise ConfigError(f"{scenario.source}: plan: a migration plan changes a city spec; use "
+                          "'topology: {generator: city, params: {spec: ...}}'")
+    spec = load_city(scenario.topology.params["spec"])
+    return spec, scenario.plan, steps(spec, scenario.plan, scenario.source)
+
+
+def refused_state(source: str, step: Step | None, error: Exception) -> ConfigError:
+    """A state of the plan (before it when ``step`` is None) the city cannot be built
+    or numbered in, said at the change that leads there."""
+    when = "as it starts" if step is None else f"after {step.change.where} ({step.change.describe()})"
+    return ConfigError(f"{source}: plan: the city {when}: {error}")
+
+
 def phase_ends(found: list[Step] | tuple[Step, ...]) -> tuple[int, ...]:
     """Where each phase ends in [the city before the plan, then after each step]: 0, then
     the index of each phase's last step's city."""
     return (0, *(index for index, step in enumerate(found, start=1) if step.last))
-
-
-def states(spec: CitySpec, plan: MigrationPlan, source: str) -> list[CitySpec]:
-    """The city before the plan, then after each phase; ConfigError lists every problem."""
-    return [spec, *(step.city for step in steps(spec, plan, source) if step.last)]
 
 
 def _access(spec: CitySpec, change: Change, problems: Problems):

@@ -26,11 +26,11 @@ from dataclasses import dataclass, replace
 import networkx as nx
 
 from simulator.model.address_plan import layout_ports, plan_city_addresses
-from simulator.model.migration import Step, steps
+from simulator.model.migration import Step, refused_state, walk
 from simulator.model.preparation import Model, model
 from simulator.model.scenario import Scenario
-from topologies.city import city_graph, load_city
-from topologies.errors import ConfigError, TopologyError
+from topologies.city import city_graph
+from topologies.errors import TopologyError
 from topologies.spec import link_spec, node_spec, validate
 
 
@@ -66,15 +66,9 @@ def layout_graph(graphs: list[nx.Graph]) -> nx.Graph:
 
 def rehearsal(scenario: Scenario) -> Rehearsal:
     """The city of a scenario with a plan, in every state; ConfigError for a plan the
-    city refuses (``migration.states``) or a state it cannot number."""
-    if scenario.plan is None:
-        raise ConfigError(f"{scenario.source}: plan: the scenario has no plan")
-    if scenario.topology.generator != "city" or "spec" not in scenario.topology.params:
-        raise ConfigError(f"{scenario.source}: plan: a migration plan changes a city spec; use "
-                          "'topology: {generator: city, params: {spec: ...}}'")
-    spec = load_city(scenario.topology.params["spec"])
-    found = tuple(steps(spec, scenario.plan, scenario.source))
-    names = ("before", *(phase.name for phase in scenario.plan.phases))
+    city refuses (``migration.walk``) or a state it cannot number."""
+    spec, migration_plan, found = walk(scenario)
+    names = ("before", *(phase.name for phase in migration_plan.phases))
     specs = [spec, *(step.city for step in found)]
     graphs = [city_graph(state) for state in specs]
     layout = layout_graph(graphs)
@@ -88,8 +82,6 @@ def rehearsal(scenario: Scenario) -> Rehearsal:
         try:
             plan = plan_city_addresses(graph, graph.graph["prefixes"], sizing=graphs)
         except TopologyError as error:
-            step = found[index - 1] if index else None
-            when = "as it starts" if step is None else f"after {step.change.where} ({step.change.describe()})"
-            raise ConfigError(f"{scenario.source}: plan: the city {when}: {error}") from None
+            raise refused_state(scenario.source, found[index - 1] if index else None, error) from None
         models.append(model(scenario, graph, plan))
-    return Rehearsal(layout, names, found, tuple(models))
+    return Rehearsal(layout, names, tuple(found), tuple(models))

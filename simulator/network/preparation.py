@@ -171,8 +171,9 @@ def dry_run_states(states: tuple[Prepared, ...], folder: Path, as_root: bool | N
         own = folder / f"state-{index}"
         fresh = []
         for daemon in state.daemons():
-            key = (type(daemon).__name__, daemon.node, tuple(sorted(daemon.render(own / daemon.node / daemon.NAME)
-                                                                    .items())))
+            # Rendered for the key in one folder for all states: the files name their folder.
+            key = (type(daemon).__name__, daemon.node,
+                   tuple(sorted(daemon.render(folder / "key" / daemon.node / daemon.NAME).items())))
             if key not in seen:
                 seen.add(key)
                 fresh.append(daemon)

@@ -1,9 +1,11 @@
 """Fixtures shared by the unit tests of city modules: each module says which city
-its ``graph`` is; the address plan and the routes follow from it the same way."""
+its ``graph`` is; the address plan, the routes and the city model (zone city.test)
+follow from it the same way."""
 
 import pytest
 
 from simulator.model.address_plan import plan_city_addresses
+from simulator.model.city_model import CityModel
 from simulator.model.routing import compute_routes
 
 
@@ -15,3 +17,8 @@ def plan(graph):
 @pytest.fixture(scope="module")
 def routes(graph, plan):
     return compute_routes(graph, plan)
+
+
+@pytest.fixture(scope="module")
+def city(graph, plan, routes):
+    return CityModel(graph, plan, routes, "city.test")

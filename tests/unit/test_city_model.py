@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.model.city_model import CityModel, family_set_name
+from simulator.model.city_model import family_set_name
 from simulator.model.resolvers import RDNSS
 from topologies.city import city_graph, load_city
 from topologies.spec import DUAL_STACK, IPV4_ONLY, Family, Role, ServiceKind
@@ -23,10 +23,6 @@ TRANSITION_CITY = Path(__file__).resolve().parents[2] / "topologies" / "cities" 
 def graph():
     return city_graph(load_city(TRANSITION_CITY))
 
-
-@pytest.fixture(scope="module")
-def city(graph, plan, routes):
-    return CityModel(graph, plan, routes, "city.test")
 
 
 def test_subscribers_and_their_kinds(city):

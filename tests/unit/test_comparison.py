@@ -65,10 +65,6 @@ def graph():
     return city_graph(load_city(TRANSITION_CITY))
 
 
-@pytest.fixture(scope="module")
-def city(graph, plan, routes):
-    return CityModel(graph, plan, routes, ZONE)
-
 
 def test_target_is_the_first_dual_stack_web_service(city):
     # ns (i1v1) is dual-stack too, but a DNS service.

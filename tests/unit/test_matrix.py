@@ -44,7 +44,7 @@ from simulator.measurements.matrix import (
     summary_table,
 )
 from simulator.model import transition
-from simulator.model.city_model import CityModel, family_set_name
+from simulator.model.city_model import family_set_name
 from simulator.model.resolvers import PLAN, RDNSS, resolvers
 from topologies import rfc6052
 from topologies.city import city_graph, load_city
@@ -98,10 +98,6 @@ LITERALS = {"portal": "11.64.0.67", "school": "11.64.0.74", "video": "11.200.0.2
 def graph():
     return city_graph(load_city(TRANSITION_CITY))
 
-
-@pytest.fixture(scope="module")
-def city(graph, plan, routes):
-    return CityModel(graph, plan, routes, ZONE)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from simulator.measurements.prediction import predict
-from simulator.model.migration import Change, MigrationPlan, Phase, states
+from simulator.model.migration import Change, MigrationPlan, Phase, steps
 from simulator.model.scenario import load_scenario, parse_scenario
 from topologies.city import load_city
 from topologies.errors import ConfigError
@@ -69,7 +69,9 @@ def test_every_problem_of_the_file_is_reported_at_once():
 
 def _states(plan):
     parsed = scenario(plan)
-    return states(load_city(CITY), parsed.plan, "plan.yaml")
+    spec = load_city(CITY)
+    # The city before the plan, then as each phase leaves it.
+    return [spec, *(step.city for step in steps(spec, parsed.plan, "plan.yaml") if step.last)]
 
 
 def test_impossible_transitions_are_refused_with_their_key_paths():
@@ -121,7 +123,7 @@ def test_changes_apply_in_the_order_listed_so_a_translator_comes_before_its_mode
         for i, what, where, mode in [(0, "d1 mobile to 464xlat", "d1 mobile", "464xlat"),
                                      (1, "d2 mobile to ipv6-only without CGN", "d2 mobile", "ipv6-only")]]
     # Listed deploy first, the same phase is a plan: one step per change, the phase ends at the last.
-    from simulator.model.migration import phase_ends, steps
+    from simulator.model.migration import phase_ends
     parsed = scenario([{"phase": "v6 only", "changes": [
         {"change": "deploy", "translator": "nat64"},
         {"change": "set-mode", "district": "d1", "access": "mobile", "mode": "464xlat"}]},
@@ -189,7 +191,7 @@ def test_plan_check_prints_the_prediction(capsys):
 def test_plan_check_of_a_scenario_without_a_plan(capsys):
     from simulator.cli import main
     assert main(["plan", "check", str(ROOT / "scenarios" / "default-city.yaml")]) == 2
-    assert "plan: the scenario has no plan to check" in capsys.readouterr().err
+    assert "plan: the scenario has no plan" in capsys.readouterr().err
 
 
 def test_a_plain_run_refuses_a_rehearsal():
@@ -266,3 +268,19 @@ def test_a_translator_moves_to_another_core():
     with pytest.raises(ConfigError) as error:
         scenario([{"phase": "one", "changes": [{"change": "move", "translator": "nat64"}]}])
     assert error.value.problems == ["plan.yaml: plan[0].changes[0].core: missing: a move change names its core"]
+
+
+def test_topo_check_dry_runs_each_configuration_of_a_plan_once(monkeypatch, tmp_path):
+    """Twelve states of the smooth plan; the city's zone changes twice (gov gains an
+    AAAA, school's front gets one), so three configurations of the city's DNS server
+    are checked, not twelve, and three of the DNS64 (which serves the zone too), from
+    the state the NAT64 is deployed in."""
+    from simulator.network import preparation
+    from simulator.network.daemons import DnsServer
+    given = []
+    monkeypatch.setattr(preparation, "dry_run", lambda daemons, folder, as_root=None: (
+        given.extend(daemons), preparation.DryRun({}, {}))[1])
+    found = preparation.prepare_rehearsal(load_scenario(ROOT / "scenarios" / "migration-smooth.yaml"), "vabc")
+    preparation.dry_run_states(found.states, tmp_path)
+    servers = [d for d in given if isinstance(d, DnsServer)]
+    assert sorted((d.NAME, d.node) for d in servers) == [("dns64", "n64")] * 3 + [("unbound", "i1v1")] * 3

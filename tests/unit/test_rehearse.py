@@ -13,7 +13,6 @@ import pytest
 
 from simulator import rehearse
 from simulator.measurements import workload
-from simulator.model.city_model import CityModel
 from simulator.model.scenario import Workload
 from simulator.rehearse import DISRUPTION_COLUMNS, PHASE_COLUMNS, PhaseRecord, workload_config
 from topologies.city import city_graph, load_city
@@ -28,15 +27,12 @@ def graph():
     return city_graph(load_city(TRANSITION_CITY))
 
 
-@pytest.fixture(scope="module")
-def city(graph, plan, routes):
-    return CityModel(graph, plan, routes, "city.test")
-
 
 @pytest.mark.parametrize(("client", "echoes", "stream"), [
     ("d1f2h1", [DNS4, DNS6], DNS4),     # dual-stack: a stream per family, the long flow over IPv4
     ("d1f1h1", [DNS4], DNS4),
     ("d1u1", [DNS6], DNS6),
+    ("d2u1", [DNS4, DNS6], DNS4),       # 464XLAT: its IPv4 goes through the CLAT and the NAT64
 ])
 def test_a_udp_echo_per_family_client_and_server_share(city, client, echoes, stream):
     config = workload_config(city, client, "i1v1", Workload(udp_interval_s=0.05))

@@ -1,6 +1,7 @@
 """simulator.network.daemons.webserve: one process, both families, a city-sized backlog."""
 
 import functools
+import os
 import shutil
 import subprocess
 import threading
@@ -61,7 +62,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is installed by scripts/setup.sh")
+# Skipped only outside CI ('make unit' without setup): in CI a missing nginx fails.
+@pytest.mark.skipif(not shutil.which("nginx") and not os.environ.get("CI"),
+                    reason="nginx is installed by scripts/setup.sh")
 def test_the_reverse_proxy_relays_over_ipv4_and_says_who_asked(tmp_path):
     """A real nginx as ReverseProxy renders it, on [::1], in front of the web server on
     127.0.0.1 (the same port, as at the front): the page comes through, and the
